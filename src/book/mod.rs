@@ -1,0 +1,378 @@
+//! The limit order book of one instrument: price levels per side, a FIFO of
+//! orders per level, and an id index for O(1) cancel.
+//!
+//! Orders live in a slab (a `Vec` with an intrusive free list) and link to
+//! their neighbours at the same level by slab index, so adding, filling or
+//! cancelling an order allocates nothing once the slab, the ladders and the
+//! index have grown to the book's working size. The book enforces no trading
+//! rules; `engine` decides what goes in and out and keeps it uncrossed.
+
+mod ladder;
+
+use rustc_hash::FxHashMap;
+
+pub use ladder::Level;
+use ladder::{Ladder, NIL};
+
+use crate::types::{OrderId, Owner, Price, Qty, Side, UnixNanos};
+
+/// An order resting in the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestingOrder {
+    pub id: OrderId,
+    pub owner: Owner,
+    pub side: Side,
+    pub price: Price,
+    /// Quantity still open.
+    pub leaves: Qty,
+    /// Quantity filled so far.
+    pub filled: Qty,
+    /// When it took its place in the queue.
+    pub ts: UnixNanos,
+    prev: u32,
+    next: u32,
+}
+
+/// What `fill_best` did to the order at the front of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MakerFill {
+    pub id: OrderId,
+    pub owner: Owner,
+    pub price: Price,
+    pub leaves: Qty,
+    pub filled: Qty,
+}
+
+#[derive(Clone, Debug)]
+pub struct Book {
+    bids: Ladder,
+    asks: Ladder,
+    /// Slab of orders; free slots are chained through `next`.
+    slots: Vec<RestingOrder>,
+    free_head: u32,
+    /// Order id to slab index. Only looked up, never iterated, so its order
+    /// never reaches any output.
+    index: FxHashMap<OrderId, u32>,
+}
+
+impl Default for Book {
+    fn default() -> Self {
+        Book::with_capacity(1024, 1024)
+    }
+}
+
+impl Book {
+    /// A book pre-sized for `orders` resting orders over `levels` levels per
+    /// side (it grows past them if needed).
+    pub fn with_capacity(orders: usize, levels: usize) -> Book {
+        let mut index = FxHashMap::default();
+        index.reserve(orders);
+        Book {
+            bids: Ladder::new(Side::Buy, levels),
+            asks: Ladder::new(Side::Sell, levels),
+            slots: Vec::with_capacity(orders),
+            free_head: NIL,
+            index,
+        }
+    }
+
+    fn ladder(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    /// Number of resting orders.
+    pub fn order_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Number of price levels on a side.
+    pub fn level_count(&self, side: Side) -> usize {
+        self.ladder(side).len()
+    }
+
+    pub fn best(&self, side: Side) -> Option<&Level> {
+        self.ladder(side).best()
+    }
+
+    pub fn best_bid(&self) -> Option<Price> {
+        self.bids.best().map(|l| l.price)
+    }
+
+    pub fn best_ask(&self) -> Option<Price> {
+        self.asks.best().map(|l| l.price)
+    }
+
+    /// Levels of a side from the best outwards.
+    pub fn levels(&self, side: Side) -> impl DoubleEndedIterator<Item = &Level> + ExactSizeIterator {
+        self.ladder(side).iter_best_first()
+    }
+
+    /// Total quantity at a price (zero if there is no level there).
+    pub fn level_qty(&self, side: Side, price: Price) -> Qty {
+        let ladder = self.ladder(side);
+        match ladder.find(price) {
+            Ok(i) => ladder.get(i).total,
+            Err(_) => Qty::ZERO,
+        }
+    }
+
+    pub fn get(&self, id: OrderId) -> Option<&RestingOrder> {
+        self.index.get(&id).map(|&slot| &self.slots[slot as usize])
+    }
+
+    /// Orders of one level in time priority.
+    pub fn level_orders<'a>(&'a self, level: &Level) -> impl Iterator<Item = &'a RestingOrder> + 'a {
+        let mut cursor = level.head;
+        std::iter::from_fn(move || {
+            if cursor == NIL {
+                return None;
+            }
+            let order = &self.slots[cursor as usize];
+            cursor = order.next;
+            Some(order)
+        })
+    }
+
+    /// Every order of a side in matching priority: best price first, then
+    /// time.
+    pub fn orders_by_priority(&self, side: Side) -> impl Iterator<Item = &RestingOrder> {
+        self.levels(side).flat_map(move |level| self.level_orders(level))
+    }
+
+    /// True when the best bid is at or above the best ask, which the engine
+    /// must never let happen.
+    pub fn is_crossed(&self) -> bool {
+        matches!((self.best_bid(), self.best_ask()), (Some(b), Some(a)) if b >= a)
+    }
+
+    /// Appends an order to the back of its price level. The caller guarantees
+    /// that the id is new and that the price does not cross the other side.
+    /// `filled` is what the order already filled before it came to rest.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(&mut self, id: OrderId, owner: Owner, side: Side, price: Price, qty: Qty, filled: Qty, ts: UnixNanos) {
+        debug_assert!(qty.0 > 0 && !self.index.contains_key(&id));
+        let order = RestingOrder { id, owner, side, price, leaves: qty, filled, ts, prev: NIL, next: NIL };
+        let slot = self.alloc(order);
+        self.index.insert(id, slot);
+        let ladder = self.ladder_mut(side);
+        let level = match ladder.find(price) {
+            Ok(i) => ladder.get_mut(i),
+            Err(i) => ladder.insert_empty(i, price),
+        };
+        let old_tail = level.tail;
+        level.tail = slot;
+        if old_tail == NIL {
+            level.head = slot;
+        }
+        level.total += qty;
+        level.count += 1;
+        if old_tail != NIL {
+            self.slots[old_tail as usize].next = slot;
+            self.slots[slot as usize].prev = old_tail;
+        }
+    }
+
+    /// Removes an order wherever it is in its queue.
+    pub fn remove(&mut self, id: OrderId) -> Option<RestingOrder> {
+        let slot = self.index.remove(&id)?;
+        let order = self.slots[slot as usize];
+        let (prev, next) = (order.prev, order.next);
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        }
+        let ladder = self.ladder_mut(order.side);
+        if let Ok(i) = ladder.find(order.price) {
+            let level = ladder.get_mut(i);
+            if level.head == slot {
+                level.head = next;
+            }
+            if level.tail == slot {
+                level.tail = prev;
+            }
+            level.total -= order.leaves;
+            level.count -= 1;
+            if level.count == 0 {
+                ladder.remove(i);
+            }
+        }
+        self.release(slot);
+        Some(order)
+    }
+
+    /// Lowers an order's open quantity in place, keeping its time priority.
+    /// `new_leaves` must be positive and below the current leaves.
+    pub fn reduce(&mut self, id: OrderId, new_leaves: Qty) -> bool {
+        let Some(&slot) = self.index.get(&id) else {
+            return false;
+        };
+        let order = &mut self.slots[slot as usize];
+        debug_assert!(new_leaves.0 > 0 && new_leaves < order.leaves);
+        let delta = order.leaves - new_leaves;
+        order.leaves = new_leaves;
+        let (side, price) = (order.side, order.price);
+        let ladder = self.ladder_mut(side);
+        if let Ok(i) = ladder.find(price) {
+            ladder.get_mut(i).total -= delta;
+        }
+        true
+    }
+
+    /// The order at the front of the best level of `side`.
+    #[inline]
+    pub fn front(&self, side: Side) -> Option<&RestingOrder> {
+        let level = self.ladder(side).best()?;
+        Some(&self.slots[level.head as usize])
+    }
+
+    /// Fills `qty` of the order at the front of the best level of `side`
+    /// (at most its leaves), removing it and its level when they empty.
+    pub fn fill_best(&mut self, side: Side, qty: Qty) -> Option<MakerFill> {
+        let ladder = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        let level = ladder.best_mut()?;
+        let slot = level.head;
+        let order = &mut self.slots[slot as usize];
+        let qty = if qty < order.leaves { qty } else { order.leaves };
+        order.leaves -= qty;
+        order.filled += qty;
+        level.total -= qty;
+        let fill = MakerFill {
+            id: order.id,
+            owner: order.owner,
+            price: order.price,
+            leaves: order.leaves,
+            filled: order.filled,
+        };
+        if order.leaves.is_zero() {
+            let next = order.next;
+            level.head = next;
+            level.count -= 1;
+            if next == NIL {
+                level.tail = NIL;
+                ladder.pop_best();
+            } else {
+                self.slots[next as usize].prev = NIL;
+            }
+            self.index.remove(&fill.id);
+            self.release(slot);
+        }
+        Some(fill)
+    }
+
+    /// Removes every order.
+    pub fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+        self.slots.clear();
+        self.index.clear();
+        self.free_head = NIL;
+    }
+
+    fn alloc(&mut self, order: RestingOrder) -> u32 {
+        if self.free_head != NIL {
+            let slot = self.free_head;
+            self.free_head = self.slots[slot as usize].next;
+            self.slots[slot as usize] = order;
+            slot
+        } else {
+            self.slots.push(order);
+            (self.slots.len() - 1) as u32
+        }
+    }
+
+    fn release(&mut self, slot: u32) {
+        self.slots[slot as usize].next = self.free_head;
+        self.free_head = slot;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book_with(orders: &[(u64, Side, i64, i64)]) -> Book {
+        let mut book = Book::default();
+        for &(id, side, price, qty) in orders {
+            book.insert(OrderId(id), Owner(1), side, Price(price), Qty(qty), Qty(0), id);
+        }
+        book
+    }
+
+    #[test]
+    fn levels_aggregate_and_sort_best_first() {
+        let book = book_with(&[
+            (1, Side::Buy, 100, 5),
+            (2, Side::Buy, 101, 3),
+            (3, Side::Buy, 100, 2),
+            (4, Side::Sell, 103, 4),
+            (5, Side::Sell, 102, 1),
+        ]);
+        let bids: Vec<_> = book.levels(Side::Buy).map(|l| (l.price.0, l.total.0, l.count)).collect();
+        assert_eq!(bids, vec![(101, 3, 1), (100, 7, 2)]);
+        let asks: Vec<_> = book.levels(Side::Sell).map(|l| (l.price.0, l.total.0)).collect();
+        assert_eq!(asks, vec![(102, 1), (103, 4)]);
+        assert_eq!(book.best_bid(), Some(Price(101)));
+        assert_eq!(book.best_ask(), Some(Price(102)));
+        assert_eq!(book.level_qty(Side::Buy, Price(100)), Qty(7));
+        assert_eq!(book.level_qty(Side::Buy, Price(99)), Qty(0));
+        let priority: Vec<_> = book.orders_by_priority(Side::Buy).map(|o| o.id.0).collect();
+        assert_eq!(priority, vec![2, 1, 3]);
+        assert!(!book.is_crossed());
+    }
+
+    #[test]
+    fn remove_from_middle_head_and_tail_keeps_fifo_links() {
+        let mut book = book_with(&[(1, Side::Buy, 100, 1), (2, Side::Buy, 100, 2), (3, Side::Buy, 100, 3)]);
+        assert_eq!(book.remove(OrderId(2)).map(|o| o.leaves), Some(Qty(2)));
+        assert_eq!(book.remove(OrderId(2)), None);
+        let ids: Vec<_> = book.orders_by_priority(Side::Buy).map(|o| o.id.0).collect();
+        assert_eq!(ids, vec![1, 3]);
+        book.remove(OrderId(1));
+        book.insert(OrderId(4), Owner(1), Side::Buy, Price(100), Qty(4), Qty(0), 4);
+        let ids: Vec<_> = book.orders_by_priority(Side::Buy).map(|o| o.id.0).collect();
+        assert_eq!(ids, vec![3, 4]);
+        book.remove(OrderId(4));
+        book.remove(OrderId(3));
+        assert_eq!(book.level_count(Side::Buy), 0);
+        assert_eq!(book.order_count(), 0);
+    }
+
+    #[test]
+    fn fill_best_consumes_the_queue_in_time_order_and_reuses_slots() {
+        let mut book = book_with(&[(1, Side::Sell, 100, 2), (2, Side::Sell, 100, 3), (3, Side::Sell, 101, 1)]);
+        let f = book.fill_best(Side::Sell, Qty(5)).expect("fill");
+        assert_eq!((f.id.0, f.leaves.0, f.filled.0), (1, 0, 2));
+        let f = book.fill_best(Side::Sell, Qty(1)).expect("fill");
+        assert_eq!((f.id.0, f.leaves.0, f.filled.0), (2, 2, 1));
+        assert_eq!(book.level_qty(Side::Sell, Price(100)), Qty(2));
+        book.fill_best(Side::Sell, Qty(2));
+        assert_eq!(book.best_ask(), Some(Price(101)));
+        let slots_before = book.slots.len();
+        book.insert(OrderId(9), Owner(1), Side::Sell, Price(100), Qty(1), Qty(0), 9);
+        assert_eq!(book.slots.len(), slots_before, "freed slot reused");
+    }
+
+    #[test]
+    fn reduce_keeps_priority() {
+        let mut book = book_with(&[(1, Side::Buy, 100, 5), (2, Side::Buy, 100, 5)]);
+        assert!(book.reduce(OrderId(1), Qty(1)));
+        assert_eq!(book.level_qty(Side::Buy, Price(100)), Qty(6));
+        assert_eq!(book.front(Side::Buy).map(|o| o.id.0), Some(1));
+        assert!(!book.reduce(OrderId(7), Qty(1)));
+    }
+}

@@ -1,0 +1,390 @@
+//! The matching engine of one symbol: validates each input against the
+//! instrument and the book, matches by price-time priority, and reports what
+//! happened as events with per-stream sequence numbers.
+//!
+//! Pure and synchronous: time comes in with each input, ids come from
+//! counters, and the same inputs always give the same events. One engine is
+//! driven by one task (single writer), so nothing inside is locked.
+
+mod events;
+#[cfg(test)]
+mod tests;
+
+pub use events::{DoneReason, Event, FillSide, Input, LevelChange, NewOrder, Output, Reject};
+
+use crate::book::Book;
+use crate::instrument::Instrument;
+use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
+
+pub struct Engine {
+    instrument: Instrument,
+    book: Book,
+    /// The last order id handed out (ids start at 1).
+    last_order_id: u64,
+    /// Sequence of the last `BookUpdate` (the `book` stream).
+    book_seq: u64,
+    /// Sequence of the last `Trade` (the `trades` stream).
+    trade_seq: u64,
+    last_trade: Option<(Price, Qty)>,
+    /// Engine time never goes backwards, whatever the inputs say.
+    last_ts: UnixNanos,
+    /// Levels touched by the current input, with their quantity before it.
+    touched: Vec<(Side, Price, Qty)>,
+}
+
+/// Why matching stopped before the taker was filled.
+#[derive(PartialEq, Eq)]
+enum Stop {
+    NoMoreLiquidity,
+    SelfTrade,
+}
+
+impl Engine {
+    pub fn new(instrument: Instrument) -> Engine {
+        Engine::with_book(instrument, Book::default())
+    }
+
+    /// An engine over a book pre-sized by the caller.
+    pub fn with_book(instrument: Instrument, book: Book) -> Engine {
+        Engine {
+            instrument,
+            book,
+            last_order_id: 0,
+            book_seq: 0,
+            trade_seq: 0,
+            last_trade: None,
+            last_ts: 0,
+            touched: Vec::with_capacity(64),
+        }
+    }
+
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    pub fn book_seq(&self) -> u64 {
+        self.book_seq
+    }
+
+    pub fn trade_seq(&self) -> u64 {
+        self.trade_seq
+    }
+
+    pub fn last_trade(&self) -> Option<(Price, Qty)> {
+        self.last_trade
+    }
+
+    /// The latest engine time seen.
+    pub fn now(&self) -> UnixNanos {
+        self.last_ts
+    }
+
+    /// The price the band is measured from: the last trade, else the mid of
+    /// a two-sided book, else the instrument's start price.
+    pub fn reference_price(&self) -> Price {
+        if let Some((price, _)) = self.last_trade {
+            return price;
+        }
+        match (self.book.best_bid(), self.book.best_ask()) {
+            (Some(bid), Some(ask)) => Price((bid.0 + ask.0) / 2),
+            _ => self.instrument.start_price,
+        }
+    }
+
+    /// Applies one input at time `ts`, appending its events to `out`. On
+    /// success returns the order concerned; a refused input changes nothing
+    /// and yields one `Rejected` event.
+    pub fn apply(&mut self, ts: UnixNanos, input: &Input, out: &mut Output) -> Result<OrderId, Reject> {
+        let ts = ts.max(self.last_ts);
+        self.last_ts = ts;
+        let result = match *input {
+            Input::New(order) => self.submit(order, ts, out),
+            Input::Cancel { owner, order_id } => self.cancel(owner, order_id, ts, out),
+            Input::Amend { owner, order_id, price, qty } => self.amend(owner, order_id, price, qty, ts, out),
+        };
+        if let Err(reject) = result {
+            let owner = match *input {
+                Input::New(o) => o.owner,
+                Input::Cancel { owner, .. } | Input::Amend { owner, .. } => owner,
+            };
+            out.events.push(Event::Rejected { owner, reject, ts });
+        }
+        self.publish_book_update(ts, out);
+        result
+    }
+
+    fn check_qty(&self, qty: Qty) -> Result<(), Reject> {
+        if qty.0 <= 0 || qty > self.instrument.max_qty {
+            return Err(Reject::InvalidQty { qty });
+        }
+        Ok(())
+    }
+
+    fn check_band(&self, price: Price) -> Result<(), Reject> {
+        if price.0 <= 0 {
+            return Err(Reject::InvalidPrice { price: Some(price) });
+        }
+        let reference = self.reference_price();
+        let band_ticks = self.instrument.band_ticks(reference);
+        if (price.0 - reference.0).abs() > band_ticks {
+            return Err(Reject::PriceOutOfBand { price, reference, band_ticks });
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, order: NewOrder, ts: UnixNanos, out: &mut Output) -> Result<OrderId, Reject> {
+        let mut order = order;
+        let limit = match order.order_type {
+            OrderType::Limit => {
+                let price = order.price.ok_or(Reject::InvalidPrice { price: None })?;
+                if order.post_only && order.tif != TimeInForce::Gtc {
+                    return Err(Reject::PostOnlyNeedsGtcLimit);
+                }
+                self.check_band(price)?;
+                price
+            }
+            OrderType::Market => {
+                if order.post_only {
+                    return Err(Reject::PostOnlyNeedsGtcLimit);
+                }
+                // A market order is an IOC (or FOK) at the edge of the band.
+                order.price = None;
+                if order.tif == TimeInForce::Gtc {
+                    order.tif = TimeInForce::Ioc;
+                }
+                let reference = self.reference_price();
+                let band = self.instrument.band_ticks(reference);
+                match order.side {
+                    Side::Buy => Price(reference.0 + band),
+                    Side::Sell => Price((reference.0 - band).max(1)),
+                }
+            }
+        };
+        self.check_qty(order.qty)?;
+        if order.post_only {
+            if let Some(opposite) = self.book.best(order.side.opposite()).map(|l| l.price) {
+                if crosses(order.side, limit, opposite) {
+                    return Err(Reject::PostOnlyWouldCross { price: limit, opposite });
+                }
+            }
+        }
+
+        self.last_order_id += 1;
+        let order_id = OrderId(self.last_order_id);
+        out.events.push(Event::Accepted { order_id, order, ts });
+        if order.tif == TimeInForce::Fok && self.fillable(order.side, order.owner, limit, order.qty) < order.qty {
+            out.events.push(Event::Done {
+                order_id,
+                owner: order.owner,
+                reason: DoneReason::Expired,
+                filled: Qty::ZERO,
+                ts,
+            });
+            return Ok(order_id);
+        }
+        let rests = order.tif == TimeInForce::Gtc;
+        self.enter(order_id, order.owner, order.side, limit, order.qty, Qty::ZERO, rests, ts, out);
+        Ok(order_id)
+    }
+
+    /// Matches an incoming order and then rests it (`rests`) or ends it.
+    /// `prior_filled` counts fills from before an amend.
+    #[allow(clippy::too_many_arguments)]
+    fn enter(
+        &mut self,
+        order_id: OrderId,
+        owner: Owner,
+        side: Side,
+        limit: Price,
+        qty: Qty,
+        prior_filled: Qty,
+        rests: bool,
+        ts: UnixNanos,
+        out: &mut Output,
+    ) {
+        let (leaves, stop) = self.match_incoming(order_id, owner, side, limit, qty, ts, out);
+        let filled = prior_filled + (qty - leaves);
+        let reason = if leaves.is_zero() {
+            DoneReason::Filled
+        } else if stop == Stop::SelfTrade {
+            DoneReason::SelfTradePrevented
+        } else if rests {
+            self.touch(side, limit);
+            self.book.insert(order_id, owner, side, limit, leaves, filled, ts);
+            return;
+        } else {
+            DoneReason::Expired
+        };
+        out.events.push(Event::Done { order_id, owner, reason, filled, ts });
+    }
+
+    /// Trades the incoming order against the opposite side while prices
+    /// cross; returns its unfilled quantity and why matching stopped.
+    #[allow(clippy::too_many_arguments)]
+    fn match_incoming(
+        &mut self,
+        order_id: OrderId,
+        owner: Owner,
+        side: Side,
+        limit: Price,
+        qty: Qty,
+        ts: UnixNanos,
+        out: &mut Output,
+    ) -> (Qty, Stop) {
+        let opposite = side.opposite();
+        let mut leaves = qty;
+        while !leaves.is_zero() {
+            let Some(maker) = self.book.front(opposite).copied() else {
+                break;
+            };
+            if !crosses(side, limit, maker.price) {
+                break;
+            }
+            if maker.owner.prevents_trade_with(owner) {
+                return (leaves, Stop::SelfTrade);
+            }
+            let price = maker.price;
+            let traded = leaves.min(maker.leaves);
+            self.touch(opposite, price);
+            let Some(fill) = self.book.fill_best(opposite, traded) else {
+                break;
+            };
+            leaves -= traded;
+            self.trade_seq += 1;
+            self.last_trade = Some((price, traded));
+            out.events.push(Event::Trade {
+                seq: self.trade_seq,
+                ts,
+                price,
+                qty: traded,
+                taker_side: side,
+                maker: FillSide { order_id: fill.id, owner: fill.owner, leaves: fill.leaves },
+                taker: FillSide { order_id, owner, leaves },
+            });
+            if fill.leaves.is_zero() {
+                out.events.push(Event::Done {
+                    order_id: fill.id,
+                    owner: fill.owner,
+                    reason: DoneReason::Filled,
+                    filled: fill.filled,
+                    ts,
+                });
+            }
+        }
+        (leaves, Stop::NoMoreLiquidity)
+    }
+
+    /// How much of `qty` an order could fill right now at `limit` or better
+    /// before meeting an order it may not trade with.
+    fn fillable(&self, side: Side, owner: Owner, limit: Price, qty: Qty) -> Qty {
+        let mut total = Qty::ZERO;
+        for level in self.book.levels(side.opposite()) {
+            if !crosses(side, limit, level.price) {
+                break;
+            }
+            if owner == Owner::SIM {
+                total += level.total;
+            } else {
+                for maker in self.book.level_orders(level) {
+                    if maker.owner.prevents_trade_with(owner) {
+                        return total;
+                    }
+                    total += maker.leaves;
+                    if total >= qty {
+                        return total;
+                    }
+                }
+            }
+            if total >= qty {
+                break;
+            }
+        }
+        total
+    }
+
+    fn cancel(&mut self, owner: Owner, order_id: OrderId, ts: UnixNanos, out: &mut Output) -> Result<OrderId, Reject> {
+        let resting = self.book.get(order_id).filter(|o| o.owner == owner).copied();
+        let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
+        self.touch(resting.side, resting.price);
+        self.book.remove(order_id);
+        out.events.push(Event::Done { order_id, owner, reason: DoneReason::Canceled, filled: resting.filled, ts });
+        Ok(order_id)
+    }
+
+    fn amend(
+        &mut self,
+        owner: Owner,
+        order_id: OrderId,
+        price: Price,
+        qty: Qty,
+        ts: UnixNanos,
+        out: &mut Output,
+    ) -> Result<OrderId, Reject> {
+        let resting = self.book.get(order_id).filter(|o| o.owner == owner).copied();
+        let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
+        self.check_qty(qty)?;
+        if price != resting.price {
+            self.check_band(price)?;
+        }
+        out.events.push(Event::Amended { order_id, owner, price, leaves: qty, ts });
+        if price == resting.price && qty <= resting.leaves {
+            if qty < resting.leaves {
+                self.touch(resting.side, price);
+                self.book.reduce(order_id, qty);
+            }
+            return Ok(order_id);
+        }
+        self.touch(resting.side, resting.price);
+        self.book.remove(order_id);
+        self.enter(order_id, owner, resting.side, price, qty, resting.filled, true, ts, out);
+        Ok(order_id)
+    }
+
+    /// Remembers a level the current input changes, with its quantity before.
+    #[inline]
+    fn touch(&mut self, side: Side, price: Price) {
+        if !self.touched.iter().any(|&(s, p, _)| s == side && p == price) {
+            let before = self.book.level_qty(side, price);
+            self.touched.push((side, price, before));
+        }
+    }
+
+    /// Turns the levels touched by this input into one `BookUpdate` (bids
+    /// best first, then asks best first), if any level really changed.
+    fn publish_book_update(&mut self, ts: UnixNanos, out: &mut Output) {
+        if self.touched.is_empty() {
+            return;
+        }
+        self.touched.sort_unstable_by_key(|&(side, price, _)| match side {
+            Side::Buy => (0, -price.0),
+            Side::Sell => (1, price.0),
+        });
+        let start = out.level_changes.len();
+        for &(side, price, before) in &self.touched {
+            let qty = self.book.level_qty(side, price);
+            if qty != before {
+                out.level_changes.push(LevelChange { side, price, qty });
+            }
+        }
+        self.touched.clear();
+        let len = out.level_changes.len() - start;
+        if len > 0 {
+            self.book_seq += 1;
+            out.events.push(Event::BookUpdate { seq: self.book_seq, ts, start: start as u32, len: len as u32 });
+        }
+    }
+}
+
+/// Whether an order on `side` limited at `limit` trades with a resting order
+/// at `resting`.
+#[inline]
+fn crosses(side: Side, limit: Price, resting: Price) -> bool {
+    match side {
+        Side::Buy => resting <= limit,
+        Side::Sell => resting >= limit,
+    }
+}

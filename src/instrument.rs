@@ -1,0 +1,529 @@
+//! Instruments: what can be traded, with its tick, lot, decimals, limits and
+//! simulation parameters, loaded from a TOML file such as `feeds/default.toml`.
+//!
+//! This is the only place where decimals meet the integer `Price`/`Qty` of the
+//! core: parsing never rounds (a value that is not an exact multiple of the
+//! tick or lot is an error) and formatting always writes exactly the
+//! instrument's decimals.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::types::{Price, Qty};
+
+/// The largest number of decimals a price or quantity may have: with 9, an
+/// `i64` of units still holds values up to about 9.2e9.
+pub const MAX_DECIMALS: u32 = 9;
+
+/// The embedded default instruments (`cargo run --release` needs no file).
+pub const DEFAULT_INSTRUMENTS: &str = include_str!("../feeds/default.toml");
+
+/// One tradable instrument.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instrument {
+    pub symbol: String,
+    pub tick_size: Decimal,
+    pub lot_size: Decimal,
+    pub price_decimals: u32,
+    pub qty_decimals: u32,
+    pub max_qty: Qty,
+    /// Largest allowed distance of a limit price from the reference price, as
+    /// a fraction (`0.10` is 10%).
+    pub band: Decimal,
+    /// `band` in parts per million, for integer arithmetic in the engine.
+    pub band_ppm: i64,
+    /// Where the simulated market starts, and the band reference before the
+    /// first trade when the book is one-sided.
+    pub start_price: Price,
+    /// Daily volatility of the simulated fair value, as a fraction of price.
+    pub volatility: f64,
+    /// Simulated engine events per second.
+    pub event_rate: f64,
+    /// Size of one tick in units of 10^-price_decimals.
+    tick_units: i64,
+    /// Size of one lot in units of 10^-qty_decimals.
+    lot_units: i64,
+}
+
+/// A decimal value from a client or a file that is not acceptable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{what} {text:?} is not a decimal number")]
+    NotDecimal { what: &'static str, text: String },
+    #[error("{what} {text} must be positive")]
+    NotPositive { what: &'static str, text: String },
+    #[error("{what} {text} is not a multiple of the {unit_name} {unit}")]
+    NotMultiple {
+        what: &'static str,
+        text: String,
+        unit_name: &'static str,
+        unit: String,
+    },
+    #[error("{what} {text} is out of range")]
+    OutOfRange { what: &'static str, text: String },
+}
+
+impl Instrument {
+    /// Builds an instrument, checking that every field is consistent.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        symbol: &str,
+        tick_size: Decimal,
+        lot_size: Decimal,
+        price_decimals: u32,
+        qty_decimals: u32,
+        max_qty: Decimal,
+        band: Decimal,
+        start_price: Decimal,
+        volatility: f64,
+        event_rate: f64,
+    ) -> Result<Instrument, (&'static str, String)> {
+        check_symbol(symbol).map_err(|m| ("symbol", m))?;
+        if price_decimals > MAX_DECIMALS {
+            return Err(("price_decimals", format!("must be at most {MAX_DECIMALS}")));
+        }
+        if qty_decimals > MAX_DECIMALS {
+            return Err(("qty_decimals", format!("must be at most {MAX_DECIMALS}")));
+        }
+        let tick_units = positive_units(tick_size, price_decimals)
+            .map_err(|m| ("tick_size", format!("{tick_size} {m} price_decimals")))?;
+        let lot_units = positive_units(lot_size, qty_decimals)
+            .map_err(|m| ("lot_size", format!("{lot_size} {m} qty_decimals")))?;
+        let band_ppm = decimal_units(band, 6)
+            .filter(|ppm| *ppm > 0 && *ppm < 1_000_000)
+            .ok_or(("band", format!("{band} must be between 0 and 1 (exclusive) with at most 6 decimals")))?;
+        if !(volatility.is_finite() && (0.0..=10.0).contains(&volatility)) {
+            return Err(("volatility", format!("{volatility} must be between 0 and 10")));
+        }
+        if !(event_rate.is_finite() && (0.001..=10_000_000.0).contains(&event_rate)) {
+            return Err(("event_rate", format!("{event_rate} must be between 0.001 and 10000000 events per second")));
+        }
+        let mut instrument = Instrument {
+            symbol: symbol.to_string(),
+            tick_size,
+            lot_size,
+            price_decimals,
+            qty_decimals,
+            max_qty: Qty(0),
+            band,
+            band_ppm,
+            start_price: Price(0),
+            volatility,
+            event_rate,
+            tick_units,
+            lot_units,
+        };
+        instrument.max_qty = instrument.qty_from_decimal(max_qty).map_err(|e| ("max_qty", e.to_string()))?;
+        instrument.start_price = instrument
+            .price_from_decimal(start_price)
+            .map_err(|e| ("start_price", e.to_string()))?;
+        Ok(instrument)
+    }
+
+    /// Converts a decimal price to ticks; anything but a positive exact
+    /// multiple of the tick size is an error.
+    pub fn price_from_decimal(&self, value: Decimal) -> Result<Price, ValueError> {
+        to_multiple(value, self.price_decimals, self.tick_units, "price", "tick size", self.tick_size).map(Price)
+    }
+
+    /// Converts a decimal quantity to lots; anything but a positive exact
+    /// multiple of the lot size is an error.
+    pub fn qty_from_decimal(&self, value: Decimal) -> Result<Qty, ValueError> {
+        to_multiple(value, self.qty_decimals, self.lot_units, "qty", "lot size", self.lot_size).map(Qty)
+    }
+
+    /// Parses a wire price string such as `"64000.50"`.
+    pub fn parse_price(&self, text: &str) -> Result<Price, ValueError> {
+        self.price_from_decimal(parse_plain_decimal(text, "price")?)
+    }
+
+    /// Parses a wire quantity string such as `"0.2500"`.
+    pub fn parse_qty(&self, text: &str) -> Result<Qty, ValueError> {
+        self.qty_from_decimal(parse_plain_decimal(text, "qty")?)
+    }
+
+    pub fn price_to_decimal(&self, price: Price) -> Decimal {
+        Decimal::new(price.0 * self.tick_units, self.price_decimals)
+    }
+
+    pub fn qty_to_decimal(&self, qty: Qty) -> Decimal {
+        Decimal::new(qty.0 * self.lot_units, self.qty_decimals)
+    }
+
+    /// Appends the price with exactly `price_decimals` decimals.
+    pub fn write_price(&self, price: Price, out: &mut String) {
+        write_units(price.0 * self.tick_units, self.price_decimals, out);
+    }
+
+    /// Appends the quantity with exactly `qty_decimals` decimals.
+    pub fn write_qty(&self, qty: Qty, out: &mut String) {
+        write_units(qty.0 * self.lot_units, self.qty_decimals, out);
+    }
+
+    pub fn format_price(&self, price: Price) -> String {
+        let mut s = String::with_capacity(16);
+        self.write_price(price, &mut s);
+        s
+    }
+
+    pub fn format_qty(&self, qty: Qty) -> String {
+        let mut s = String::with_capacity(16);
+        self.write_qty(qty, &mut s);
+        s
+    }
+
+    /// How many ticks the band allows around a reference price (at least 1).
+    pub fn band_ticks(&self, reference: Price) -> i64 {
+        let ticks = (reference.0 as i128 * self.band_ppm as i128 / 1_000_000) as i64;
+        ticks.max(1)
+    }
+}
+
+/// Writes `units * 10^-decimals` with exactly `decimals` decimals.
+fn write_units(units: i64, decimals: u32, out: &mut String) {
+    if units < 0 {
+        out.push('-');
+    }
+    let magnitude = units.unsigned_abs();
+    let scale = 10u64.pow(decimals);
+    let _ = write!(out, "{}", magnitude / scale);
+    if decimals > 0 {
+        let _ = write!(out, ".{:0width$}", magnitude % scale, width = decimals as usize);
+    }
+}
+
+/// Accepts only `[-]digits[.digits]`: no exponent, sign `+`, spaces or `_`.
+fn parse_plain_decimal(text: &str, what: &'static str) -> Result<Decimal, ValueError> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) || text.len() > 40 {
+        return Err(ValueError::NotDecimal { what, text: text.to_string() });
+    }
+    Decimal::from_str_exact(text).map_err(|_| ValueError::OutOfRange { what, text: text.to_string() })
+}
+
+/// `value` as a whole number of 10^-decimals units, if it is one and fits.
+fn decimal_units(value: Decimal, decimals: u32) -> Option<i64> {
+    let value = value.normalize();
+    if value.scale() > decimals {
+        return None;
+    }
+    let factor = 10i128.checked_pow(decimals - value.scale())?;
+    i64::try_from(value.mantissa().checked_mul(factor)?).ok()
+}
+
+fn positive_units(value: Decimal, decimals: u32) -> Result<i64, &'static str> {
+    match decimal_units(value, decimals) {
+        Some(u) if u > 0 => Ok(u),
+        Some(_) => Err("must be positive and representable with"),
+        None => Err("has more decimals than"),
+    }
+}
+
+fn to_multiple(
+    value: Decimal,
+    decimals: u32,
+    unit_units: i64,
+    what: &'static str,
+    unit_name: &'static str,
+    unit: Decimal,
+) -> Result<i64, ValueError> {
+    let text = || value.to_string();
+    if value <= Decimal::ZERO {
+        return Err(ValueError::NotPositive { what, text: text() });
+    }
+    let not_multiple = || ValueError::NotMultiple { what, text: text(), unit_name, unit: unit.to_string() };
+    let normalized = value.normalize();
+    if normalized.scale() > decimals {
+        return Err(not_multiple());
+    }
+    let units = decimal_units(value, decimals).ok_or_else(|| ValueError::OutOfRange { what, text: text() })?;
+    if units % unit_units != 0 {
+        return Err(not_multiple());
+    }
+    Ok(units / unit_units)
+}
+
+fn check_symbol(symbol: &str) -> Result<(), String> {
+    let ok = !symbol.is_empty()
+        && symbol.len() <= 20
+        && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{symbol:?} must be 1 to 20 characters of A-Z, 0-9 and '-'"))
+    }
+}
+
+/// The instruments of one file, in file order (which is also the order of
+/// every listing, so output never depends on hashing).
+#[derive(Clone, Debug)]
+pub struct Instruments {
+    list: Vec<Instrument>,
+}
+
+/// A problem in an instruments file, located to its line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum InstrumentsError {
+    #[error("{file}: cannot read: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("{file}:{line}: {field}: {message}")]
+    Invalid { file: String, line: usize, field: String, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    instrument: Vec<Spanned<RawInstrument>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstrument {
+    symbol: Spanned<String>,
+    tick_size: Spanned<String>,
+    lot_size: Spanned<String>,
+    price_decimals: Spanned<u32>,
+    qty_decimals: Spanned<u32>,
+    max_qty: Spanned<String>,
+    band: Option<Spanned<String>>,
+    start_price: Spanned<String>,
+    volatility: Spanned<f64>,
+    event_rate: Spanned<f64>,
+}
+
+impl Instruments {
+    /// The embedded `feeds/default.toml`.
+    pub fn embedded_default() -> Instruments {
+        match Instruments::parse("feeds/default.toml (embedded)", DEFAULT_INSTRUMENTS) {
+            Ok(instruments) => instruments,
+            // The embedded file is checked by a unit test; reaching this is a build bug.
+            Err(e) => panic!("embedded instruments are invalid: {e}"),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Instruments, InstrumentsError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| InstrumentsError::Io { file: file.clone(), source })?;
+        Instruments::parse(&file, &text)
+    }
+
+    /// Parses the text of an instruments file; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Instruments, InstrumentsError> {
+        let invalid = |offset: usize, field: &str, message: String| InstrumentsError::Invalid {
+            file: file.to_string(),
+            line: line_of(text, offset),
+            field: field.to_string(),
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            invalid(offset, "toml", e.message().trim().to_string())
+        })?;
+        if raw.instrument.is_empty() {
+            return Err(invalid(0, "instrument", "the file defines no [[instrument]]".into()));
+        }
+        let mut list: Vec<Instrument> = Vec::with_capacity(raw.instrument.len());
+        for entry in &raw.instrument {
+            let r = entry.get_ref();
+            let dec = |field: &'static str, s: &Spanned<String>| {
+                Decimal::from_str(s.get_ref())
+                    .map_err(|_| invalid(s.span().start, field, format!("{:?} is not a decimal number", s.get_ref())))
+            };
+            let band = match &r.band {
+                Some(b) => dec("band", b)?,
+                None => Decimal::new(10, 2),
+            };
+            let built = Instrument::new(
+                r.symbol.get_ref(),
+                dec("tick_size", &r.tick_size)?,
+                dec("lot_size", &r.lot_size)?,
+                *r.price_decimals.get_ref(),
+                *r.qty_decimals.get_ref(),
+                dec("max_qty", &r.max_qty)?,
+                band,
+                dec("start_price", &r.start_price)?,
+                *r.volatility.get_ref(),
+                *r.event_rate.get_ref(),
+            );
+            let instrument = built.map_err(|(field, message)| {
+                let span = match field {
+                    "symbol" => r.symbol.span(),
+                    "tick_size" => r.tick_size.span(),
+                    "lot_size" => r.lot_size.span(),
+                    "price_decimals" => r.price_decimals.span(),
+                    "qty_decimals" => r.qty_decimals.span(),
+                    "max_qty" => r.max_qty.span(),
+                    "band" => r.band.as_ref().map(|b| b.span()).unwrap_or(entry.span()),
+                    "start_price" => r.start_price.span(),
+                    "volatility" => r.volatility.span(),
+                    "event_rate" => r.event_rate.span(),
+                    _ => entry.span(),
+                };
+                invalid(span.start, field, message)
+            })?;
+            if list.iter().any(|i| i.symbol == instrument.symbol) {
+                return Err(invalid(
+                    r.symbol.span().start,
+                    "symbol",
+                    format!("{} is defined twice", instrument.symbol),
+                ));
+            }
+            list.push(instrument);
+        }
+        Ok(Instruments { list })
+    }
+
+    pub fn get(&self, symbol: &str) -> Option<&Instrument> {
+        self.list.iter().find(|i| i.symbol == symbol)
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Instrument> {
+        self.list.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn btc() -> Instrument {
+        Instruments::embedded_default().get("BTC-USD").cloned().expect("BTC-USD in default.toml")
+    }
+
+    #[test]
+    fn embedded_default_has_at_least_four_symbols() {
+        let all = Instruments::embedded_default();
+        assert!(all.len() >= 4);
+        for symbol in ["BTC-USD", "ETH-USD", "SOL-USD", "AAPL"] {
+            assert!(all.get(symbol).is_some(), "{symbol} missing");
+        }
+    }
+
+    #[test]
+    fn prices_parse_exactly_and_format_with_the_instrument_decimals() {
+        let i = btc();
+        assert_eq!(i.parse_price("64000.50"), Ok(Price(6_400_050)));
+        assert_eq!(i.parse_price("64000.5"), Ok(Price(6_400_050)));
+        assert_eq!(i.format_price(Price(6_400_050)), "64000.50");
+        assert_eq!(i.format_price(Price(1)), "0.01");
+        assert_eq!(i.parse_qty("0.25"), Ok(Qty(2_500)));
+        assert_eq!(i.format_qty(Qty(2_500)), "0.2500");
+        assert_eq!(i.format_qty(Qty(1_000_000)), "100.0000");
+        assert_eq!(i.price_to_decimal(Price(6_400_050)).to_string(), "64000.50");
+        assert_eq!(i.qty_to_decimal(Qty(2_500)).to_string(), "0.2500");
+    }
+
+    #[test]
+    fn values_off_the_grid_are_errors_never_rounded() {
+        let i = btc();
+        let err = i.parse_price("64000.005").unwrap_err();
+        assert_eq!(err.to_string(), "price 64000.005 is not a multiple of the tick size 0.01");
+        assert!(matches!(i.parse_qty("0.00001"), Err(ValueError::NotMultiple { .. })));
+        assert!(matches!(i.parse_price("0"), Err(ValueError::NotPositive { .. })));
+        assert!(matches!(i.parse_price("-5.00"), Err(ValueError::NotPositive { .. })));
+        for bad in ["", "1e5", "+1", "1_000", " 1", "1.", ".5", "abc", "1.2.3"] {
+            assert!(matches!(i.parse_price(bad), Err(ValueError::NotDecimal { .. })), "{bad:?}");
+        }
+        assert!(matches!(i.parse_price("99999999999999999999999.00"), Err(ValueError::OutOfRange { .. })));
+    }
+
+    #[test]
+    fn coarse_ticks_must_be_whole_multiples() {
+        let i = Instrument::new(
+            "X",
+            Decimal::new(5, 2),
+            Decimal::new(1, 0),
+            2,
+            0,
+            Decimal::new(100, 0),
+            Decimal::new(1, 1),
+            Decimal::new(1000, 2),
+            0.01,
+            10.0,
+        )
+        .expect("valid");
+        assert_eq!(i.parse_price("10.05"), Ok(Price(201)));
+        assert!(matches!(i.parse_price("10.03"), Err(ValueError::NotMultiple { .. })));
+        assert_eq!(i.format_price(Price(201)), "10.05");
+    }
+
+    #[test]
+    fn band_ticks_scale_with_the_reference() {
+        let i = btc();
+        assert_eq!(i.band_ticks(Price(6_400_000)), 640_000);
+        assert_eq!(i.band_ticks(Price(1)), 1);
+    }
+
+    const GOOD: &str = r#"
+[[instrument]]
+symbol = "BTC-USD"
+tick_size = "0.01"
+lot_size = "0.0001"
+price_decimals = 2
+qty_decimals = 4
+max_qty = "100"
+start_price = "64000"
+volatility = 0.01
+event_rate = 100
+"#;
+
+    fn error_of(text: &str) -> String {
+        Instruments::parse("test.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_field() {
+        assert!(Instruments::parse("test.toml", GOOD).is_ok());
+        assert_eq!(
+            error_of(&GOOD.replace("\"0.01\"", "\"0.001\"")),
+            "test.toml:4: tick_size: 0.001 has more decimals than price_decimals"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("\"100\"", "\"100.00001\"")),
+            "test.toml:8: max_qty: qty 100.00001 is not a multiple of the lot size 0.0001"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("event_rate = 100", "event_rate = 0")),
+            "test.toml:11: event_rate: 0 must be between 0.001 and 10000000 events per second"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("\"BTC-USD\"", "\"btc.usd\"")),
+            "test.toml:3: symbol: \"btc.usd\" must be 1 to 20 characters of A-Z, 0-9 and '-'"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("\"64000\"", "\"abc\"")),
+            "test.toml:9: start_price: \"abc\" is not a decimal number"
+        );
+        let twice = format!("{GOOD}{GOOD}");
+        assert_eq!(error_of(&twice), "test.toml:14: symbol: BTC-USD is defined twice");
+        let unknown = error_of(&GOOD.replace("volatility", "volatilty"));
+        assert!(unknown.starts_with("test.toml:10: toml: unknown field `volatilty`"), "{unknown}");
+        let missing = error_of(&GOOD.replace("lot_size = \"0.0001\"\n", ""));
+        assert!(missing.contains("missing field `lot_size`"), "{missing}");
+        let syntax = error_of("[[instrument]]\nsymbol = \n");
+        assert!(syntax.starts_with("test.toml:2: toml:"), "{syntax}");
+        assert_eq!(error_of("title = 1\n"), "test.toml:1: toml: unknown field `title`, expected `instrument`");
+    }
+}

@@ -1,0 +1,26 @@
+//! tickwire: a simulated exchange feed.
+//!
+//! # Layout
+//!
+//! The core is pure, synchronous and deterministic (no tokio, no clock, no
+//! hashing order in any output); async code lives only at the edges.
+//!
+//! - [`types`]: `Price` and `Qty` as integer ticks and lots, ids, sides.
+//! - [`instrument`]: instruments from `feeds/*.toml`; the only place decimals
+//!   are parsed and formatted.
+//! - [`book`]: the limit order book (sorted levels, FIFO queues in a slab, an
+//!   id index).
+//! - [`engine`]: validation and price-time matching for one symbol; turns
+//!   each `Input` into `Event`s with per-stream sequence numbers.
+//! - [`sim`]: seeded order flow (fair value, market makers, Poisson limit
+//!   orders, cancels and market orders) that keeps a realistic book.
+//! - [`stats`]: candles (1s, 1m) and the ticker with rolling 24h figures.
+//! - [`market`]: one symbol's engine, simulator and stats driven together.
+
+pub mod book;
+pub mod engine;
+pub mod instrument;
+pub mod market;
+pub mod sim;
+pub mod stats;
+pub mod types;

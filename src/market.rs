@@ -1,0 +1,93 @@
+//! One symbol's market: its engine, its simulated crowd and its statistics,
+//! driven together so that every stream (book, trades, ticker, candles)
+//! comes out of one ordered list of events.
+
+use crate::engine::{Engine, Event, Input, Output, Reject};
+use crate::instrument::Instrument;
+use crate::sim::Sim;
+use crate::stats::{CandleSeries, Interval, TickerState};
+use crate::types::{OrderId, UnixNanos};
+
+pub struct Market {
+    engine: Engine,
+    sim: Sim,
+    candles: [CandleSeries; 2],
+    ticker: TickerState,
+}
+
+impl Market {
+    /// A market for `instrument` whose simulated flow is seeded by `seed`
+    /// and starts at engine time `start`.
+    pub fn new(instrument: Instrument, seed: u64, start: UnixNanos) -> Market {
+        let sim = Sim::new(&instrument, seed, start);
+        Market {
+            engine: Engine::new(instrument),
+            sim,
+            candles: Interval::ALL.map(CandleSeries::new),
+            ticker: TickerState::default(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn instrument(&self) -> &Instrument {
+        self.engine.instrument()
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    pub fn ticker(&self) -> &TickerState {
+        &self.ticker
+    }
+
+    pub fn candles(&self, interval: Interval) -> &CandleSeries {
+        &self.candles[interval as usize]
+    }
+
+    /// When the simulated crowd acts next.
+    pub fn next_sim_at(&self) -> UnixNanos {
+        self.sim.next_at()
+    }
+
+    /// Lets the simulated crowd act once.
+    pub fn step_sim(&mut self, out: &mut Output) {
+        let (ts, input) = self.sim.next_input(self.engine.book());
+        let start = out.events.len();
+        let result = self.apply(ts, &input, out);
+        self.sim.observe(result, &out.events[start..]);
+    }
+
+    /// Applies one input (a client's or the crowd's) and appends the events
+    /// of every stream it changed: the engine's, then `Ticker` and `Candle`.
+    pub fn apply(&mut self, ts: UnixNanos, input: &Input, out: &mut Output) -> Result<OrderId, Reject> {
+        let start = out.events.len();
+        let result = self.engine.apply(ts, input, out);
+        let ts = self.engine.now();
+        let mut traded = false;
+        for event in &out.events[start..] {
+            if let Event::Trade { ts, price, qty, .. } = *event {
+                traded = true;
+                self.ticker.record_trade(ts, price, qty);
+                for series in &mut self.candles {
+                    series.record(ts, price, qty);
+                }
+            }
+        }
+        let book = self.engine.book();
+        let top = |side| book.best(side).map(|l| (l.price, l.total));
+        let (bid, ask) = (top(crate::types::Side::Buy), top(crate::types::Side::Sell));
+        if let Some(seq) = self.ticker.update(ts, bid, ask, traded) {
+            out.events.push(Event::Ticker { seq, ts });
+        }
+        for series in &mut self.candles {
+            if let Some((seq, candle)) = series.take_update() {
+                out.events.push(Event::Candle { interval: series.interval(), seq, ts, candle });
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,141 @@
+//! Fixed-point and identifier types shared by every layer.
+//!
+//! Prices and quantities are integers (`i64`) counted in the instrument's
+//! ticks and lots. Only `instrument` converts them to and from decimals, so the
+//! book and the matcher never see a float or a `Decimal`.
+
+use std::fmt;
+
+/// A price in whole ticks of its instrument (`64000.50` with tick `0.01` is
+/// `Price(6_400_050)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Price(pub i64);
+
+/// A quantity in whole lots of its instrument (`0.2500` with lot `0.0001` is
+/// `Qty(2_500)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    pub const ZERO: Qty = Qty(0);
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::ops::Add for Qty {
+    type Output = Qty;
+    fn add(self, rhs: Qty) -> Qty {
+        Qty(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::Sub for Qty {
+    type Output = Qty;
+    fn sub(self, rhs: Qty) -> Qty {
+        Qty(self.0 - rhs.0)
+    }
+}
+
+impl std::ops::AddAssign for Qty {
+    fn add_assign(&mut self, rhs: Qty) {
+        self.0 += rhs.0;
+    }
+}
+
+impl std::ops::SubAssign for Qty {
+    fn sub_assign(&mut self, rhs: Qty) {
+        self.0 -= rhs.0;
+    }
+}
+
+/// Engine time: nanoseconds since the Unix epoch. Always injected by the
+/// caller (simulated clock, wall clock at the edge, or a recording), never read
+/// inside the core.
+pub type UnixNanos = u64;
+
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// An order id, assigned by a symbol's engine in sequence from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderId(pub u64);
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Who owns an order. `Owner::SIM` is the simulated crowd: its orders trade
+/// with each other (they stand for many anonymous participants), so
+/// self-trade prevention applies only between orders of the same real account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Owner(pub u32);
+
+impl Owner {
+    pub const SIM: Owner = Owner(0);
+
+    /// Whether two orders of these owners must not trade with each other.
+    pub fn prevents_trade_with(self, other: Owner) -> bool {
+        self == other && self != Owner::SIM
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+}
+
+/// Time in force of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeInForce {
+    /// Good till cancelled: the remainder rests on the book.
+    Gtc,
+    /// Immediate or cancel: fills what it can, the rest expires.
+    Ioc,
+    /// Fill or kill: fills entirely at once or not at all.
+    Fok,
+}
+
+impl TimeInForce {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "gtc",
+            TimeInForce::Ioc => "ioc",
+            TimeInForce::Fok => "fok",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderType {
+    Limit,
+    Market,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "limit",
+            OrderType::Market => "market",
+        }
+    }
+}
