@@ -37,6 +37,9 @@ pub const MM_LEVELS: usize = 5;
 const MM_STEP: i64 = 2;
 /// How many crowd orders the cancel rate steers the book towards.
 const CROWD_TARGET: f64 = 400.0;
+/// Nearest distance, in ticks from the opposite best, at which the crowd and
+/// the market makers post: it keeps the spread at a few ticks.
+const MIN_GAP_TICKS: i64 = 2;
 /// Farthest distance, in ticks behind the opposite best, of a crowd order.
 const MAX_DEPTH_TICKS: f64 = 80.0;
 /// Relative event weights (cancels scale with the crowd's size).
@@ -171,7 +174,7 @@ impl Sim {
         let mut pick = self.rng.random::<f64>() * total;
         pick -= W_QUOTE;
         if pick < 0.0 {
-            if let Some(input) = self.requote() {
+            if let Some(input) = self.requote(book) {
                 return (now, input);
             }
             return (now, self.crowd_limit(book));
@@ -189,14 +192,23 @@ impl Sim {
     }
 
     /// Moves (or places) one market-maker quote to its target around the fair
-    /// value; `None` if the chosen quote is already where it should be.
-    fn requote(&mut self) -> Option<Input> {
+    /// value, never crossing the opposite best (market makers post, they do
+    /// not take); `None` if the chosen quote is already where it should be.
+    fn requote(&mut self, book: &Book) -> Option<Input> {
         let side = if self.rng.random::<bool>() { Side::Buy } else { Side::Sell };
         let level = self.rng.random_range(0..MM_LEVELS);
         let offset = level as i64 * MM_STEP;
         let price = match side {
-            Side::Buy => Price(((self.fair - 0.5).floor() as i64 - offset).max(1)),
-            Side::Sell => Price((self.fair + 0.5).ceil() as i64 + offset),
+            Side::Buy => {
+                let target = (self.fair - 0.5).floor() as i64 - offset;
+                let below_ask = book.best_ask().map_or(target, |ask| ask.0 - MIN_GAP_TICKS - offset);
+                Price(target.min(below_ask).max(1))
+            }
+            Side::Sell => {
+                let target = (self.fair + 0.5).ceil() as i64 + offset;
+                let above_bid = book.best_bid().map_or(target, |bid| bid.0 + MIN_GAP_TICKS + offset);
+                Price(target.max(above_bid))
+            }
         };
         let qty = self.draw_qty(2.0);
         match self.quotes[side_index(side)][level] {
@@ -209,11 +221,12 @@ impl Sim {
         }
     }
 
-    /// A resting order `i` ticks behind the opposite best (or the fair value
-    /// when that side is empty), `i` drawn with probability ~ 1/i.
+    /// A resting order `MIN_GAP_TICKS - 1 + i` ticks behind the opposite best
+    /// (or the fair value when that side is empty), `i` drawn with
+    /// probability ~ 1/i from 1 to `MAX_DEPTH_TICKS`.
     fn crowd_limit(&mut self, book: &Book) -> Input {
         let side = if self.rng.random::<bool>() { Side::Buy } else { Side::Sell };
-        let distance = MAX_DEPTH_TICKS.powf(self.rng.random::<f64>()).ceil() as i64;
+        let distance = MIN_GAP_TICKS - 1 + MAX_DEPTH_TICKS.powf(self.rng.random::<f64>()).ceil() as i64;
         let price = match side {
             Side::Buy => {
                 let reference = book.best_ask().map_or(self.fair.floor() as i64 + 1, |p| p.0);

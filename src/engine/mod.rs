@@ -16,6 +16,7 @@ use crate::book::Book;
 use crate::instrument::Instrument;
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
+#[derive(Clone)]
 pub struct Engine {
     instrument: Instrument,
     book: Book,
