@@ -96,12 +96,21 @@ impl Instrument {
             .map_err(|m| ("lot_size", format!("{lot_size} {m} qty_decimals")))?;
         let band_ppm = decimal_units(band, 6)
             .filter(|ppm| *ppm > 0 && *ppm < 1_000_000)
-            .ok_or(("band", format!("{band} must be between 0 and 1 (exclusive) with at most 6 decimals")))?;
+            .ok_or((
+                "band",
+                format!("{band} must be between 0 and 1 (exclusive) with at most 6 decimals"),
+            ))?;
         if !(volatility.is_finite() && (0.0..=10.0).contains(&volatility)) {
-            return Err(("volatility", format!("{volatility} must be between 0 and 10")));
+            return Err((
+                "volatility",
+                format!("{volatility} must be between 0 and 10"),
+            ));
         }
         if !(event_rate.is_finite() && (0.001..=10_000_000.0).contains(&event_rate)) {
-            return Err(("event_rate", format!("{event_rate} must be between 0.001 and 10000000 events per second")));
+            return Err((
+                "event_rate",
+                format!("{event_rate} must be between 0.001 and 10000000 events per second"),
+            ));
         }
         let mut instrument = Instrument {
             symbol: symbol.to_string(),
@@ -118,7 +127,9 @@ impl Instrument {
             tick_units,
             lot_units,
         };
-        instrument.max_qty = instrument.qty_from_decimal(max_qty).map_err(|e| ("max_qty", e.to_string()))?;
+        instrument.max_qty = instrument
+            .qty_from_decimal(max_qty)
+            .map_err(|e| ("max_qty", e.to_string()))?;
         instrument.start_price = instrument
             .price_from_decimal(start_price)
             .map_err(|e| ("start_price", e.to_string()))?;
@@ -128,13 +139,29 @@ impl Instrument {
     /// Converts a decimal price to ticks; anything but a positive exact
     /// multiple of the tick size is an error.
     pub fn price_from_decimal(&self, value: Decimal) -> Result<Price, ValueError> {
-        to_multiple(value, self.price_decimals, self.tick_units, "price", "tick size", self.tick_size).map(Price)
+        to_multiple(
+            value,
+            self.price_decimals,
+            self.tick_units,
+            "price",
+            "tick size",
+            self.tick_size,
+        )
+        .map(Price)
     }
 
     /// Converts a decimal quantity to lots; anything but a positive exact
     /// multiple of the lot size is an error.
     pub fn qty_from_decimal(&self, value: Decimal) -> Result<Qty, ValueError> {
-        to_multiple(value, self.qty_decimals, self.lot_units, "qty", "lot size", self.lot_size).map(Qty)
+        to_multiple(
+            value,
+            self.qty_decimals,
+            self.lot_units,
+            "qty",
+            "lot size",
+            self.lot_size,
+        )
+        .map(Qty)
     }
 
     /// Parses a wire price string such as `"64000.50"`.
@@ -179,7 +206,10 @@ impl Instrument {
 
     /// How many ticks the band allows around a reference price (at least 1).
     pub fn band_ticks(&self, reference: Price) -> i64 {
-        let ticks = (reference.0 as i128 * self.band_ppm as i128 / 1_000_000) as i64;
+        let ticks = match reference.0.checked_mul(self.band_ppm) {
+            Some(product) => product / 1_000_000,
+            None => (reference.0 as i128 * self.band_ppm as i128 / 1_000_000) as i64,
+        };
         ticks.max(1)
     }
 }
@@ -193,7 +223,12 @@ fn write_units(units: i64, decimals: u32, out: &mut String) {
     let scale = 10u64.pow(decimals);
     let _ = write!(out, "{}", magnitude / scale);
     if decimals > 0 {
-        let _ = write!(out, ".{:0width$}", magnitude % scale, width = decimals as usize);
+        let _ = write!(
+            out,
+            ".{:0width$}",
+            magnitude % scale,
+            width = decimals as usize
+        );
     }
 }
 
@@ -206,9 +241,15 @@ fn parse_plain_decimal(text: &str, what: &'static str) -> Result<Decimal, ValueE
     };
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) || text.len() > 40 {
-        return Err(ValueError::NotDecimal { what, text: text.to_string() });
+        return Err(ValueError::NotDecimal {
+            what,
+            text: text.to_string(),
+        });
     }
-    Decimal::from_str_exact(text).map_err(|_| ValueError::OutOfRange { what, text: text.to_string() })
+    Decimal::from_str_exact(text).map_err(|_| ValueError::OutOfRange {
+        what,
+        text: text.to_string(),
+    })
 }
 
 /// `value` as a whole number of 10^-decimals units, if it is one and fits.
@@ -241,12 +282,18 @@ fn to_multiple(
     if value <= Decimal::ZERO {
         return Err(ValueError::NotPositive { what, text: text() });
     }
-    let not_multiple = || ValueError::NotMultiple { what, text: text(), unit_name, unit: unit.to_string() };
+    let not_multiple = || ValueError::NotMultiple {
+        what,
+        text: text(),
+        unit_name,
+        unit: unit.to_string(),
+    };
     let normalized = value.normalize();
     if normalized.scale() > decimals {
         return Err(not_multiple());
     }
-    let units = decimal_units(value, decimals).ok_or_else(|| ValueError::OutOfRange { what, text: text() })?;
+    let units = decimal_units(value, decimals)
+        .ok_or_else(|| ValueError::OutOfRange { what, text: text() })?;
     if units % unit_units != 0 {
         return Err(not_multiple());
     }
@@ -256,11 +303,15 @@ fn to_multiple(
 fn check_symbol(symbol: &str) -> Result<(), String> {
     let ok = !symbol.is_empty()
         && symbol.len() <= 20
-        && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(format!("{symbol:?} must be 1 to 20 characters of A-Z, 0-9 and '-'"))
+        Err(format!(
+            "{symbol:?} must be 1 to 20 characters of A-Z, 0-9 and '-'"
+        ))
     }
 }
 
@@ -275,9 +326,17 @@ pub struct Instruments {
 #[derive(Debug, thiserror::Error)]
 pub enum InstrumentsError {
     #[error("{file}: cannot read: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}:{line}: {field}: {message}")]
-    Invalid { file: String, line: usize, field: String, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -313,7 +372,10 @@ impl Instruments {
 
     pub fn load(path: &Path) -> Result<Instruments, InstrumentsError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| InstrumentsError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| InstrumentsError::Io {
+            file: file.clone(),
+            source,
+        })?;
         Instruments::parse(&file, &text)
     }
 
@@ -330,14 +392,23 @@ impl Instruments {
             invalid(offset, "toml", e.message().trim().to_string())
         })?;
         if raw.instrument.is_empty() {
-            return Err(invalid(0, "instrument", "the file defines no [[instrument]]".into()));
+            return Err(invalid(
+                0,
+                "instrument",
+                "the file defines no [[instrument]]".into(),
+            ));
         }
         let mut list: Vec<Instrument> = Vec::with_capacity(raw.instrument.len());
         for entry in &raw.instrument {
             let r = entry.get_ref();
             let dec = |field: &'static str, s: &Spanned<String>| {
-                Decimal::from_str(s.get_ref())
-                    .map_err(|_| invalid(s.span().start, field, format!("{:?} is not a decimal number", s.get_ref())))
+                Decimal::from_str(s.get_ref()).map_err(|_| {
+                    invalid(
+                        s.span().start,
+                        field,
+                        format!("{:?} is not a decimal number", s.get_ref()),
+                    )
+                })
             };
             let band = match &r.band {
                 Some(b) => dec("band", b)?,
@@ -401,7 +472,11 @@ impl Instruments {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -409,7 +484,10 @@ mod tests {
     use super::*;
 
     fn btc() -> Instrument {
-        Instruments::embedded_default().get("BTC-USD").cloned().expect("BTC-USD in default.toml")
+        Instruments::embedded_default()
+            .get("BTC-USD")
+            .cloned()
+            .expect("BTC-USD in default.toml")
     }
 
     #[test]
@@ -439,14 +517,32 @@ mod tests {
     fn values_off_the_grid_are_errors_never_rounded() {
         let i = btc();
         let err = i.parse_price("64000.005").unwrap_err();
-        assert_eq!(err.to_string(), "price 64000.005 is not a multiple of the tick size 0.01");
-        assert!(matches!(i.parse_qty("0.00001"), Err(ValueError::NotMultiple { .. })));
-        assert!(matches!(i.parse_price("0"), Err(ValueError::NotPositive { .. })));
-        assert!(matches!(i.parse_price("-5.00"), Err(ValueError::NotPositive { .. })));
+        assert_eq!(
+            err.to_string(),
+            "price 64000.005 is not a multiple of the tick size 0.01"
+        );
+        assert!(matches!(
+            i.parse_qty("0.00001"),
+            Err(ValueError::NotMultiple { .. })
+        ));
+        assert!(matches!(
+            i.parse_price("0"),
+            Err(ValueError::NotPositive { .. })
+        ));
+        assert!(matches!(
+            i.parse_price("-5.00"),
+            Err(ValueError::NotPositive { .. })
+        ));
         for bad in ["", "1e5", "+1", "1_000", " 1", "1.", ".5", "abc", "1.2.3"] {
-            assert!(matches!(i.parse_price(bad), Err(ValueError::NotDecimal { .. })), "{bad:?}");
+            assert!(
+                matches!(i.parse_price(bad), Err(ValueError::NotDecimal { .. })),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(i.parse_price("99999999999999999999999.00"), Err(ValueError::OutOfRange { .. })));
+        assert!(matches!(
+            i.parse_price("99999999999999999999999.00"),
+            Err(ValueError::OutOfRange { .. })
+        ));
     }
 
     #[test]
@@ -465,7 +561,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(i.parse_price("10.05"), Ok(Price(201)));
-        assert!(matches!(i.parse_price("10.03"), Err(ValueError::NotMultiple { .. })));
+        assert!(matches!(
+            i.parse_price("10.03"),
+            Err(ValueError::NotMultiple { .. })
+        ));
         assert_eq!(i.format_price(Price(201)), "10.05");
     }
 
@@ -490,7 +589,9 @@ event_rate = 100
 "#;
 
     fn error_of(text: &str) -> String {
-        Instruments::parse("test.toml", text).unwrap_err().to_string()
+        Instruments::parse("test.toml", text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -517,13 +618,22 @@ event_rate = 100
             "test.toml:9: start_price: \"abc\" is not a decimal number"
         );
         let twice = format!("{GOOD}{GOOD}");
-        assert_eq!(error_of(&twice), "test.toml:14: symbol: BTC-USD is defined twice");
+        assert_eq!(
+            error_of(&twice),
+            "test.toml:14: symbol: BTC-USD is defined twice"
+        );
         let unknown = error_of(&GOOD.replace("volatility", "volatilty"));
-        assert!(unknown.starts_with("test.toml:10: toml: unknown field `volatilty`"), "{unknown}");
+        assert!(
+            unknown.starts_with("test.toml:10: toml: unknown field `volatilty`"),
+            "{unknown}"
+        );
         let missing = error_of(&GOOD.replace("lot_size = \"0.0001\"\n", ""));
         assert!(missing.contains("missing field `lot_size`"), "{missing}");
         let syntax = error_of("[[instrument]]\nsymbol = \n");
         assert!(syntax.starts_with("test.toml:2: toml:"), "{syntax}");
-        assert_eq!(error_of("title = 1\n"), "test.toml:1: toml: unknown field `title`, expected `instrument`");
+        assert_eq!(
+            error_of("title = 1\n"),
+            "test.toml:1: toml: unknown field `title`, expected `instrument`"
+        );
     }
 }

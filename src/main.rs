@@ -57,7 +57,11 @@ fn main() -> ExitCode {
         None => Instruments::embedded_default(),
     };
     let seed = args.seed.unwrap_or_else(rand::random);
-    println!("tickwire {}: simulating {} s of each symbol, seed {seed}", env!("CARGO_PKG_VERSION"), args.seconds);
+    println!(
+        "tickwire {}: simulating {} s of each symbol, seed {seed}",
+        env!("CARGO_PKG_VERSION"),
+        args.seconds
+    );
     println!("(repeat this run with --seed {seed})\n");
     for instrument in instruments.iter() {
         run_symbol(instrument.clone(), seed, args.seconds);
@@ -91,7 +95,9 @@ fn run_symbol(instrument: Instrument, seed: u64, seconds: u64) {
     }
     let elapsed = clock.elapsed().as_secs_f64();
     let book = market.engine().book();
-    let fmt_price = |p: Option<tickwire::types::Price>| p.map_or("-".to_string(), |p| instrument.format_price(p));
+    let fmt_price = |p: Option<tickwire::types::Price>| {
+        p.map_or("-".to_string(), |p| instrument.format_price(p))
+    };
     println!("{}", instrument.symbol);
     println!(
         "  events {} ({:.0}/s simulated, {:.0}/s on this machine), trades {}, book updates {}",
@@ -106,7 +112,9 @@ fn run_symbol(instrument: Instrument, seed: u64, seconds: u64) {
         fmt_price(book.best_bid()),
         fmt_price(book.best_ask()),
         fmt_price(market.engine().last_trade().map(|(p, _)| p)),
-        fmt_price(Some(tickwire::types::Price(market.sim().fair_value().round() as i64)))
+        fmt_price(Some(tickwire::types::Price(
+            market.sim().fair_value().round() as i64
+        )))
     );
     println!(
         "  depth {} bid levels, {} ask levels, {} orders; two-sided {:.1}% of the time, mean spread {:.2} ticks\n",

@@ -8,6 +8,7 @@ use crate::sim::Sim;
 use crate::stats::{CandleSeries, Interval, TickerState};
 use crate::types::{OrderId, UnixNanos};
 
+#[derive(Clone)]
 pub struct Market {
     engine: Engine,
     sim: Sim,
@@ -63,7 +64,12 @@ impl Market {
 
     /// Applies one input (a client's or the crowd's) and appends the events
     /// of every stream it changed: the engine's, then `Ticker` and `Candle`.
-    pub fn apply(&mut self, ts: UnixNanos, input: &Input, out: &mut Output) -> Result<OrderId, Reject> {
+    pub fn apply(
+        &mut self,
+        ts: UnixNanos,
+        input: &Input,
+        out: &mut Output,
+    ) -> Result<OrderId, Reject> {
         let start = out.events.len();
         let result = self.engine.apply(ts, input, out);
         let ts = self.engine.now();
@@ -85,7 +91,12 @@ impl Market {
         }
         for series in &mut self.candles {
             if let Some((seq, candle)) = series.take_update() {
-                out.events.push(Event::Candle { interval: series.interval(), seq, ts, candle });
+                out.events.push(Event::Candle {
+                    interval: series.interval(),
+                    seq,
+                    ts,
+                    candle,
+                });
             }
         }
         result

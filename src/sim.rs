@@ -57,10 +57,15 @@ const LEAN_TICKS: f64 = 2.0;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pending {
     Nothing,
-    Quote { side: Side, level: usize, price: Price },
+    Quote {
+        side: Side,
+        level: usize,
+        price: Price,
+    },
     Crowd,
 }
 
+#[derive(Clone)]
 pub struct Sim {
     rng: ChaCha8Rng,
     /// Mean time between events, in seconds.
@@ -182,7 +187,13 @@ impl Sim {
         pick -= w_cancel;
         if pick < 0.0 && !self.crowd.is_empty() {
             let victim = self.crowd[self.rng.random_range(0..self.crowd.len())];
-            return (now, Input::Cancel { owner: Owner::SIM, order_id: victim });
+            return (
+                now,
+                Input::Cancel {
+                    owner: Owner::SIM,
+                    order_id: victim,
+                },
+            );
         }
         pick -= W_MARKET;
         if pick < 0.0 {
@@ -195,28 +206,47 @@ impl Sim {
     /// value, never crossing the opposite best (market makers post, they do
     /// not take); `None` if the chosen quote is already where it should be.
     fn requote(&mut self, book: &Book) -> Option<Input> {
-        let side = if self.rng.random::<bool>() { Side::Buy } else { Side::Sell };
+        let side = if self.rng.random::<bool>() {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let level = self.rng.random_range(0..MM_LEVELS);
         let offset = level as i64 * MM_STEP;
         let price = match side {
             Side::Buy => {
                 let target = (self.fair - 0.5).floor() as i64 - offset;
-                let below_ask = book.best_ask().map_or(target, |ask| ask.0 - MIN_GAP_TICKS - offset);
+                let below_ask = book
+                    .best_ask()
+                    .map_or(target, |ask| ask.0 - MIN_GAP_TICKS - offset);
                 Price(target.min(below_ask).max(1))
             }
             Side::Sell => {
                 let target = (self.fair + 0.5).ceil() as i64 + offset;
-                let above_bid = book.best_bid().map_or(target, |bid| bid.0 + MIN_GAP_TICKS + offset);
+                let above_bid = book
+                    .best_bid()
+                    .map_or(target, |bid| bid.0 + MIN_GAP_TICKS + offset);
                 Price(target.max(above_bid))
             }
         };
         let qty = self.draw_qty(2.0);
         match self.quotes[side_index(side)][level] {
             Some((_, current)) if current == price => None,
-            Some((order_id, _)) => Some(Input::Amend { owner: Owner::SIM, order_id, price, qty }),
+            Some((order_id, _)) => Some(Input::Amend {
+                owner: Owner::SIM,
+                order_id,
+                price,
+                qty,
+            }),
             None => {
                 self.pending = Pending::Quote { side, level, price };
-                Some(Input::New(NewOrder::limit(Owner::SIM, side, price, qty, TimeInForce::Gtc)))
+                Some(Input::New(NewOrder::limit(
+                    Owner::SIM,
+                    side,
+                    price,
+                    qty,
+                    TimeInForce::Gtc,
+                )))
             }
         }
     }
@@ -225,11 +255,18 @@ impl Sim {
     /// (or the fair value when that side is empty), `i` drawn with
     /// probability ~ 1/i from 1 to `MAX_DEPTH_TICKS`.
     fn crowd_limit(&mut self, book: &Book) -> Input {
-        let side = if self.rng.random::<bool>() { Side::Buy } else { Side::Sell };
-        let distance = MIN_GAP_TICKS - 1 + MAX_DEPTH_TICKS.powf(self.rng.random::<f64>()).ceil() as i64;
+        let side = if self.rng.random::<bool>() {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
+        let distance =
+            MIN_GAP_TICKS - 1 + MAX_DEPTH_TICKS.powf(self.rng.random::<f64>()).ceil() as i64;
         let price = match side {
             Side::Buy => {
-                let reference = book.best_ask().map_or(self.fair.floor() as i64 + 1, |p| p.0);
+                let reference = book
+                    .best_ask()
+                    .map_or(self.fair.floor() as i64 + 1, |p| p.0);
                 Price((reference - distance).max(1))
             }
             Side::Sell => {
@@ -239,7 +276,13 @@ impl Sim {
         };
         let qty = self.draw_qty(1.0);
         self.pending = Pending::Crowd;
-        Input::New(NewOrder::limit(Owner::SIM, side, price, qty, TimeInForce::Gtc))
+        Input::New(NewOrder::limit(
+            Owner::SIM,
+            side,
+            price,
+            qty,
+            TimeInForce::Gtc,
+        ))
     }
 
     /// A market order, buying more often when the fair value is above the mid.
@@ -249,7 +292,11 @@ impl Sim {
             _ => self.fair,
         };
         let p_buy = 1.0 / (1.0 + (-(self.fair - mid) / LEAN_TICKS).exp());
-        let side = if self.rng.random::<f64>() < p_buy { Side::Buy } else { Side::Sell };
+        let side = if self.rng.random::<f64>() < p_buy {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let qty = self.draw_qty(1.0);
         Input::New(NewOrder::market(Owner::SIM, side, qty))
     }
@@ -271,8 +318,17 @@ impl Sim {
         self.pending = Pending::Nothing;
         for event in events {
             match *event {
-                Event::Done { order_id, owner: Owner::SIM, .. } => self.forget(order_id),
-                Event::Amended { order_id, owner: Owner::SIM, price, .. } => {
+                Event::Done {
+                    order_id,
+                    owner: Owner::SIM,
+                    ..
+                } => self.forget(order_id),
+                Event::Amended {
+                    order_id,
+                    owner: Owner::SIM,
+                    price,
+                    ..
+                } => {
                     for slot in self.quotes.iter_mut().flatten() {
                         if let Some((id, p)) = slot
                             && *id == order_id

@@ -33,9 +33,23 @@ fn instrument() -> Instrument {
 
 #[derive(Clone, Debug)]
 enum Op {
-    New { owner: u32, side: Side, kind: u8, price: i64, qty: i64 },
-    Cancel { owner: u32, pick: u64 },
-    Amend { owner: u32, pick: u64, price: i64, qty: i64 },
+    New {
+        owner: u32,
+        side: Side,
+        kind: u8,
+        price: i64,
+        qty: i64,
+    },
+    Cancel {
+        owner: u32,
+        pick: u64,
+    },
+    Amend {
+        owner: u32,
+        pick: u64,
+        price: i64,
+        qty: i64,
+    },
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -55,7 +69,13 @@ fn op() -> impl Strategy<Value = Op> {
 fn to_input(op: &Op, last_id: u64) -> Input {
     let pick_id = |pick: u64| OrderId(pick % (last_id + 2));
     match *op {
-        Op::New { owner, side, kind, price, qty } => {
+        Op::New {
+            owner,
+            side,
+            kind,
+            price,
+            qty,
+        } => {
             let (tif, order_type, post_only) = match kind {
                 0 => (TimeInForce::Gtc, OrderType::Limit, false),
                 1 => (TimeInForce::Ioc, OrderType::Limit, false),
@@ -64,12 +84,31 @@ fn to_input(op: &Op, last_id: u64) -> Input {
                 _ => (TimeInForce::Gtc, OrderType::Limit, true),
             };
             let price = (order_type == OrderType::Limit).then_some(Price(price));
-            Input::New(NewOrder { owner: Owner(owner), side, order_type, price, qty: Qty(qty), tif, post_only })
+            Input::New(NewOrder {
+                owner: Owner(owner),
+                side,
+                order_type,
+                price,
+                qty: Qty(qty),
+                tif,
+                post_only,
+            })
         }
-        Op::Cancel { owner, pick } => Input::Cancel { owner: Owner(owner), order_id: pick_id(pick) },
-        Op::Amend { owner, pick, price, qty } => {
-            Input::Amend { owner: Owner(owner), order_id: pick_id(pick), price: Price(price), qty: Qty(qty) }
-        }
+        Op::Cancel { owner, pick } => Input::Cancel {
+            owner: Owner(owner),
+            order_id: pick_id(pick),
+        },
+        Op::Amend {
+            owner,
+            pick,
+            price,
+            qty,
+        } => Input::Amend {
+            owner: Owner(owner),
+            order_id: pick_id(pick),
+            price: Price(price),
+            qty: Qty(qty),
+        },
     }
 }
 
@@ -114,7 +153,11 @@ fn crosses(side: Side, limit: i64, resting: i64) -> bool {
 
 impl Reference {
     fn best(&self, side: Side) -> Option<i64> {
-        let prices = self.orders.iter().filter(|o| o.side == side).map(|o| o.price);
+        let prices = self
+            .orders
+            .iter()
+            .filter(|o| o.side == side)
+            .map(|o| o.price);
         match side {
             Side::Buy => prices.max(),
             Side::Sell => prices.min(),
@@ -143,7 +186,10 @@ impl Reference {
         };
         let mut best: Option<usize> = None;
         for (i, o) in self.orders.iter().enumerate() {
-            if o.side != side && crosses(side, limit, o.price) && best.is_none_or(|b| better(o, &self.orders[b])) {
+            if o.side != side
+                && crosses(side, limit, o.price)
+                && best.is_none_or(|b| better(o, &self.orders[b]))
+            {
                 best = Some(i);
             }
         }
@@ -152,11 +198,23 @@ impl Reference {
 
     /// Matches, then rests or ends the taker.
     #[allow(clippy::too_many_arguments)]
-    fn enter(&mut self, id: u64, owner: u32, side: Side, limit: i64, qty: i64, filled: i64, rests: bool, out: &mut Outcome) {
+    fn enter(
+        &mut self,
+        id: u64,
+        owner: u32,
+        side: Side,
+        limit: i64,
+        qty: i64,
+        filled: i64,
+        rests: bool,
+        out: &mut Outcome,
+    ) {
         let mut leaves = qty;
         let mut self_trade = false;
         while leaves > 0 {
-            let Some(i) = self.next_maker(side, limit) else { break };
+            let Some(i) = self.next_maker(side, limit) else {
+                break;
+            };
             if self.orders[i].owner == owner && owner != 0 {
                 self_trade = true;
                 break;
@@ -180,7 +238,15 @@ impl Reference {
             out.done.push((id, DoneReason::SelfTradePrevented, filled));
         } else if rests {
             self.arrivals += 1;
-            self.orders.push(RefOrder { id, owner, side, price: limit, leaves, filled, arrival: self.arrivals });
+            self.orders.push(RefOrder {
+                id,
+                owner,
+                side,
+                price: limit,
+                leaves,
+                filled,
+                arrival: self.arrivals,
+            });
         } else {
             out.done.push((id, DoneReason::Expired, filled));
         }
@@ -198,14 +264,21 @@ impl Reference {
                 }
                 None => Err("unknown_order"),
             },
-            Input::Amend { owner, order_id, price, qty } => self.amend(owner.0, order_id.0, price.0, qty.0, &mut out),
+            Input::Amend {
+                owner,
+                order_id,
+                price,
+                qty,
+            } => self.amend(owner.0, order_id.0, price.0, qty.0, &mut out),
         };
         out.result = Some(result);
         out
     }
 
     fn find(&self, owner: u32, id: u64) -> Option<usize> {
-        self.orders.iter().position(|o| o.id == id && o.owner == owner)
+        self.orders
+            .iter()
+            .position(|o| o.id == id && o.owner == owner)
     }
 
     fn submit(&mut self, o: NewOrder, out: &mut Outcome) -> Result<u64, &'static str> {
@@ -226,7 +299,11 @@ impl Reference {
         if o.qty.0 <= 0 || o.qty.0 > MAX_QTY {
             return Err("invalid_qty");
         }
-        if o.post_only && self.best(o.side.opposite()).is_some_and(|best| crosses(o.side, limit, best)) {
+        if o.post_only
+            && self
+                .best(o.side.opposite())
+                .is_some_and(|best| crosses(o.side, limit, best))
+        {
             return Err("post_only_would_cross");
         }
         self.last_id += 1;
@@ -235,7 +312,16 @@ impl Reference {
             // Try it on a copy; keep the result only if it filled entirely.
             let mut trial = self.clone();
             let mut trial_out = Outcome::default();
-            trial.enter(id, o.owner.0, o.side, limit, o.qty.0, 0, false, &mut trial_out);
+            trial.enter(
+                id,
+                o.owner.0,
+                o.side,
+                limit,
+                o.qty.0,
+                0,
+                false,
+                &mut trial_out,
+            );
             if trial_out.done.last() != Some(&(id, DoneReason::Filled, o.qty.0)) {
                 out.done.push((id, DoneReason::Expired, 0));
                 return Ok(id);
@@ -246,14 +332,25 @@ impl Reference {
         Ok(id)
     }
 
-    fn amend(&mut self, owner: u32, id: u64, price: i64, qty: i64, out: &mut Outcome) -> Result<u64, &'static str> {
+    fn amend(
+        &mut self,
+        owner: u32,
+        id: u64,
+        price: i64,
+        qty: i64,
+        out: &mut Outcome,
+    ) -> Result<u64, &'static str> {
         let i = self.find(owner, id).ok_or("unknown_order")?;
         if qty <= 0 || qty > MAX_QTY {
             return Err("invalid_qty");
         }
         let (reference, width) = self.band();
         if price != self.orders[i].price && (price <= 0 || (price - reference).abs() > width) {
-            return Err(if price <= 0 { "invalid_price" } else { "price_out_of_band" });
+            return Err(if price <= 0 {
+                "invalid_price"
+            } else {
+                "price_out_of_band"
+            });
         }
         if price == self.orders[i].price && qty <= self.orders[i].leaves {
             self.orders[i].leaves = qty;
@@ -266,7 +363,12 @@ impl Reference {
 
     /// L2 levels best first: (price, total).
     fn levels(&self, side: Side) -> Vec<(i64, i64)> {
-        let mut prices: Vec<i64> = self.orders.iter().filter(|o| o.side == side).map(|o| o.price).collect();
+        let mut prices: Vec<i64> = self
+            .orders
+            .iter()
+            .filter(|o| o.side == side)
+            .map(|o| o.price)
+            .collect();
         prices.sort_unstable();
         prices.dedup();
         if side == Side::Buy {
@@ -274,7 +376,16 @@ impl Reference {
         }
         prices
             .into_iter()
-            .map(|p| (p, self.orders.iter().filter(|o| o.side == side && o.price == p).map(|o| o.leaves).sum()))
+            .map(|p| {
+                (
+                    p,
+                    self.orders
+                        .iter()
+                        .filter(|o| o.side == side && o.price == p)
+                        .map(|o| o.leaves)
+                        .sum(),
+                )
+            })
             .collect()
     }
 }
@@ -282,13 +393,27 @@ impl Reference {
 // ------------------------------------------------------------------ engine
 
 fn engine_outcome(result: Result<OrderId, Reject>, events: &[Event]) -> Outcome {
-    let mut out = Outcome { result: Some(result.map(|id| id.0).map_err(|r| r.code())), ..Outcome::default() };
+    let mut out = Outcome {
+        result: Some(result.map(|id| id.0).map_err(|r| r.code())),
+        ..Outcome::default()
+    };
     for event in events {
         match *event {
-            Event::Trade { price, qty, maker, taker, .. } => {
-                out.trades.push((price.0, qty.0, maker.order_id.0, taker.order_id.0))
-            }
-            Event::Done { order_id, reason, filled, .. } => out.done.push((order_id.0, reason, filled.0)),
+            Event::Trade {
+                price,
+                qty,
+                maker,
+                taker,
+                ..
+            } => out
+                .trades
+                .push((price.0, qty.0, maker.order_id.0, taker.order_id.0)),
+            Event::Done {
+                order_id,
+                reason,
+                filled,
+                ..
+            } => out.done.push((order_id.0, reason, filled.0)),
             _ => {}
         }
     }
@@ -296,7 +421,11 @@ fn engine_outcome(result: Result<OrderId, Reject>, events: &[Event]) -> Outcome 
 }
 
 fn engine_levels(engine: &Engine, side: Side) -> Vec<(i64, i64)> {
-    engine.book().levels(side).map(|l| (l.price.0, l.total.0)).collect()
+    engine
+        .book()
+        .levels(side)
+        .map(|l| (l.price.0, l.total.0))
+        .collect()
 }
 
 /// Per order: quantity submitted (amends included), filled, and what left the
@@ -319,6 +448,8 @@ proptest! {
         let mut ledger: Vec<Ledger> = Vec::new();
         let mut out = Output::default();
         let mut book_seq = 0;
+        // The L2 book as a feed client rebuilds it from the updates alone.
+        let mut l2: std::collections::BTreeMap<(bool, i64), i64> = std::collections::BTreeMap::new();
         let mut trade_seq = 0;
         for (step, op) in ops.iter().enumerate() {
             let input = to_input(op, reference.last_id);
@@ -360,10 +491,23 @@ proptest! {
                     Event::BookUpdate { seq, .. } => {
                         book_seq += 1;
                         prop_assert_eq!(seq, book_seq, "book seq gap-free");
+                        for change in out.changes_of(event) {
+                            let key = (change.side == Side::Buy, change.price.0);
+                            prop_assert_ne!(l2.get(&key).copied().unwrap_or(0), change.qty.0, "a change that changes nothing");
+                            if change.qty.0 == 0 {
+                                l2.remove(&key);
+                            } else {
+                                l2.insert(key, change.qty.0);
+                            }
+                        }
                     }
                     _ => {}
                 }
             }
+            let rebuilt_bids: Vec<(i64, i64)> = l2.iter().rev().filter(|(k, _)| k.0).map(|(k, q)| (k.1, *q)).collect();
+            let rebuilt_asks: Vec<(i64, i64)> = l2.iter().filter(|(k, _)| !k.0).map(|(k, q)| (k.1, *q)).collect();
+            prop_assert_eq!(rebuilt_bids, engine_levels(&engine, Side::Buy), "updates rebuild the bids");
+            prop_assert_eq!(rebuilt_asks, engine_levels(&engine, Side::Sell), "updates rebuild the asks");
             // Nothing lost or created: submitted = filled + gone + resting.
             for (i, entry) in ledger.iter().enumerate() {
                 let resting = engine.book().get(OrderId(i as u64 + 1)).map_or(0, |o| o.leaves.0);

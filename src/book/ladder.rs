@@ -1,43 +1,45 @@
-//! One side of the book: its price levels, sorted so that the best is last.
+//! One side of the book: the prices of its levels, sorted so that the best
+//! is last, each with the slab index of its level.
 //!
-//! A sorted `Vec` with the best price at the end beats a tree here: nearly all
-//! activity is at or near the touch, so inserting or removing a level moves
-//! only the few levels between it and the end, matching pops from the end, and
-//! the levels sit in one contiguous allocation that never shrinks (no
-//! allocation in steady state). Lookups are a binary search.
+//! Only 12 bytes per level (a sort key and a slab index, in two parallel
+//! vectors) move when a level is added or removed in the middle; the level's
+//! data stays put in the book's level slab, where orders point at it
+//! directly. The best level is the last element, so matching works at the
+//! end of the vectors, and lookups are a binary search over a dense `i64`
+//! array. Nothing here allocates once the vectors have grown to the book's
+//! working size.
 
-use crate::types::{Price, Qty, Side};
+use crate::types::{Price, Side};
 
-/// The end of an intrusive list.
-pub(crate) const NIL: u32 = u32::MAX;
-
-/// A price level: the aggregate the L2 feed shows, plus the ends of its FIFO
-/// queue of orders (slab indices; the orders link to each other).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Level {
-    pub price: Price,
-    /// Sum of the leaves quantity of the orders at this level.
-    pub total: Qty,
-    /// Number of orders at this level.
-    pub count: u32,
-    pub(crate) head: u32,
-    pub(crate) tail: u32,
-}
-
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Ladder {
     side: Side,
-    /// Ascending by `key`, so the best level is the last element.
-    levels: Vec<Level>,
+    /// Sort keys, ascending: the price for bids, the negated price for asks,
+    /// so the best level is last on both sides.
+    keys: Vec<i64>,
+    /// Level slab index of each key.
+    levels: Vec<u32>,
+}
+
+impl Clone for Ladder {
+    /// Keeps the capacity, so a cloned book does not grow in steady state.
+    fn clone(&self) -> Self {
+        let mut copy = Ladder::new(self.side, self.keys.capacity());
+        copy.keys.extend_from_slice(&self.keys);
+        copy.levels.extend_from_slice(&self.levels);
+        copy
+    }
 }
 
 impl Ladder {
     pub(crate) fn new(side: Side, capacity: usize) -> Ladder {
-        Ladder { side, levels: Vec::with_capacity(capacity) }
+        Ladder {
+            side,
+            keys: Vec::with_capacity(capacity),
+            levels: Vec::with_capacity(capacity),
+        }
     }
 
-    /// Sort key that puts better prices later: bids ascend by price, asks
-    /// ascend by negated price.
     #[inline]
     fn key(&self, price: Price) -> i64 {
         match self.side {
@@ -46,70 +48,59 @@ impl Ladder {
         }
     }
 
+    /// The position of `price`, or where it would be inserted.
     #[inline]
     pub(crate) fn find(&self, price: Price) -> Result<usize, usize> {
         let key = self.key(price);
-        // Most lookups are at the touch: check the end before searching.
-        if let Some(last) = self.levels.last() {
-            let last_key = self.key(last.price);
-            if key == last_key {
-                return Ok(self.levels.len() - 1);
-            }
-            if key > last_key {
-                return Err(self.levels.len());
-            }
+        // Most activity is at the touch: look at the end before searching.
+        match self.keys.last() {
+            Some(&last) if key == last => Ok(self.keys.len() - 1),
+            Some(&last) if key > last => Err(self.keys.len()),
+            None => Err(0),
+            _ => self.keys.binary_search(&key),
         }
-        self.levels.binary_search_by_key(&key, |l| self.key(l.price))
+    }
+
+    /// The level slab index at a position from `find`.
+    #[inline]
+    pub(crate) fn level_at(&self, position: usize) -> u32 {
+        self.levels[position]
     }
 
     #[inline]
-    pub(crate) fn best(&self) -> Option<&Level> {
-        self.levels.last()
+    pub(crate) fn best(&self) -> Option<u32> {
+        self.levels.last().copied()
     }
 
     #[inline]
-    pub(crate) fn best_mut(&mut self) -> Option<&mut Level> {
-        self.levels.last_mut()
+    pub(crate) fn insert(&mut self, position: usize, price: Price, level: u32) {
+        let key = self.key(price);
+        self.keys.insert(position, key);
+        self.levels.insert(position, level);
     }
 
+    /// Removes the level at `price`, if present.
     #[inline]
-    pub(crate) fn get(&self, index: usize) -> &Level {
-        &self.levels[index]
-    }
-
-    #[inline]
-    pub(crate) fn get_mut(&mut self, index: usize) -> &mut Level {
-        &mut self.levels[index]
-    }
-
-    /// Inserts an empty level at `index` (from a failed `find`).
-    #[inline]
-    pub(crate) fn insert_empty(&mut self, index: usize, price: Price) -> &mut Level {
-        let level = Level { price, total: Qty::ZERO, count: 0, head: NIL, tail: NIL };
-        self.levels.insert(index, level);
-        &mut self.levels[index]
-    }
-
-    #[inline]
-    pub(crate) fn remove(&mut self, index: usize) {
-        self.levels.remove(index);
-    }
-
-    #[inline]
-    pub(crate) fn pop_best(&mut self) {
-        self.levels.pop();
+    pub(crate) fn remove(&mut self, price: Price) {
+        if let Ok(position) = self.find(price) {
+            self.keys.remove(position);
+            self.levels.remove(position);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.levels.len()
+        self.keys.len()
     }
 
-    /// Levels from the best outwards.
-    pub(crate) fn iter_best_first(&self) -> impl DoubleEndedIterator<Item = &Level> + ExactSizeIterator {
-        self.levels.iter().rev()
+    /// Level slab indices from the best outwards.
+    pub(crate) fn iter_best_first(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = u32> + ExactSizeIterator + '_ {
+        self.levels.iter().rev().copied()
     }
 
     pub(crate) fn clear(&mut self) {
+        self.keys.clear();
         self.levels.clear();
     }
 }

@@ -11,10 +11,25 @@ mod ladder;
 
 use rustc_hash::FxHashMap;
 
-pub use ladder::Level;
-use ladder::{Ladder, NIL};
+use ladder::Ladder;
 
 use crate::types::{OrderId, Owner, Price, Qty, Side, UnixNanos};
+
+/// The end of an intrusive list.
+const NIL: u32 = u32::MAX;
+
+/// A price level: the aggregate the L2 feed shows, plus the ends of its FIFO
+/// queue of orders (slab indices; the orders link to each other).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub price: Price,
+    /// Sum of the leaves quantity of the orders at this level.
+    pub total: Qty,
+    /// Number of orders at this level.
+    pub count: u32,
+    head: u32,
+    tail: u32,
+}
 
 /// An order resting in the book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +44,8 @@ pub struct RestingOrder {
     pub filled: Qty,
     /// When it took its place in the queue.
     pub ts: UnixNanos,
+    /// Level slab index (free slots reuse it for the free list).
+    level: u32,
     prev: u32,
     next: u32,
 }
@@ -41,18 +58,48 @@ pub struct MakerFill {
     pub price: Price,
     pub leaves: Qty,
     pub filled: Qty,
+    /// The level's total quantity after the fill.
+    pub level_total: Qty,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Book {
     bids: Ladder,
     asks: Ladder,
     /// Slab of orders; free slots are chained through `next`.
-    slots: Vec<RestingOrder>,
-    free_head: u32,
-    /// Order id to slab index. Only looked up, never iterated, so its order
-    /// never reaches any output.
+    orders: Vec<RestingOrder>,
+    free_order: u32,
+    /// Slab of levels (both sides); free slots are chained through `head`.
+    levels: Vec<Level>,
+    free_level: u32,
+    /// Order id to order slab index. Only looked up, never iterated, so its
+    /// order never reaches any output.
     index: FxHashMap<OrderId, u32>,
+}
+
+/// Vectors cloned with the capacity of the original, so a cloned book is as
+/// ready for steady-state work (no growth) as the book it came from.
+fn clone_with_capacity<T: Clone>(v: &Vec<T>) -> Vec<T> {
+    let mut copy = Vec::with_capacity(v.capacity());
+    copy.extend_from_slice(v);
+    copy
+}
+
+impl Clone for Book {
+    fn clone(&self) -> Self {
+        let mut index = FxHashMap::default();
+        index.reserve(self.index.capacity());
+        index.extend(self.index.iter().map(|(k, v)| (*k, *v)));
+        Book {
+            bids: self.bids.clone(),
+            asks: self.asks.clone(),
+            orders: clone_with_capacity(&self.orders),
+            free_order: self.free_order,
+            levels: clone_with_capacity(&self.levels),
+            free_level: self.free_level,
+            index,
+        }
+    }
 }
 
 impl Default for Book {
@@ -70,8 +117,10 @@ impl Book {
         Book {
             bids: Ladder::new(Side::Buy, levels),
             asks: Ladder::new(Side::Sell, levels),
-            slots: Vec::with_capacity(orders),
-            free_head: NIL,
+            orders: Vec::with_capacity(orders),
+            free_order: NIL,
+            levels: Vec::with_capacity(2 * levels),
+            free_level: NIL,
             index,
         }
     }
@@ -80,13 +129,6 @@ impl Book {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
-        }
-    }
-
-    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
-        match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
         }
     }
 
@@ -100,44 +142,53 @@ impl Book {
         self.ladder(side).len()
     }
 
+    #[inline]
     pub fn best(&self, side: Side) -> Option<&Level> {
-        self.ladder(side).best()
+        self.ladder(side).best().map(|l| &self.levels[l as usize])
     }
 
     pub fn best_bid(&self) -> Option<Price> {
-        self.bids.best().map(|l| l.price)
+        self.best(Side::Buy).map(|l| l.price)
     }
 
     pub fn best_ask(&self) -> Option<Price> {
-        self.asks.best().map(|l| l.price)
+        self.best(Side::Sell).map(|l| l.price)
     }
 
     /// Levels of a side from the best outwards.
-    pub fn levels(&self, side: Side) -> impl DoubleEndedIterator<Item = &Level> + ExactSizeIterator {
-        self.ladder(side).iter_best_first()
+    pub fn levels(
+        &self,
+        side: Side,
+    ) -> impl DoubleEndedIterator<Item = &Level> + ExactSizeIterator {
+        self.ladder(side)
+            .iter_best_first()
+            .map(|l| &self.levels[l as usize])
     }
 
     /// Total quantity at a price (zero if there is no level there).
     pub fn level_qty(&self, side: Side, price: Price) -> Qty {
         let ladder = self.ladder(side);
         match ladder.find(price) {
-            Ok(i) => ladder.get(i).total,
+            Ok(position) => self.levels[ladder.level_at(position) as usize].total,
             Err(_) => Qty::ZERO,
         }
     }
 
     pub fn get(&self, id: OrderId) -> Option<&RestingOrder> {
-        self.index.get(&id).map(|&slot| &self.slots[slot as usize])
+        self.index.get(&id).map(|&slot| &self.orders[slot as usize])
     }
 
     /// Orders of one level in time priority.
-    pub fn level_orders<'a>(&'a self, level: &Level) -> impl Iterator<Item = &'a RestingOrder> + 'a {
+    pub fn level_orders<'a>(
+        &'a self,
+        level: &Level,
+    ) -> impl Iterator<Item = &'a RestingOrder> + 'a {
         let mut cursor = level.head;
         std::iter::from_fn(move || {
             if cursor == NIL {
                 return None;
             }
-            let order = &self.slots[cursor as usize];
+            let order = &self.orders[cursor as usize];
             cursor = order.next;
             Some(order)
         })
@@ -146,7 +197,8 @@ impl Book {
     /// Every order of a side in matching priority: best price first, then
     /// time.
     pub fn orders_by_priority(&self, side: Side) -> impl Iterator<Item = &RestingOrder> {
-        self.levels(side).flat_map(move |level| self.level_orders(level))
+        self.levels(side)
+            .flat_map(move |level| self.level_orders(level))
     }
 
     /// True when the best bid is at or above the best ask, which the engine
@@ -155,99 +207,141 @@ impl Book {
         matches!((self.best_bid(), self.best_ask()), (Some(b), Some(a)) if b >= a)
     }
 
-    /// Appends an order to the back of its price level. The caller guarantees
-    /// that the id is new and that the price does not cross the other side.
-    /// `filled` is what the order already filled before it came to rest.
+    /// Appends an order to the back of its price level and returns the
+    /// level's new total. The caller guarantees that the id is new and that
+    /// the price does not cross the other side. `filled` is what the order
+    /// already filled before it came to rest.
     #[allow(clippy::too_many_arguments)]
-    pub fn insert(&mut self, id: OrderId, owner: Owner, side: Side, price: Price, qty: Qty, filled: Qty, ts: UnixNanos) {
+    pub fn insert(
+        &mut self,
+        id: OrderId,
+        owner: Owner,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        filled: Qty,
+        ts: UnixNanos,
+    ) -> Qty {
         debug_assert!(qty.0 > 0 && !self.index.contains_key(&id));
-        let order = RestingOrder { id, owner, side, price, leaves: qty, filled, ts, prev: NIL, next: NIL };
-        let slot = self.alloc(order);
-        self.index.insert(id, slot);
-        let ladder = self.ladder_mut(side);
-        let level = match ladder.find(price) {
-            Ok(i) => ladder.get_mut(i),
-            Err(i) => ladder.insert_empty(i, price),
+        let ladder = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
         };
+        let level_slot = match ladder.find(price) {
+            Ok(position) => ladder.level_at(position),
+            Err(position) => {
+                let empty = Level {
+                    price,
+                    total: Qty::ZERO,
+                    count: 0,
+                    head: NIL,
+                    tail: NIL,
+                };
+                let slot = if self.free_level != NIL {
+                    let slot = self.free_level;
+                    self.free_level = self.levels[slot as usize].head;
+                    self.levels[slot as usize] = empty;
+                    slot
+                } else {
+                    self.levels.push(empty);
+                    (self.levels.len() - 1) as u32
+                };
+                ladder.insert(position, price, slot);
+                slot
+            }
+        };
+        let level = &mut self.levels[level_slot as usize];
+        let order = RestingOrder {
+            id,
+            owner,
+            side,
+            price,
+            leaves: qty,
+            filled,
+            ts,
+            level: level_slot,
+            prev: level.tail,
+            next: NIL,
+        };
+        let slot = if self.free_order != NIL {
+            let slot = self.free_order;
+            self.free_order = self.orders[slot as usize].next;
+            self.orders[slot as usize] = order;
+            slot
+        } else {
+            self.orders.push(order);
+            (self.orders.len() - 1) as u32
+        };
+        self.index.insert(id, slot);
         let old_tail = level.tail;
         level.tail = slot;
         if old_tail == NIL {
             level.head = slot;
+        } else {
+            self.orders[old_tail as usize].next = slot;
         }
         level.total += qty;
         level.count += 1;
-        if old_tail != NIL {
-            self.slots[old_tail as usize].next = slot;
-            self.slots[slot as usize].prev = old_tail;
-        }
+        level.total
     }
 
-    /// Removes an order wherever it is in its queue.
-    pub fn remove(&mut self, id: OrderId) -> Option<RestingOrder> {
+    /// Removes an order wherever it is in its queue; returns it and its
+    /// level's new total.
+    pub fn remove(&mut self, id: OrderId) -> Option<(RestingOrder, Qty)> {
         let slot = self.index.remove(&id)?;
-        let order = self.slots[slot as usize];
-        let (prev, next) = (order.prev, order.next);
-        if prev != NIL {
-            self.slots[prev as usize].next = next;
+        let order = self.orders[slot as usize];
+        if order.prev != NIL {
+            self.orders[order.prev as usize].next = order.next;
         }
-        if next != NIL {
-            self.slots[next as usize].prev = prev;
+        if order.next != NIL {
+            self.orders[order.next as usize].prev = order.prev;
         }
-        let ladder = self.ladder_mut(order.side);
-        if let Ok(i) = ladder.find(order.price) {
-            let level = ladder.get_mut(i);
-            if level.head == slot {
-                level.head = next;
-            }
-            if level.tail == slot {
-                level.tail = prev;
-            }
-            level.total -= order.leaves;
-            level.count -= 1;
-            if level.count == 0 {
-                ladder.remove(i);
-            }
+        let level = &mut self.levels[order.level as usize];
+        if level.head == slot {
+            level.head = order.next;
         }
-        self.release(slot);
-        Some(order)
+        if level.tail == slot {
+            level.tail = order.prev;
+        }
+        level.total -= order.leaves;
+        level.count -= 1;
+        let total = level.total;
+        if level.count == 0 {
+            self.release_level(order.side, order.level);
+        }
+        self.release_order(slot);
+        Some((order, total))
     }
 
-    /// Lowers an order's open quantity in place, keeping its time priority.
-    /// `new_leaves` must be positive and below the current leaves.
-    pub fn reduce(&mut self, id: OrderId, new_leaves: Qty) -> bool {
-        let Some(&slot) = self.index.get(&id) else {
-            return false;
-        };
-        let order = &mut self.slots[slot as usize];
+    /// Lowers an order's open quantity in place, keeping its time priority;
+    /// returns the level's new total. `new_leaves` must be positive and below
+    /// the current leaves.
+    pub fn reduce(&mut self, id: OrderId, new_leaves: Qty) -> Option<Qty> {
+        let slot = *self.index.get(&id)?;
+        let order = &mut self.orders[slot as usize];
         debug_assert!(new_leaves.0 > 0 && new_leaves < order.leaves);
         let delta = order.leaves - new_leaves;
         order.leaves = new_leaves;
-        let (side, price) = (order.side, order.price);
-        let ladder = self.ladder_mut(side);
-        if let Ok(i) = ladder.find(price) {
-            ladder.get_mut(i).total -= delta;
-        }
-        true
+        let level = &mut self.levels[order.level as usize];
+        level.total -= delta;
+        Some(level.total)
     }
 
     /// The order at the front of the best level of `side`.
     #[inline]
     pub fn front(&self, side: Side) -> Option<&RestingOrder> {
-        let level = self.ladder(side).best()?;
-        Some(&self.slots[level.head as usize])
+        let level = self.best(side)?;
+        Some(&self.orders[level.head as usize])
     }
 
     /// Fills `qty` of the order at the front of the best level of `side`
     /// (at most its leaves), removing it and its level when they empty.
     pub fn fill_best(&mut self, side: Side, qty: Qty) -> Option<MakerFill> {
-        let ladder = match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
-        };
-        let level = ladder.best_mut()?;
+        let level_slot = self.ladder(side).best()?;
+        let level = &mut self.levels[level_slot as usize];
         let slot = level.head;
-        let order = &mut self.slots[slot as usize];
-        let qty = if qty < order.leaves { qty } else { order.leaves };
+        let order = &mut self.orders[slot as usize];
+        let qty = qty.min(order.leaves);
         order.leaves -= qty;
         order.filled += qty;
         level.total -= qty;
@@ -257,6 +351,7 @@ impl Book {
             price: order.price,
             leaves: order.leaves,
             filled: order.filled,
+            level_total: level.total,
         };
         if order.leaves.is_zero() {
             let next = order.next;
@@ -264,12 +359,12 @@ impl Book {
             level.count -= 1;
             if next == NIL {
                 level.tail = NIL;
-                ladder.pop_best();
+                self.release_level(side, level_slot);
             } else {
-                self.slots[next as usize].prev = NIL;
+                self.orders[next as usize].prev = NIL;
             }
             self.index.remove(&fill.id);
-            self.release(slot);
+            self.release_order(slot);
         }
         Some(fill)
     }
@@ -278,26 +373,27 @@ impl Book {
     pub fn clear(&mut self) {
         self.bids.clear();
         self.asks.clear();
-        self.slots.clear();
+        self.orders.clear();
+        self.levels.clear();
         self.index.clear();
-        self.free_head = NIL;
+        self.free_order = NIL;
+        self.free_level = NIL;
     }
 
-    fn alloc(&mut self, order: RestingOrder) -> u32 {
-        if self.free_head != NIL {
-            let slot = self.free_head;
-            self.free_head = self.slots[slot as usize].next;
-            self.slots[slot as usize] = order;
-            slot
-        } else {
-            self.slots.push(order);
-            (self.slots.len() - 1) as u32
+    fn release_order(&mut self, slot: u32) {
+        self.orders[slot as usize].next = self.free_order;
+        self.free_order = slot;
+    }
+
+    /// Takes an empty level off its ladder and frees its slot.
+    fn release_level(&mut self, side: Side, slot: u32) {
+        let price = self.levels[slot as usize].price;
+        match side {
+            Side::Buy => self.bids.remove(price),
+            Side::Sell => self.asks.remove(price),
         }
-    }
-
-    fn release(&mut self, slot: u32) {
-        self.slots[slot as usize].next = self.free_head;
-        self.free_head = slot;
+        self.levels[slot as usize].head = self.free_level;
+        self.free_level = slot;
     }
 }
 
@@ -308,7 +404,15 @@ mod tests {
     fn book_with(orders: &[(u64, Side, i64, i64)]) -> Book {
         let mut book = Book::default();
         for &(id, side, price, qty) in orders {
-            book.insert(OrderId(id), Owner(1), side, Price(price), Qty(qty), Qty(0), id);
+            book.insert(
+                OrderId(id),
+                Owner(1),
+                side,
+                Price(price),
+                Qty(qty),
+                Qty(0),
+                id,
+            );
         }
         book
     }
@@ -322,9 +426,15 @@ mod tests {
             (4, Side::Sell, 103, 4),
             (5, Side::Sell, 102, 1),
         ]);
-        let bids: Vec<_> = book.levels(Side::Buy).map(|l| (l.price.0, l.total.0, l.count)).collect();
+        let bids: Vec<_> = book
+            .levels(Side::Buy)
+            .map(|l| (l.price.0, l.total.0, l.count))
+            .collect();
         assert_eq!(bids, vec![(101, 3, 1), (100, 7, 2)]);
-        let asks: Vec<_> = book.levels(Side::Sell).map(|l| (l.price.0, l.total.0)).collect();
+        let asks: Vec<_> = book
+            .levels(Side::Sell)
+            .map(|l| (l.price.0, l.total.0))
+            .collect();
         assert_eq!(asks, vec![(102, 1), (103, 4)]);
         assert_eq!(book.best_bid(), Some(Price(101)));
         assert_eq!(book.best_ask(), Some(Price(102)));
@@ -337,13 +447,28 @@ mod tests {
 
     #[test]
     fn remove_from_middle_head_and_tail_keeps_fifo_links() {
-        let mut book = book_with(&[(1, Side::Buy, 100, 1), (2, Side::Buy, 100, 2), (3, Side::Buy, 100, 3)]);
-        assert_eq!(book.remove(OrderId(2)).map(|o| o.leaves), Some(Qty(2)));
+        let mut book = book_with(&[
+            (1, Side::Buy, 100, 1),
+            (2, Side::Buy, 100, 2),
+            (3, Side::Buy, 100, 3),
+        ]);
+        assert_eq!(
+            book.remove(OrderId(2)).map(|(o, total)| (o.leaves, total)),
+            Some((Qty(2), Qty(4)))
+        );
         assert_eq!(book.remove(OrderId(2)), None);
         let ids: Vec<_> = book.orders_by_priority(Side::Buy).map(|o| o.id.0).collect();
         assert_eq!(ids, vec![1, 3]);
         book.remove(OrderId(1));
-        book.insert(OrderId(4), Owner(1), Side::Buy, Price(100), Qty(4), Qty(0), 4);
+        book.insert(
+            OrderId(4),
+            Owner(1),
+            Side::Buy,
+            Price(100),
+            Qty(4),
+            Qty(0),
+            4,
+        );
         let ids: Vec<_> = book.orders_by_priority(Side::Buy).map(|o| o.id.0).collect();
         assert_eq!(ids, vec![3, 4]);
         book.remove(OrderId(4));
@@ -354,7 +479,11 @@ mod tests {
 
     #[test]
     fn fill_best_consumes_the_queue_in_time_order_and_reuses_slots() {
-        let mut book = book_with(&[(1, Side::Sell, 100, 2), (2, Side::Sell, 100, 3), (3, Side::Sell, 101, 1)]);
+        let mut book = book_with(&[
+            (1, Side::Sell, 100, 2),
+            (2, Side::Sell, 100, 3),
+            (3, Side::Sell, 101, 1),
+        ]);
         let f = book.fill_best(Side::Sell, Qty(5)).expect("fill");
         assert_eq!((f.id.0, f.leaves.0, f.filled.0), (1, 0, 2));
         let f = book.fill_best(Side::Sell, Qty(1)).expect("fill");
@@ -362,17 +491,25 @@ mod tests {
         assert_eq!(book.level_qty(Side::Sell, Price(100)), Qty(2));
         book.fill_best(Side::Sell, Qty(2));
         assert_eq!(book.best_ask(), Some(Price(101)));
-        let slots_before = book.slots.len();
-        book.insert(OrderId(9), Owner(1), Side::Sell, Price(100), Qty(1), Qty(0), 9);
-        assert_eq!(book.slots.len(), slots_before, "freed slot reused");
+        let slots_before = book.orders.len();
+        book.insert(
+            OrderId(9),
+            Owner(1),
+            Side::Sell,
+            Price(100),
+            Qty(1),
+            Qty(0),
+            9,
+        );
+        assert_eq!(book.orders.len(), slots_before, "freed slot reused");
     }
 
     #[test]
     fn reduce_keeps_priority() {
         let mut book = book_with(&[(1, Side::Buy, 100, 5), (2, Side::Buy, 100, 5)]);
-        assert!(book.reduce(OrderId(1), Qty(1)));
+        assert_eq!(book.reduce(OrderId(1), Qty(1)), Some(Qty(6)));
         assert_eq!(book.level_qty(Side::Buy, Price(100)), Qty(6));
         assert_eq!(book.front(Side::Buy).map(|o| o.id.0), Some(1));
-        assert!(!book.reduce(OrderId(7), Qty(1)));
+        assert_eq!(book.reduce(OrderId(7), Qty(1)), None);
     }
 }

@@ -22,11 +22,27 @@ pub struct NewOrder {
 
 impl NewOrder {
     pub fn limit(owner: Owner, side: Side, price: Price, qty: Qty, tif: TimeInForce) -> NewOrder {
-        NewOrder { owner, side, order_type: OrderType::Limit, price: Some(price), qty, tif, post_only: false }
+        NewOrder {
+            owner,
+            side,
+            order_type: OrderType::Limit,
+            price: Some(price),
+            qty,
+            tif,
+            post_only: false,
+        }
     }
 
     pub fn market(owner: Owner, side: Side, qty: Qty) -> NewOrder {
-        NewOrder { owner, side, order_type: OrderType::Market, price: None, qty, tif: TimeInForce::Ioc, post_only: false }
+        NewOrder {
+            owner,
+            side,
+            order_type: OrderType::Market,
+            price: None,
+            qty,
+            tif: TimeInForce::Ioc,
+            post_only: false,
+        }
     }
 }
 
@@ -53,16 +69,29 @@ pub enum Input {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reject {
     /// A limit order without a positive price, or a market order with one.
-    InvalidPrice { price: Option<Price> },
+    InvalidPrice {
+        price: Option<Price>,
+    },
     /// Quantity not positive, or above the instrument's maximum.
-    InvalidQty { qty: Qty },
-    PriceOutOfBand { price: Price, reference: Price, band_ticks: i64 },
-    PostOnlyWouldCross { price: Price, opposite: Price },
+    InvalidQty {
+        qty: Qty,
+    },
+    PriceOutOfBand {
+        price: Price,
+        reference: Price,
+        band_ticks: i64,
+    },
+    PostOnlyWouldCross {
+        price: Price,
+        opposite: Price,
+    },
     /// `post_only` on anything but a limit gtc order.
     PostOnlyNeedsGtcLimit,
     /// No such open order of this owner (another owner's order is reported
     /// the same way, so ids reveal nothing).
-    UnknownOrder { order_id: OrderId },
+    UnknownOrder {
+        order_id: OrderId,
+    },
 }
 
 impl Reject {
@@ -82,7 +111,9 @@ impl Reject {
     pub fn message(&self, instrument: &Instrument) -> String {
         let p = |price: Price| instrument.format_price(price);
         match *self {
-            Reject::InvalidPrice { price: Some(price) } => format!("price {} must be positive", p(price)),
+            Reject::InvalidPrice { price: Some(price) } => {
+                format!("price {} must be positive", p(price))
+            }
             Reject::InvalidPrice { price: None } => "a limit order needs a price".to_string(),
             Reject::InvalidQty { qty } if qty.0 <= 0 => "qty must be positive".to_string(),
             Reject::InvalidQty { qty } => format!(
@@ -91,7 +122,11 @@ impl Reject {
                 instrument.format_qty(instrument.max_qty),
                 instrument.symbol
             ),
-            Reject::PriceOutOfBand { price, reference, band_ticks } => format!(
+            Reject::PriceOutOfBand {
+                price,
+                reference,
+                band_ticks,
+            } => format!(
                 "price {} is outside the band of {} around the reference price {} (allowed {} to {})",
                 p(price),
                 instrument.band,
@@ -100,10 +135,18 @@ impl Reject {
                 p(Price(reference.0 + band_ticks))
             ),
             Reject::PostOnlyWouldCross { price, opposite } => {
-                format!("post-only price {} would cross the opposite best price {}", p(price), p(opposite))
+                format!(
+                    "post-only price {} would cross the opposite best price {}",
+                    p(price),
+                    p(opposite)
+                )
             }
-            Reject::PostOnlyNeedsGtcLimit => "post_only is allowed only on limit orders with tif gtc".to_string(),
-            Reject::UnknownOrder { order_id } => format!("no open order {order_id} for this account"),
+            Reject::PostOnlyNeedsGtcLimit => {
+                "post_only is allowed only on limit orders with tif gtc".to_string()
+            }
+            Reject::UnknownOrder { order_id } => {
+                format!("no open order {order_id} for this account")
+            }
         }
     }
 }
@@ -194,10 +237,7 @@ pub enum Event {
     },
     /// The ticker changed (added by `market`; the figures are its
     /// `TickerState::latest`).
-    Ticker {
-        seq: u64,
-        ts: UnixNanos,
-    },
+    Ticker { seq: u64, ts: UnixNanos },
     /// The current bar of a candle series changed (added by `market`).
     Candle {
         interval: Interval,
@@ -217,7 +257,10 @@ pub struct Output {
 
 impl Output {
     pub fn with_capacity(events: usize) -> Output {
-        Output { events: Vec::with_capacity(events), level_changes: Vec::with_capacity(events) }
+        Output {
+            events: Vec::with_capacity(events),
+            level_changes: Vec::with_capacity(events),
+        }
     }
 
     pub fn clear(&mut self) {
@@ -228,7 +271,9 @@ impl Output {
     /// The level changes of a `BookUpdate` event (empty for other events).
     pub fn changes_of(&self, event: &Event) -> &[LevelChange] {
         match *event {
-            Event::BookUpdate { start, len, .. } => &self.level_changes[start as usize..(start + len) as usize],
+            Event::BookUpdate { start, len, .. } => {
+                &self.level_changes[start as usize..(start + len) as usize]
+            }
             _ => &[],
         }
     }

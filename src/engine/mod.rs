@@ -16,7 +16,6 @@ use crate::book::Book;
 use crate::instrument::Instrument;
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
-#[derive(Clone)]
 pub struct Engine {
     instrument: Instrument,
     book: Book,
@@ -29,8 +28,28 @@ pub struct Engine {
     last_trade: Option<(Price, Qty)>,
     /// Engine time never goes backwards, whatever the inputs say.
     last_ts: UnixNanos,
-    /// Levels touched by the current input, with their quantity before it.
-    touched: Vec<(Side, Price, Qty)>,
+    /// Levels changed by the current input: side, price, total before the
+    /// input and total now.
+    touched: Vec<(Side, Price, Qty, Qty)>,
+}
+
+impl Clone for Engine {
+    /// A clone as ready for steady-state work as the original: the scratch
+    /// buffer keeps its capacity (a derived clone would shrink it to zero).
+    fn clone(&self) -> Self {
+        let mut touched = Vec::with_capacity(self.touched.capacity());
+        touched.extend_from_slice(&self.touched);
+        Engine {
+            instrument: self.instrument.clone(),
+            book: self.book.clone(),
+            last_order_id: self.last_order_id,
+            book_seq: self.book_seq,
+            trade_seq: self.trade_seq,
+            last_trade: self.last_trade,
+            last_ts: self.last_ts,
+            touched,
+        }
+    }
 }
 
 /// Why matching stopped before the taker was filled.
@@ -67,6 +86,11 @@ impl Engine {
         &self.book
     }
 
+    /// The last order id handed out (0 before the first order).
+    pub fn last_order_id(&self) -> OrderId {
+        OrderId(self.last_order_id)
+    }
+
     pub fn book_seq(&self) -> u64 {
         self.book_seq
     }
@@ -99,13 +123,23 @@ impl Engine {
     /// Applies one input at time `ts`, appending its events to `out`. On
     /// success returns the order concerned; a refused input changes nothing
     /// and yields one `Rejected` event.
-    pub fn apply(&mut self, ts: UnixNanos, input: &Input, out: &mut Output) -> Result<OrderId, Reject> {
+    pub fn apply(
+        &mut self,
+        ts: UnixNanos,
+        input: &Input,
+        out: &mut Output,
+    ) -> Result<OrderId, Reject> {
         let ts = ts.max(self.last_ts);
         self.last_ts = ts;
         let result = match *input {
             Input::New(order) => self.submit(order, ts, out),
             Input::Cancel { owner, order_id } => self.cancel(owner, order_id, ts, out),
-            Input::Amend { owner, order_id, price, qty } => self.amend(owner, order_id, price, qty, ts, out),
+            Input::Amend {
+                owner,
+                order_id,
+                price,
+                qty,
+            } => self.amend(owner, order_id, price, qty, ts, out),
         };
         if let Err(reject) = result {
             let owner = match *input {
@@ -132,12 +166,21 @@ impl Engine {
         let reference = self.reference_price();
         let band_ticks = self.instrument.band_ticks(reference);
         if (price.0 - reference.0).abs() > band_ticks {
-            return Err(Reject::PriceOutOfBand { price, reference, band_ticks });
+            return Err(Reject::PriceOutOfBand {
+                price,
+                reference,
+                band_ticks,
+            });
         }
         Ok(())
     }
 
-    fn submit(&mut self, order: NewOrder, ts: UnixNanos, out: &mut Output) -> Result<OrderId, Reject> {
+    fn submit(
+        &mut self,
+        order: NewOrder,
+        ts: UnixNanos,
+        out: &mut Output,
+    ) -> Result<OrderId, Reject> {
         let mut order = order;
         let limit = match order.order_type {
             OrderType::Limit => {
@@ -169,15 +212,24 @@ impl Engine {
         if order.post_only {
             if let Some(opposite) = self.book.best(order.side.opposite()).map(|l| l.price) {
                 if crosses(order.side, limit, opposite) {
-                    return Err(Reject::PostOnlyWouldCross { price: limit, opposite });
+                    return Err(Reject::PostOnlyWouldCross {
+                        price: limit,
+                        opposite,
+                    });
                 }
             }
         }
 
         self.last_order_id += 1;
         let order_id = OrderId(self.last_order_id);
-        out.events.push(Event::Accepted { order_id, order, ts });
-        if order.tif == TimeInForce::Fok && self.fillable(order.side, order.owner, limit, order.qty) < order.qty {
+        out.events.push(Event::Accepted {
+            order_id,
+            order,
+            ts,
+        });
+        if order.tif == TimeInForce::Fok
+            && self.fillable(order.side, order.owner, limit, order.qty) < order.qty
+        {
             out.events.push(Event::Done {
                 order_id,
                 owner: order.owner,
@@ -188,7 +240,17 @@ impl Engine {
             return Ok(order_id);
         }
         let rests = order.tif == TimeInForce::Gtc;
-        self.enter(order_id, order.owner, order.side, limit, order.qty, Qty::ZERO, rests, ts, out);
+        self.enter(
+            order_id,
+            order.owner,
+            order.side,
+            limit,
+            order.qty,
+            Qty::ZERO,
+            rests,
+            ts,
+            out,
+        );
         Ok(order_id)
     }
 
@@ -214,13 +276,21 @@ impl Engine {
         } else if stop == Stop::SelfTrade {
             DoneReason::SelfTradePrevented
         } else if rests {
-            self.touch(side, limit);
-            self.book.insert(order_id, owner, side, limit, leaves, filled, ts);
+            let total = self
+                .book
+                .insert(order_id, owner, side, limit, leaves, filled, ts);
+            self.record_level(side, limit, total - leaves, total);
             return;
         } else {
             DoneReason::Expired
         };
-        out.events.push(Event::Done { order_id, owner, reason, filled, ts });
+        out.events.push(Event::Done {
+            order_id,
+            owner,
+            reason,
+            filled,
+            ts,
+        });
     }
 
     /// Trades the incoming order against the opposite side while prices
@@ -250,10 +320,10 @@ impl Engine {
             }
             let price = maker.price;
             let traded = leaves.min(maker.leaves);
-            self.touch(opposite, price);
             let Some(fill) = self.book.fill_best(opposite, traded) else {
                 break;
             };
+            self.record_level(opposite, price, fill.level_total + traded, fill.level_total);
             leaves -= traded;
             self.trade_seq += 1;
             self.last_trade = Some((price, traded));
@@ -263,8 +333,16 @@ impl Engine {
                 price,
                 qty: traded,
                 taker_side: side,
-                maker: FillSide { order_id: fill.id, owner: fill.owner, leaves: fill.leaves },
-                taker: FillSide { order_id, owner, leaves },
+                maker: FillSide {
+                    order_id: fill.id,
+                    owner: fill.owner,
+                    leaves: fill.leaves,
+                },
+                taker: FillSide {
+                    order_id,
+                    owner,
+                    leaves,
+                },
             });
             if fill.leaves.is_zero() {
                 out.events.push(Event::Done {
@@ -307,12 +385,27 @@ impl Engine {
         total
     }
 
-    fn cancel(&mut self, owner: Owner, order_id: OrderId, ts: UnixNanos, out: &mut Output) -> Result<OrderId, Reject> {
-        let resting = self.book.get(order_id).filter(|o| o.owner == owner).copied();
+    fn cancel(
+        &mut self,
+        owner: Owner,
+        order_id: OrderId,
+        ts: UnixNanos,
+        out: &mut Output,
+    ) -> Result<OrderId, Reject> {
+        let resting = self
+            .book
+            .get(order_id)
+            .filter(|o| o.owner == owner)
+            .copied();
         let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
-        self.touch(resting.side, resting.price);
-        self.book.remove(order_id);
-        out.events.push(Event::Done { order_id, owner, reason: DoneReason::Canceled, filled: resting.filled, ts });
+        self.remove_resting(order_id);
+        out.events.push(Event::Done {
+            order_id,
+            owner,
+            reason: DoneReason::Canceled,
+            filled: resting.filled,
+            ts,
+        });
         Ok(order_id)
     }
 
@@ -325,32 +418,63 @@ impl Engine {
         ts: UnixNanos,
         out: &mut Output,
     ) -> Result<OrderId, Reject> {
-        let resting = self.book.get(order_id).filter(|o| o.owner == owner).copied();
+        let resting = self
+            .book
+            .get(order_id)
+            .filter(|o| o.owner == owner)
+            .copied();
         let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
         self.check_qty(qty)?;
         if price != resting.price {
             self.check_band(price)?;
         }
-        out.events.push(Event::Amended { order_id, owner, price, leaves: qty, ts });
+        out.events.push(Event::Amended {
+            order_id,
+            owner,
+            price,
+            leaves: qty,
+            ts,
+        });
         if price == resting.price && qty <= resting.leaves {
-            if qty < resting.leaves {
-                self.touch(resting.side, price);
-                self.book.reduce(order_id, qty);
+            if qty < resting.leaves
+                && let Some(total) = self.book.reduce(order_id, qty)
+            {
+                self.record_level(resting.side, price, total + (resting.leaves - qty), total);
             }
             return Ok(order_id);
         }
-        self.touch(resting.side, resting.price);
-        self.book.remove(order_id);
-        self.enter(order_id, owner, resting.side, price, qty, resting.filled, true, ts, out);
+        self.remove_resting(order_id);
+        self.enter(
+            order_id,
+            owner,
+            resting.side,
+            price,
+            qty,
+            resting.filled,
+            true,
+            ts,
+            out,
+        );
         Ok(order_id)
     }
 
-    /// Remembers a level the current input changes, with its quantity before.
+    fn remove_resting(&mut self, order_id: OrderId) {
+        if let Some((order, total)) = self.book.remove(order_id) {
+            self.record_level(order.side, order.price, total + order.leaves, total);
+        }
+    }
+
+    /// Notes a level the current input changed: its total before (kept from
+    /// the first change) and now.
     #[inline]
-    fn touch(&mut self, side: Side, price: Price) {
-        if !self.touched.iter().any(|&(s, p, _)| s == side && p == price) {
-            let before = self.book.level_qty(side, price);
-            self.touched.push((side, price, before));
+    fn record_level(&mut self, side: Side, price: Price, before: Qty, after: Qty) {
+        match self
+            .touched
+            .iter_mut()
+            .find(|t| t.0 == side && t.1 == price)
+        {
+            Some(entry) => entry.3 = after,
+            None => self.touched.push((side, price, before, after)),
         }
     }
 
@@ -360,13 +484,13 @@ impl Engine {
         if self.touched.is_empty() {
             return;
         }
-        self.touched.sort_unstable_by_key(|&(side, price, _)| match side {
-            Side::Buy => (0, -price.0),
-            Side::Sell => (1, price.0),
-        });
+        self.touched
+            .sort_unstable_by_key(|&(side, price, _, _)| match side {
+                Side::Buy => (0, -price.0),
+                Side::Sell => (1, price.0),
+            });
         let start = out.level_changes.len();
-        for &(side, price, before) in &self.touched {
-            let qty = self.book.level_qty(side, price);
+        for &(side, price, before, qty) in &self.touched {
             if qty != before {
                 out.level_changes.push(LevelChange { side, price, qty });
             }
@@ -375,7 +499,12 @@ impl Engine {
         let len = out.level_changes.len() - start;
         if len > 0 {
             self.book_seq += 1;
-            out.events.push(Event::BookUpdate { seq: self.book_seq, ts, start: start as u32, len: len as u32 });
+            out.events.push(Event::BookUpdate {
+                seq: self.book_seq,
+                ts,
+                start: start as u32,
+                len: len as u32,
+            });
         }
     }
 }

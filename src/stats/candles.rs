@@ -62,7 +62,12 @@ pub struct CandleSeries {
 
 impl CandleSeries {
     pub fn new(interval: Interval) -> CandleSeries {
-        CandleSeries { interval, bars: VecDeque::with_capacity(MAX_BARS + 1), seq: 0, dirty: false }
+        CandleSeries {
+            interval,
+            bars: VecDeque::with_capacity(MAX_BARS + 1),
+            seq: 0,
+            dirty: false,
+        }
     }
 
     pub fn interval(&self) -> Interval {
@@ -84,7 +89,14 @@ impl CandleSeries {
                 if self.bars.len() == MAX_BARS {
                     self.bars.pop_front();
                 }
-                self.bars.push_back(Candle { start, open: price, high: price, low: price, close: price, volume: qty });
+                self.bars.push_back(Candle {
+                    start,
+                    open: price,
+                    high: price,
+                    low: price,
+                    close: price,
+                    volume: qty,
+                });
             }
         }
         self.dirty = true;
@@ -131,11 +143,24 @@ mod tests {
         series.record(10 * S + 999_999_999, Price(101), Qty(4));
         let (seq, bar) = series.take_update().expect("update");
         assert_eq!(seq, 1);
-        assert_eq!(bar, Candle { start: 10 * S, open: Price(100), high: Price(103), low: Price(99), close: Price(101), volume: Qty(10) });
+        assert_eq!(
+            bar,
+            Candle {
+                start: 10 * S,
+                open: Price(100),
+                high: Price(103),
+                low: Price(99),
+                close: Price(101),
+                volume: Qty(10)
+            }
+        );
         assert_eq!(series.take_update(), None, "no change, no update");
         series.record(13 * S, Price(105), Qty(1));
         let (seq, bar) = series.take_update().expect("update");
-        assert_eq!((seq, bar.start, bar.open, bar.volume), (2, 13 * S, Price(105), Qty(1)));
+        assert_eq!(
+            (seq, bar.start, bar.open, bar.volume),
+            (2, 13 * S, Price(105), Qty(1))
+        );
         let starts: Vec<_> = series.bars().map(|b| b.start / S).collect();
         assert_eq!(starts, vec![10, 13], "quiet seconds leave no bar");
     }

@@ -41,7 +41,11 @@ pub struct Rolling24h {
 
 impl Default for Rolling24h {
     fn default() -> Self {
-        Rolling24h { buckets: vec![Bucket::default(); BUCKETS].into_boxed_slice(), folded: None, folded_for: 0 }
+        Rolling24h {
+            buckets: vec![Bucket::default(); BUCKETS].into_boxed_slice(),
+            folded: None,
+            folded_for: 0,
+        }
     }
 }
 
@@ -54,7 +58,13 @@ impl Rolling24h {
             bucket.low = bucket.low.min(price);
             bucket.volume += qty;
         } else {
-            *bucket = Bucket { minute: Some(minute), open: price, high: price, low: price, volume: qty };
+            *bucket = Bucket {
+                minute: Some(minute),
+                open: price,
+                high: price,
+                low: price,
+                volume: qty,
+            };
         }
     }
 
@@ -157,27 +167,78 @@ mod tests {
         r.record(30 * NANOS_PER_SEC, Price(120), Qty(2));
         r.record(2 * MINUTE, Price(90), Qty(3));
         let s = r.stats(2 * MINUTE + 1);
-        assert_eq!(s, WindowStats { open: Some(Price(100)), high: Some(Price(120)), low: Some(Price(90)), volume: Qty(6) });
+        assert_eq!(
+            s,
+            WindowStats {
+                open: Some(Price(100)),
+                high: Some(Price(120)),
+                low: Some(Price(90)),
+                volume: Qty(6)
+            }
+        );
         // 24h after minute 0 ends, minute 0 leaves the window.
         let s = r.stats(24 * 60 * MINUTE);
-        assert_eq!(s, WindowStats { open: Some(Price(90)), high: Some(Price(90)), low: Some(Price(90)), volume: Qty(3) });
+        assert_eq!(
+            s,
+            WindowStats {
+                open: Some(Price(90)),
+                high: Some(Price(90)),
+                low: Some(Price(90)),
+                volume: Qty(3)
+            }
+        );
         let s = r.stats(30 * 60 * MINUTE);
         assert_eq!(s, WindowStats::default());
         // A bucket reused a day later starts afresh.
         r.record(24 * 60 * MINUTE + 5, Price(130), Qty(1));
         let s = r.stats(24 * 60 * MINUTE + 10);
         assert_eq!(s.volume, Qty(4));
-        assert_eq!((s.open, s.high, s.low), (Some(Price(90)), Some(Price(130)), Some(Price(90))));
+        assert_eq!(
+            (s.open, s.high, s.low),
+            (Some(Price(90)), Some(Price(130)), Some(Price(90)))
+        );
     }
 
     #[test]
     fn ticker_publishes_only_on_change() {
         let mut t = TickerState::default();
-        assert_eq!(t.update(1, Some((Price(99), Qty(1))), Some((Price(101), Qty(1))), false), Some(1));
-        assert_eq!(t.update(2, Some((Price(99), Qty(1))), Some((Price(101), Qty(1))), false), None);
-        assert_eq!(t.update(3, Some((Price(99), Qty(2))), Some((Price(101), Qty(1))), false), Some(2));
+        assert_eq!(
+            t.update(
+                1,
+                Some((Price(99), Qty(1))),
+                Some((Price(101), Qty(1))),
+                false
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            t.update(
+                2,
+                Some((Price(99), Qty(1))),
+                Some((Price(101), Qty(1))),
+                false
+            ),
+            None
+        );
+        assert_eq!(
+            t.update(
+                3,
+                Some((Price(99), Qty(2))),
+                Some((Price(101), Qty(1))),
+                false
+            ),
+            Some(2)
+        );
         t.record_trade(4, Price(101), Qty(1));
-        assert_eq!(t.update(4, Some((Price(99), Qty(2))), Some((Price(101), Qty(1))), true), Some(3));
+        assert_eq!(
+            t.update(
+                4,
+                Some((Price(99), Qty(2))),
+                Some((Price(101), Qty(1))),
+                true
+            ),
+            Some(3)
+        );
         let (seq, ts, ticker) = t.latest();
         assert_eq!((seq, ts), (3, 4));
         assert_eq!(ticker.last, Some((Price(101), Qty(1))));
