@@ -144,10 +144,10 @@ fn workload(seed: u64) -> Workload {
             };
         out.clear();
         let result = engine.apply(ops.len() as u64, &input, &mut out);
-        if let (Input::New(o), Ok(id)) = (&input, result) {
-            if engine.book().get(id).is_some() {
-                live.push((id, o.owner));
-            }
+        if let (Input::New(o), Ok(id)) = (&input, result)
+            && engine.book().get(id).is_some()
+        {
+            live.push((id, o.owner));
         }
         for event in &out.events {
             if let Event::Done { order_id, .. } = event {

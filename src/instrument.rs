@@ -90,10 +90,10 @@ impl Instrument {
         if qty_decimals > MAX_DECIMALS {
             return Err(("qty_decimals", format!("must be at most {MAX_DECIMALS}")));
         }
-        let tick_units = positive_units(tick_size, price_decimals)
-            .map_err(|m| ("tick_size", format!("{tick_size} {m} price_decimals")))?;
-        let lot_units = positive_units(lot_size, qty_decimals)
-            .map_err(|m| ("lot_size", format!("{lot_size} {m} qty_decimals")))?;
+        let tick_units = positive_units(tick_size, price_decimals, "price_decimals")
+            .map_err(|m| ("tick_size", m))?;
+        let lot_units =
+            positive_units(lot_size, qty_decimals, "qty_decimals").map_err(|m| ("lot_size", m))?;
         let band_ppm = decimal_units(band, 6)
             .filter(|ppm| *ppm > 0 && *ppm < 1_000_000)
             .ok_or((
@@ -262,11 +262,13 @@ fn decimal_units(value: Decimal, decimals: u32) -> Option<i64> {
     i64::try_from(value.mantissa().checked_mul(factor)?).ok()
 }
 
-fn positive_units(value: Decimal, decimals: u32) -> Result<i64, &'static str> {
+fn positive_units(value: Decimal, decimals: u32, decimals_field: &str) -> Result<i64, String> {
     match decimal_units(value, decimals) {
-        Some(u) if u > 0 => Ok(u),
-        Some(_) => Err("must be positive and representable with"),
-        None => Err("has more decimals than"),
+        Some(units) if units > 0 => Ok(units),
+        Some(_) => Err(format!("{value} must be positive")),
+        None => Err(format!(
+            "{value} has more decimals than {decimals_field} ({decimals})"
+        )),
     }
 }
 
@@ -599,7 +601,7 @@ event_rate = 100
         assert!(Instruments::parse("test.toml", GOOD).is_ok());
         assert_eq!(
             error_of(&GOOD.replace("\"0.01\"", "\"0.001\"")),
-            "test.toml:4: tick_size: 0.001 has more decimals than price_decimals"
+            "test.toml:4: tick_size: 0.001 has more decimals than price_decimals (2)"
         );
         assert_eq!(
             error_of(&GOOD.replace("\"100\"", "\"100.00001\"")),

@@ -439,7 +439,7 @@ struct Ledger {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
 
     #[test]
     fn engine_matches_the_reference_and_conserves_quantity(ops in prop::collection::vec(op(), 1..250)) {

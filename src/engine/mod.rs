@@ -209,15 +209,14 @@ impl Engine {
             }
         };
         self.check_qty(order.qty)?;
-        if order.post_only {
-            if let Some(opposite) = self.book.best(order.side.opposite()).map(|l| l.price) {
-                if crosses(order.side, limit, opposite) {
-                    return Err(Reject::PostOnlyWouldCross {
-                        price: limit,
-                        opposite,
-                    });
-                }
-            }
+        if order.post_only
+            && let Some(opposite) = self.book.best(order.side.opposite()).map(|l| l.price)
+            && crosses(order.side, limit, opposite)
+        {
+            return Err(Reject::PostOnlyWouldCross {
+                price: limit,
+                opposite,
+            });
         }
 
         self.last_order_id += 1;

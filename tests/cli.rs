@@ -1,0 +1,79 @@
+//! The `tickwire` binary as a user runs it.
+
+use std::process::Command;
+
+fn tickwire(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args)
+        .output()
+        .expect("run tickwire");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The summary without the machine-dependent speed figure.
+fn without_speed(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.find("/s on this machine") {
+            Some(end) => {
+                let start = line[..end].rfind(", ").unwrap_or(0);
+                format!("{}{}", &line[..start], &line[end..])
+            }
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_seeded_run_prints_every_symbol_and_repeats_exactly() {
+    let (ok, first, _) = tickwire(&["--seed", "5", "--seconds", "30"]);
+    assert!(ok);
+    for symbol in ["BTC-USD", "ETH-USD", "SOL-USD", "AAPL"] {
+        assert!(first.contains(symbol), "{symbol} missing from:\n{first}");
+    }
+    assert!(first.contains("seed 5"));
+    let (_, second, _) = tickwire(&["--seed", "5", "--seconds", "30"]);
+    assert_eq!(without_speed(&first), without_speed(&second));
+    let (_, other, _) = tickwire(&["--seed", "6", "--seconds", "30"]);
+    assert_ne!(without_speed(&first), without_speed(&other));
+}
+
+#[test]
+fn a_bad_instruments_file_is_named_with_its_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("tickwire-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.toml");
+    let text = std::fs::read_to_string("feeds/default.toml").expect("default.toml");
+    std::fs::write(
+        &path,
+        text.replacen("lot_size = \"0.0001\"", "lot_size = \"-1\"", 1),
+    )
+    .expect("write");
+    let (ok, _, stderr) = tickwire(&[
+        "--instruments",
+        path.to_str().expect("utf-8 path"),
+        "--seconds",
+        "1",
+    ]);
+    assert!(!ok);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("lot_size = \"0.0001\""))
+        .expect("line")
+        + 1;
+    assert!(
+        stderr.contains(&format!("bad.toml:{line}: lot_size: -1 must be positive")),
+        "unexpected error: {stderr}"
+    );
+    let (ok, _, stderr) = tickwire(&["--instruments", "/nonexistent/x.toml"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent/x.toml: cannot read"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
