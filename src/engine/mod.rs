@@ -12,7 +12,7 @@ mod tests;
 
 pub use events::{DoneReason, Event, FillSide, Input, LevelChange, NewOrder, Output, Reject};
 
-use crate::book::Book;
+use crate::book::{Book, RestingOrder};
 use crate::instrument::Instrument;
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
@@ -384,6 +384,13 @@ impl Engine {
         total
     }
 
+    /// The resting order `order_id` if `owner` owns it; another owner's
+    /// order is as unknown as a missing one.
+    fn owned_order(&self, owner: Owner, order_id: OrderId) -> Result<RestingOrder, Reject> {
+        let order = self.book.get(order_id).filter(|o| o.owner == owner);
+        order.copied().ok_or(Reject::UnknownOrder { order_id })
+    }
+
     fn cancel(
         &mut self,
         owner: Owner,
@@ -391,12 +398,7 @@ impl Engine {
         ts: UnixNanos,
         out: &mut Output,
     ) -> Result<OrderId, Reject> {
-        let resting = self
-            .book
-            .get(order_id)
-            .filter(|o| o.owner == owner)
-            .copied();
-        let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
+        let resting = self.owned_order(owner, order_id)?;
         self.remove_resting(order_id);
         out.events.push(Event::Done {
             order_id,
@@ -417,12 +419,7 @@ impl Engine {
         ts: UnixNanos,
         out: &mut Output,
     ) -> Result<OrderId, Reject> {
-        let resting = self
-            .book
-            .get(order_id)
-            .filter(|o| o.owner == owner)
-            .copied();
-        let resting = resting.ok_or(Reject::UnknownOrder { order_id })?;
+        let resting = self.owned_order(owner, order_id)?;
         self.check_qty(qty)?;
         if price != resting.price {
             self.check_band(price)?;
