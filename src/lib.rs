@@ -18,9 +18,12 @@
 //! - [`market`]: one symbol's engine, simulator and stats driven together.
 
 pub mod book;
+pub mod encode;
+pub mod fanout;
 pub mod engine;
 pub mod instrument;
 pub mod market;
+pub mod protocol;
 pub mod sim;
 pub mod stats;
 pub mod types;

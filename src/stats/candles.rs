@@ -7,7 +7,7 @@ use crate::types::{NANOS_PER_SEC, Price, Qty, UnixNanos};
 /// How many finished and current bars a series keeps (and a snapshot shows).
 pub const MAX_BARS: usize = 500;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Interval {
     OneSecond,
     OneMinute,

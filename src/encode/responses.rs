@@ -1,0 +1,146 @@
+//! Responses to requests and the connection-level notices (`lagged`,
+//! `shutdown`): one connection's own messages, not shared market data.
+
+use std::fmt::Write as _;
+
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{frame, json};
+use crate::instrument::Instruments;
+use crate::protocol::{Channel, RequestId};
+use crate::types::UnixNanos;
+
+fn open(out: &mut String, kind: &str, id: &RequestId) {
+    let _ = write!(out, "{{\"type\":\"{kind}\"");
+    if let Some(id) = id {
+        let _ = write!(out, ",\"id\":{id}");
+    }
+}
+
+/// `{"channel":"book","symbol":"BTC-USD"}`, with `"interval"` for candles.
+fn push_stream(out: &mut String, channel: Channel, symbol: &str) {
+    let _ = write!(out, "{{\"channel\":\"{}\",\"symbol\":\"{symbol}\"", channel.name());
+    if let Channel::Candles(interval) = channel {
+        let _ = write!(out, ",\"interval\":\"{}\"", interval.as_str());
+    }
+    out.push('}');
+}
+
+fn push_streams<'a>(out: &mut String, streams: impl IntoIterator<Item = (Channel, &'a str)>) {
+    out.push('[');
+    for (i, (channel, symbol)) in streams.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_stream(out, channel, symbol);
+    }
+    out.push(']');
+}
+
+/// `subscribed` or `unsubscribed` with the connection's whole set of
+/// subscriptions afterwards.
+pub fn subscriptions<'a>(
+    kind: &str,
+    id: &RequestId,
+    streams: impl IntoIterator<Item = (Channel, &'a str)>,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open(&mut out, kind, id);
+    out.push_str(",\"subscriptions\":");
+    push_streams(&mut out, streams);
+    out.push('}');
+    frame(out)
+}
+
+/// `error`; `op` is the request's op when it had a readable one.
+pub fn error(id: &RequestId, op: Option<&str>, code: &str, message: &str, retry_after_ms: Option<u64>) -> Utf8Bytes {
+    let mut out = String::with_capacity(128 + message.len());
+    open(&mut out, "error", id);
+    out.push_str(",\"op\":");
+    match op {
+        Some(op) => json::push_str(&mut out, op),
+        None => out.push_str("null"),
+    }
+    let _ = write!(out, ",\"code\":\"{code}\",\"message\":");
+    json::push_str(&mut out, message);
+    if let Some(ms) = retry_after_ms {
+        let _ = write!(out, ",\"retry_after_ms\":{ms}");
+    }
+    out.push('}');
+    frame(out)
+}
+
+/// How the server is running, for `instruments` and `/healthz`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    Live,
+    Replay { file: String, speed: String },
+}
+
+fn push_mode(out: &mut String, mode: &Mode) {
+    match mode {
+        Mode::Live => out.push_str(",\"mode\":\"live\""),
+        Mode::Replay { file, speed } => {
+            out.push_str(",\"mode\":\"replay\",\"file\":");
+            json::push_str(out, file);
+            out.push_str(",\"speed\":");
+            json::push_str(out, speed);
+        }
+    }
+}
+
+/// The `instruments` response (also the body of `GET /api/instruments`,
+/// without an id).
+pub fn instruments(id: &RequestId, instruments: &Instruments, mode: &Mode) -> Utf8Bytes {
+    let mut out = String::with_capacity(256 * (instruments.len() + 1));
+    open(&mut out, "instruments", id);
+    push_mode(&mut out, mode);
+    out.push_str(",\"instruments\":[");
+    for (i, ins) in instruments.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{{\"symbol\":\"{}\",\"tick_size\":\"{}\",\"lot_size\":\"{}\",\"price_decimals\":{},\"qty_decimals\":{},\"max_qty\":\"{}\",\"band\":\"{}\"}}",
+            ins.symbol,
+            ins.tick_size,
+            ins.lot_size,
+            ins.price_decimals,
+            ins.qty_decimals,
+            ins.format_qty(ins.max_qty),
+            ins.band
+        );
+    }
+    out.push_str("]}");
+    frame(out)
+}
+
+/// The `/healthz` body: `ok`, and the mode.
+pub fn health(mode: &Mode) -> String {
+    let mut out = String::from("{\"status\":\"ok\"");
+    push_mode(&mut out, mode);
+    out.push('}');
+    out
+}
+
+pub fn pong(id: &RequestId, ts: UnixNanos) -> Utf8Bytes {
+    let mut out = String::with_capacity(64);
+    open(&mut out, "pong", id);
+    let _ = write!(out, ",\"ts\":{ts}}}");
+    frame(out)
+}
+
+/// `lagged`: how many market-data messages were dropped, and from which
+/// streams.
+pub fn lagged<'a>(dropped: u64, streams: impl IntoIterator<Item = (Channel, &'a str)>) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    let _ = write!(out, "{{\"type\":\"lagged\",\"dropped\":{dropped},\"streams\":");
+    push_streams(&mut out, streams);
+    out.push('}');
+    frame(out)
+}
+
+pub fn shutdown(ts: UnixNanos) -> Utf8Bytes {
+    frame(format!("{{\"type\":\"shutdown\",\"ts\":{ts}}}"))
+}

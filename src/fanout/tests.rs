@@ -1,0 +1,152 @@
+use super::*;
+use crate::stats::Interval;
+
+fn outbox(budget: usize) -> Outbox {
+    let policy = LagPolicy { budget, ..LagPolicy::default() };
+    Outbox::new(1, policy, Arc::new(Instruments::embedded_default()))
+}
+
+const BOOK: StreamId = StreamId { symbol: 0, channel: Channel::Book };
+const TRADES: StreamId = StreamId { symbol: 0, channel: Channel::Trades };
+const ETH_TRADES: StreamId = StreamId { symbol: 1, channel: Channel::Trades };
+
+fn frame(text: &str) -> Utf8Bytes {
+    Utf8Bytes::from(text.to_string())
+}
+
+fn drained(o: &Outbox) -> Vec<String> {
+    let mut batch = Batch::default();
+    o.drain(usize::MAX, &mut batch);
+    batch.frames.iter().map(|f| f.to_string()).collect()
+}
+
+#[test]
+fn only_subscribed_streams_are_queued_and_priority_goes_first() {
+    let o = outbox(1000);
+    assert_eq!(o.push_market(BOOK, &frame("b1")), Push::Ignored);
+    o.subscribe(&[BOOK]);
+    assert_eq!(o.push_market(BOOK, &frame("b2")), Push::Queued);
+    o.push_priority(frame("resp"));
+    assert_eq!(o.queued_bytes(), 2);
+    assert_eq!(drained(&o), vec!["resp", "b2"]);
+    assert_eq!(o.queued_bytes(), 0);
+}
+
+#[test]
+fn the_same_bytes_are_shared_not_copied() {
+    let (a, b) = (outbox(1000), outbox(1000));
+    a.subscribe(&[BOOK]);
+    b.subscribe(&[BOOK]);
+    let message = frame("shared");
+    a.push_market(BOOK, &message);
+    b.push_market(BOOK, &message);
+    let (mut x, mut y) = (Batch::default(), Batch::default());
+    a.drain(10, &mut x);
+    b.drain(10, &mut y);
+    let ptr = |f: &Utf8Bytes| f.as_str().as_ptr();
+    assert_eq!(ptr(&x.frames[0]), ptr(&message));
+    assert_eq!(ptr(&y.frames[0]), ptr(&message));
+}
+
+#[test]
+fn overflow_drops_queued_data_sends_lagged_and_asks_for_resyncs() {
+    let o = outbox(250);
+    o.subscribe(&[BOOK, TRADES, ETH_TRADES]);
+    let big = "x".repeat(100);
+    assert_eq!(o.push_market(TRADES, &frame(&big)), Push::Queued);
+    assert_eq!(o.push_market(ETH_TRADES, &frame(&big)), Push::Queued);
+    assert_eq!(o.push_market(BOOK, &frame(&big)), Push::Lagged(vec![0]), "BTC-USD has a book to resync");
+    assert_eq!(o.dropped(), 3);
+    // While the resync is on its way the book is dropped; trades go on.
+    assert_eq!(o.push_market(BOOK, &frame("b2")), Push::Ignored);
+    assert_eq!(o.push_market(TRADES, &frame("t2")), Push::Queued);
+    o.push_resync(0, &[(BOOK, frame("snap"))]);
+    o.push_resync(0, &[(BOOK, frame("twice"))]);
+    assert_eq!(o.push_market(BOOK, &frame("b3")), Push::Queued);
+    assert_eq!(
+        drained(&o),
+        vec![
+            r#"{"type":"lagged","dropped":3,"streams":[{"channel":"book","symbol":"BTC-USD"},{"channel":"trades","symbol":"BTC-USD"},{"channel":"trades","symbol":"ETH-USD"}]}"#,
+            "t2",
+            "snap",
+            "b3"
+        ]
+    );
+}
+
+#[test]
+fn the_third_lag_within_the_window_closes_with_1008() {
+    let o = outbox(200);
+    o.subscribe(&[TRADES]);
+    let big = "x".repeat(150);
+    for lag in 1..=3 {
+        o.push_market(TRADES, &frame(&big));
+        let result = o.push_market(TRADES, &frame(&big));
+        if lag < 3 {
+            assert_eq!(result, Push::Lagged(vec![]));
+            drained(&o);
+        } else {
+            assert_eq!(result, Push::SlowConsumer);
+        }
+    }
+    let mut batch = Batch::default();
+    o.drain(10, &mut batch);
+    assert_eq!(batch.close, Some(CloseReason::SLOW_CONSUMER));
+    assert_eq!(o.push_market(TRADES, &frame("x")), Push::Ignored);
+}
+
+#[test]
+fn a_lag_that_drops_an_undelivered_notice_reports_both_losses() {
+    let o = outbox(250);
+    o.subscribe(&[TRADES, ETH_TRADES]);
+    let big = "x".repeat(200);
+    o.push_market(TRADES, &frame(&big));
+    assert_eq!(o.push_market(TRADES, &frame(&big)), Push::Lagged(vec![]));
+    assert_eq!(o.push_market(ETH_TRADES, &frame(&big)), Push::Lagged(vec![]), "the notice itself fills the budget");
+    let frames = drained(&o);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(
+        frames[0],
+        r#"{"type":"lagged","dropped":3,"streams":[{"channel":"trades","symbol":"BTC-USD"},{"channel":"trades","symbol":"ETH-USD"}]}"#
+    );
+}
+
+#[test]
+fn unsubscribe_purges_queued_messages_of_the_stream() {
+    let o = outbox(1000);
+    o.subscribe(&[BOOK, TRADES]);
+    o.push_market(BOOK, &frame("b"));
+    o.push_market(TRADES, &frame("t"));
+    o.unsubscribe(&[BOOK]);
+    assert_eq!(o.queued_bytes(), 1);
+    assert_eq!(drained(&o), vec!["t"]);
+    assert_eq!(o.streams_of(0), vec![TRADES]);
+}
+
+#[test]
+fn close_sends_pending_responses_first() {
+    let o = outbox(1000);
+    o.subscribe(&[TRADES]);
+    o.push_market(TRADES, &frame("t"));
+    o.push_priority(frame("error"));
+    o.close(CloseReason::TOO_BIG);
+    let mut batch = Batch::default();
+    o.drain(10, &mut batch);
+    assert_eq!(batch.frames, vec![frame("error")]);
+    assert_eq!(batch.close, Some(CloseReason::TOO_BIG));
+}
+
+#[test]
+fn registry_lists_are_copy_on_write() {
+    let registry = Registry::default();
+    let (a, b) = (Arc::new(outbox(10)), Arc::new(Outbox::new(2, LagPolicy::default(), Arc::new(Instruments::embedded_default()))));
+    let candles = StreamId { symbol: 2, channel: Channel::Candles(Interval::OneMinute) };
+    assert!(registry.add(candles, &a));
+    assert!(!registry.add(candles, &a));
+    let before = registry.subscribers(candles).expect("list");
+    assert!(registry.add(candles, &b));
+    assert_eq!(before.len(), 1, "a publisher's snapshot of the list is unaffected");
+    assert_eq!(registry.subscription_count(), 2);
+    registry.remove(candles, 1);
+    assert_eq!(registry.subscribers(candles).map(|l| l.len()), Some(1));
+}
