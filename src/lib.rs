@@ -20,6 +20,7 @@
 pub mod book;
 pub mod encode;
 pub mod fanout;
+pub mod gateway;
 pub mod engine;
 pub mod instrument;
 pub mod market;

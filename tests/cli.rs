@@ -30,15 +30,15 @@ fn without_speed(text: &str) -> String {
 
 #[test]
 fn a_seeded_run_prints_every_symbol_and_repeats_exactly() {
-    let (ok, first, _) = tickwire(&["--seed", "5", "--seconds", "30"]);
+    let (ok, first, _) = tickwire(&["summary", "--seed", "5", "--seconds", "30"]);
     assert!(ok);
     for symbol in ["BTC-USD", "ETH-USD", "SOL-USD", "AAPL"] {
         assert!(first.contains(symbol), "{symbol} missing from:\n{first}");
     }
     assert!(first.contains("seed 5"));
-    let (_, second, _) = tickwire(&["--seed", "5", "--seconds", "30"]);
+    let (_, second, _) = tickwire(&["summary", "--seed", "5", "--seconds", "30"]);
     assert_eq!(without_speed(&first), without_speed(&second));
-    let (_, other, _) = tickwire(&["--seed", "6", "--seconds", "30"]);
+    let (_, other, _) = tickwire(&["summary", "--seed", "6", "--seconds", "30"]);
     assert_ne!(without_speed(&first), without_speed(&other));
 }
 
@@ -69,7 +69,7 @@ fn a_bad_instruments_file_is_named_with_its_line_and_field() {
         stderr.contains(&format!("bad.toml:{line}: lot_size: -1 must be positive")),
         "unexpected error: {stderr}"
     );
-    let (ok, _, stderr) = tickwire(&["--instruments", "/nonexistent/x.toml"]);
+    let (ok, _, stderr) = tickwire(&["--instruments", "/nonexistent/x.toml", "--listen", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(
         stderr.contains("/nonexistent/x.toml: cannot read"),

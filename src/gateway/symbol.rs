@@ -1,0 +1,260 @@
+//! The task of one symbol: the single writer of its market. It steps the
+//! simulator as engine time catches up with the clock, encodes each event
+//! once, fans it out, and handles the subscription commands of that symbol,
+//! so every initial state (a snapshot) is queued at the exact point of the
+//! stream it belongs to.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{MissedTickBehavior, interval, sleep_until};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::Shared;
+use crate::encode;
+use crate::engine::{Event, Output};
+use crate::fanout::{ConnId, Outbox, Push};
+use crate::market::Market;
+use crate::protocol::{Channel, StreamId};
+use crate::stats::Interval;
+
+/// How much simulated time a market has behind it when the server opens.
+pub const WARM_UP: Duration = Duration::from_secs(30);
+
+/// Most simulator steps taken before the task looks at its commands again.
+const MAX_STEPS_PER_TURN: usize = 2048;
+
+pub enum Command {
+    /// Register these channels (if new) and send each its initial state.
+    Subscribe { outbox: Arc<Outbox>, channels: Vec<Channel> },
+    Unsubscribe { conn: ConnId, channels: Vec<Channel> },
+    /// The connection is gone: forget all its streams of this symbol.
+    Disconnect { conn: ConnId },
+}
+
+pub struct SymbolHandle {
+    pub commands: mpsc::Sender<Command>,
+    pub resyncs: mpsc::UnboundedSender<Arc<Outbox>>,
+}
+
+pub struct SymbolTask {
+    index: u16,
+    market: Market,
+    shared: Arc<Shared>,
+    out: Output,
+    checksum_scratch: String,
+    /// The latest `ticker` and `candle` messages, resent as they are (same
+    /// bytes, same seq) to new subscribers and lagging connections.
+    latest_ticker: Option<Utf8Bytes>,
+    latest_candle: [Option<Utf8Bytes>; 2],
+    heartbeat_seq: u64,
+    events_this_second: u64,
+}
+
+fn interval_slot(interval: Interval) -> usize {
+    match interval {
+        Interval::OneSecond => 0,
+        Interval::OneMinute => 1,
+    }
+}
+
+impl SymbolTask {
+    pub fn new(index: u16, market: Market, shared: Arc<Shared>) -> SymbolTask {
+        SymbolTask {
+            index,
+            market,
+            shared,
+            out: Output::with_capacity(256),
+            checksum_scratch: String::with_capacity(512),
+            latest_ticker: None,
+            latest_candle: [None, None],
+            heartbeat_seq: 0,
+            events_this_second: 0,
+        }
+    }
+
+    fn stream(&self, channel: Channel) -> StreamId {
+        StreamId { symbol: self.index, channel }
+    }
+
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut resyncs: mpsc::UnboundedReceiver<Arc<Outbox>>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        // Warm-up: the market starts `WARM_UP` in the past, so the first
+        // client finds a full book; nobody is subscribed yet.
+        while self.market.next_sim_at() <= self.shared.clock.now() {
+            self.out.clear();
+            self.market.step_sim(&mut self.out);
+        }
+        let mut heartbeat = interval(Duration::from_secs(1));
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        heartbeat.tick().await;
+        loop {
+            let due = self.shared.clock.instant_of(self.market.next_sim_at());
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                Some(command) = commands.recv() => self.handle(command),
+                Some(outbox) = resyncs.recv() => self.resync(&outbox),
+                _ = heartbeat.tick() => self.heartbeat(),
+                _ = sleep_until(due.into()) => self.catch_up(),
+            }
+        }
+    }
+
+    /// Steps the simulator through every event that is due (a bounded
+    /// number per turn, so commands are never starved).
+    fn catch_up(&mut self) {
+        let now = self.shared.clock.now();
+        let mut steps = 0;
+        while self.market.next_sim_at() <= now && steps < MAX_STEPS_PER_TURN {
+            self.out.clear();
+            self.market.step_sim(&mut self.out);
+            self.publish_output();
+            steps += 1;
+        }
+        self.shared.metrics.engine_events[self.index as usize].fetch_add(steps as u64, Relaxed);
+        self.events_this_second += steps as u64;
+    }
+
+    /// Encodes and fans out the market data of one input's events.
+    fn publish_output(&mut self) {
+        let instrument = self.market.instrument();
+        for i in 0..self.out.events.len() {
+            let event = self.out.events[i];
+            let (channel, frame) = match event {
+                Event::Trade { seq, ts, price, qty, taker_side, .. } => {
+                    (Channel::Trades, encode::trade(instrument, seq, ts, price, qty, taker_side))
+                }
+                Event::BookUpdate { seq, ts, .. } => {
+                    let book = self.market.engine().book();
+                    let checksum = encode::book_checksum(instrument, book, &mut self.checksum_scratch);
+                    let changes = self.out.changes_of(&event);
+                    (Channel::Book, encode::book_update(instrument, changes, seq, ts, checksum))
+                }
+                Event::Ticker { seq, ts } => {
+                    let frame = encode::ticker(instrument, seq, ts, self.market.ticker().latest().2);
+                    self.latest_ticker = Some(frame.clone());
+                    (Channel::Ticker, frame)
+                }
+                Event::Candle { interval, seq, ts, candle } => {
+                    let frame = encode::candle(instrument, interval.as_str(), seq, ts, &candle);
+                    self.latest_candle[interval_slot(interval)] = Some(frame.clone());
+                    (Channel::Candles(interval), frame)
+                }
+                _ => continue,
+            };
+            self.publish(channel, &frame);
+        }
+    }
+
+    fn publish(&self, channel: Channel, frame: &Utf8Bytes) {
+        let stream = self.stream(channel);
+        if let Some(subscribers) = self.shared.registry.subscribers(stream) {
+            for outbox in subscribers.iter() {
+                self.after_push(outbox, outbox.push_market(stream, frame));
+            }
+        }
+    }
+
+    /// Follows up a push: a lag asks the symbols concerned for fresh state.
+    fn after_push(&self, outbox: &Arc<Outbox>, push: Push) {
+        match push {
+            Push::Queued | Push::Ignored => {}
+            Push::Lagged(symbols) => {
+                self.shared.metrics.lagged.fetch_add(1, Relaxed);
+                for symbol in symbols {
+                    self.shared.request_resync(symbol, outbox);
+                }
+            }
+            Push::SlowConsumer => {
+                self.shared.metrics.lagged.fetch_add(1, Relaxed);
+                self.shared.metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+                tracing::info!(conn = outbox.id, "closing a slow consumer");
+            }
+        }
+    }
+
+    fn heartbeat(&mut self) {
+        let metrics = &self.shared.metrics;
+        metrics.engine_events_last_second[self.index as usize].store(self.events_this_second, Relaxed);
+        self.events_this_second = 0;
+        self.heartbeat_seq += 1;
+        let engine = self.market.engine();
+        let ts = self.shared.clock.now().max(engine.now());
+        let frame = encode::heartbeat(
+            &self.market.instrument().symbol,
+            self.heartbeat_seq,
+            ts,
+            engine.book_seq(),
+            engine.trade_seq(),
+            self.market.ticker().latest().0,
+        );
+        self.publish(Channel::Heartbeat, &frame);
+    }
+
+    /// The initial state of a stream, if it has one.
+    fn initial_state(&mut self, channel: Channel) -> Option<Utf8Bytes> {
+        let instrument = self.market.instrument();
+        let engine = self.market.engine();
+        match channel {
+            Channel::Book => {
+                let checksum = encode::book_checksum(instrument, engine.book(), &mut self.checksum_scratch);
+                Some(encode::book_snapshot(instrument, engine.book(), engine.book_seq(), engine.now(), checksum))
+            }
+            Channel::Ticker => self.latest_ticker.clone(),
+            Channel::Candles(interval) => {
+                Some(encode::candles_snapshot(instrument, self.market.candles(interval), engine.now()))
+            }
+            Channel::Trades | Channel::Heartbeat => None,
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Subscribe { outbox, channels } => {
+                for channel in channels {
+                    let stream = self.stream(channel);
+                    self.shared.registry.add(stream, &outbox);
+                    if let Some(frame) = self.initial_state(channel) {
+                        let push = outbox.push_market(stream, &frame);
+                        self.after_push(&outbox, push);
+                    }
+                }
+            }
+            Command::Unsubscribe { conn, channels } => {
+                for channel in channels {
+                    self.shared.registry.remove(self.stream(channel), conn);
+                }
+            }
+            Command::Disconnect { conn } => {
+                for channel in Channel::ALL {
+                    self.shared.registry.remove(self.stream(channel), conn);
+                }
+            }
+        }
+    }
+
+    /// Fresh state for a lagging connection: a book snapshot, the newest
+    /// ticker and candle, for the streams it has of this symbol.
+    fn resync(&mut self, outbox: &Arc<Outbox>) {
+        let mut frames = Vec::new();
+        for stream in outbox.streams_of(self.index) {
+            let frame = match stream.channel {
+                Channel::Book => self.initial_state(Channel::Book),
+                Channel::Ticker => self.latest_ticker.clone(),
+                Channel::Candles(interval) => self.latest_candle[interval_slot(interval)].clone(),
+                Channel::Trades | Channel::Heartbeat => None,
+            };
+            if let Some(frame) = frame {
+                frames.push((stream, frame));
+            }
+        }
+        outbox.push_resync(self.index, &frames);
+    }
+}
