@@ -33,10 +33,22 @@ pub struct CloseReason {
 }
 
 impl CloseReason {
-    pub const SLOW_CONSUMER: CloseReason = CloseReason { code: 1008, reason: "slow consumer" };
-    pub const TOO_BIG: CloseReason = CloseReason { code: 1009, reason: "message too big" };
-    pub const PING_TIMEOUT: CloseReason = CloseReason { code: 1008, reason: "ping timeout" };
-    pub const SHUTDOWN: CloseReason = CloseReason { code: 1001, reason: "server shutting down" };
+    pub const SLOW_CONSUMER: CloseReason = CloseReason {
+        code: 1008,
+        reason: "slow consumer",
+    };
+    pub const TOO_BIG: CloseReason = CloseReason {
+        code: 1009,
+        reason: "message too big",
+    };
+    pub const PING_TIMEOUT: CloseReason = CloseReason {
+        code: 1008,
+        reason: "ping timeout",
+    };
+    pub const SHUTDOWN: CloseReason = CloseReason {
+        code: 1001,
+        reason: "server shutting down",
+    };
 }
 
 /// The slow-consumer policy.
@@ -51,7 +63,11 @@ pub struct LagPolicy {
 
 impl Default for LagPolicy {
     fn default() -> Self {
-        LagPolicy { budget: 4 << 20, max_lags: 3, window: Duration::from_secs(60) }
+        LagPolicy {
+            budget: 4 << 20,
+            max_lags: 3,
+            window: Duration::from_secs(60),
+        }
     }
 }
 
@@ -114,14 +130,22 @@ pub struct Batch {
 
 impl Outbox {
     pub fn new(id: ConnId, policy: LagPolicy, instruments: Arc<Instruments>) -> Outbox {
-        Outbox { id, policy, instruments, state: Mutex::new(State::default()), wake: Notify::new() }
+        Outbox {
+            id,
+            policy,
+            instruments,
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the queues invalid
         // (every update is a single push or pop), so a poisoned lock is used
         // as it is.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits until there is something to write (or a close to send).
@@ -175,7 +199,11 @@ impl Outbox {
         state.market.clear();
         state.market_bytes = 0;
         let now = Instant::now();
-        while state.lags.front().is_some_and(|t| now.duration_since(*t) > self.policy.window) {
+        while state
+            .lags
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.policy.window)
+        {
             state.lags.pop_front();
         }
         state.lags.push_back(now);
@@ -183,13 +211,19 @@ impl Outbox {
             state.close = Some(CloseReason::SLOW_CONSUMER);
             return Push::SlowConsumer;
         }
-        let names = lost.iter().filter_map(|s| self.symbol_name(s.symbol).map(|name| (s.channel, name)));
+        let names = lost
+            .iter()
+            .filter_map(|s| self.symbol_name(s.symbol).map(|name| (s.channel, name)));
         let notice = encode::lagged(dropped, names);
         state.market_bytes += notice.len();
         state.market.push_back((None, notice));
         state.pending_notice = Some((dropped, lost));
-        let mut symbols: Vec<u16> =
-            state.subscribed.iter().filter(|s| s.channel.resyncs()).map(|s| s.symbol).collect();
+        let mut symbols: Vec<u16> = state
+            .subscribed
+            .iter()
+            .filter(|s| s.channel.resyncs())
+            .map(|s| s.symbol)
+            .collect();
         symbols.sort_unstable();
         symbols.dedup();
         symbols.retain(|s| state.awaiting_resync.insert(*s));
@@ -197,15 +231,32 @@ impl Outbox {
     }
 
     fn symbol_name(&self, symbol: u16) -> Option<&str> {
-        self.instruments.iter().nth(symbol as usize).map(|i| i.symbol.as_str())
+        self.instruments
+            .iter()
+            .nth(symbol as usize)
+            .map(|i| i.symbol.as_str())
     }
 
     /// Fresh state after a lag, from `symbol`'s task: queued only if the
     /// connection still awaits it, for the streams still subscribed.
-    pub fn push_resync(&self, symbol: u16, frames: &[(StreamId, Utf8Bytes)]) {
+    /// Fresh state that does not fit the budget is another lag.
+    pub fn push_resync(&self, symbol: u16, frames: &[(StreamId, Utf8Bytes)]) -> Push {
         let mut state = self.lock();
         if state.close.is_some() || !state.awaiting_resync.remove(&symbol) {
-            return;
+            return Push::Ignored;
+        }
+        let bytes: usize = frames
+            .iter()
+            .filter(|(s, _)| state.subscribed.contains(s))
+            .map(|(_, f)| f.len())
+            .sum();
+        if let Some((stream, _)) = frames.first()
+            && state.market_bytes + bytes > self.policy.budget
+        {
+            let result = self.overflow(&mut state, *stream);
+            drop(state);
+            self.wake.notify_one();
+            return result;
         }
         for (stream, frame) in frames {
             if state.subscribed.contains(stream) {
@@ -215,6 +266,7 @@ impl Outbox {
         }
         drop(state);
         self.wake.notify_one();
+        Push::Queued
     }
 
     /// The subscribed streams of one symbol, in channel order.
@@ -240,7 +292,12 @@ impl Outbox {
         for stream in streams {
             state.subscribed.remove(stream);
         }
-        let State { market, subscribed, market_bytes, .. } = &mut *state;
+        let State {
+            market,
+            subscribed,
+            market_bytes,
+            ..
+        } = &mut *state;
         market.retain(|(s, frame)| {
             let keep = s.is_none_or(|s| subscribed.contains(&s));
             if !keep {
@@ -274,7 +331,9 @@ impl Outbox {
         batch.bytes = 0;
         let mut state = self.lock();
         while batch.frames.len() < max_frames {
-            let Some(frame) = state.priority.pop_front() else { break };
+            let Some(frame) = state.priority.pop_front() else {
+                break;
+            };
             batch.bytes += frame.len();
             batch.frames.push(frame);
         }
@@ -285,7 +344,9 @@ impl Outbox {
             return;
         }
         while batch.frames.len() < max_frames {
-            let Some((stream, frame)) = state.market.pop_front() else { break };
+            let Some((stream, frame)) = state.market.pop_front() else {
+                break;
+            };
             if stream.is_none() {
                 state.pending_notice = None;
             }
@@ -322,7 +383,10 @@ pub struct Registry {
 impl Registry {
     /// Adds a subscriber; false if it was already there.
     pub fn add(&self, stream: StreamId, outbox: &Arc<Outbox>) -> bool {
-        let mut entry = self.streams.entry(stream).or_insert_with(|| Arc::from(Vec::new()));
+        let mut entry = self
+            .streams
+            .entry(stream)
+            .or_insert_with(|| Arc::from(Vec::new()));
         if entry.iter().any(|o| o.id == outbox.id) {
             return false;
         }

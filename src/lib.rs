@@ -19,9 +19,9 @@
 
 pub mod book;
 pub mod encode;
+pub mod engine;
 pub mod fanout;
 pub mod gateway;
-pub mod engine;
 pub mod instrument;
 pub mod market;
 pub mod protocol;

@@ -156,31 +156,45 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     config.max_message_bytes = args.max_message_bytes;
     config.requests_per_sec = args.requests_per_sec;
     config.request_burst = args.request_burst;
-    config.lag = LagPolicy { budget: args.queue_budget, ..LagPolicy::default() };
+    config.lag = LagPolicy {
+        budget: args.queue_budget,
+        ..LagPolicy::default()
+    };
     config.ping_interval = Duration::from_secs(args.ping_interval.max(1));
     config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
     config.web_dir = Some(args.web_dir);
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("tickwire {} serving {} symbols", env!("CARGO_PKG_VERSION"), config.instruments.len());
+        println!(
+            "tickwire {} serving {} symbols",
+            env!("CARGO_PKG_VERSION"),
+            config.instruments.len()
+        );
         println!("  web UI       http://{address}/");
         println!("  WebSocket    ws://{address}/ws");
         println!("  instruments  http://{address}/api/instruments");
         println!("  health       http://{address}/healthz");
         println!("  metrics      http://{address}/metrics");
         println!("  seed         {seed} (repeat this run with --seed {seed})");
-        gateway::serve(listener, config, gateway::shutdown_signal()).await.map_err(|e| e.to_string())
+        gateway::serve(listener, config, gateway::shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 
 fn summary(args: &SummaryArgs) -> Result<(), String> {
     let instruments = load_instruments(&args.instruments)?;
     let seed = args.seed.unwrap_or_else(rand::random);
-    println!("tickwire {}: simulating {} s of each symbol, seed {seed}", env!("CARGO_PKG_VERSION"), args.seconds);
+    println!(
+        "tickwire {}: simulating {} s of each symbol, seed {seed}",
+        env!("CARGO_PKG_VERSION"),
+        args.seconds
+    );
     println!("(repeat this run with --seed {seed})\n");
     for instrument in instruments.iter() {
         summarize_symbol(instrument.clone(), seed, args.seconds);
@@ -193,7 +207,8 @@ fn summarize_symbol(instrument: Instrument, seed: u64, seconds: u64) {
     let end = start + seconds * NANOS_PER_SEC;
     let mut market = Market::new(instrument.clone(), seed, start);
     let mut out = Output::with_capacity(64);
-    let (mut events, mut trades, mut updates, mut two_sided, mut spread_total) = (0u64, 0u64, 0u64, 0u64, 0i64);
+    let (mut events, mut trades, mut updates, mut two_sided, mut spread_total) =
+        (0u64, 0u64, 0u64, 0u64, 0i64);
     let clock = Instant::now();
     while market.next_sim_at() < end {
         out.clear();

@@ -1,8 +1,8 @@
 //! The requests of PROTOCOL.md: parsing (with `simd-json`) into typed
 //! requests, and the names of channels and error codes. Pure code.
 
-use simd_json::prelude::*;
 use simd_json::BorrowedValue;
+use simd_json::prelude::*;
 
 use crate::encode::json;
 use crate::stats::Interval;
@@ -77,7 +77,10 @@ pub struct RequestError {
 
 impl RequestError {
     pub fn new(code: &'static str, message: impl Into<String>) -> RequestError {
-        RequestError { code, message: message.into() }
+        RequestError {
+            code,
+            message: message.into(),
+        }
     }
 
     fn bad(message: impl Into<String>) -> RequestError {
@@ -114,7 +117,14 @@ pub struct Parsed {
     pub request: Result<Request, RequestError>,
 }
 
-const TRADING_OPS: [&str; 6] = ["auth", "order", "cancel", "cancel_all", "open_orders", "account"];
+const TRADING_OPS: [&str; 6] = [
+    "auth",
+    "order",
+    "cancel",
+    "cancel_all",
+    "open_orders",
+    "account",
+];
 
 /// Parses one text frame. `scratch` is reused between frames (simd-json
 /// parses in place).
@@ -124,17 +134,28 @@ pub fn parse(text: &str, scratch: &mut Vec<u8>) -> Parsed {
     let value = match simd_json::to_borrowed_value(scratch) {
         Ok(v) => v,
         Err(e) => {
-            return Parsed { id: None, op: None, request: Err(RequestError::bad(format!("not valid JSON: {e}"))) };
+            return Parsed {
+                id: None,
+                op: None,
+                request: Err(RequestError::bad(format!("not valid JSON: {e}"))),
+            };
         }
     };
     let Some(object) = value.as_object() else {
-        return Parsed { id: None, op: None, request: Err(RequestError::bad("a request must be a JSON object")) };
+        return Parsed {
+            id: None,
+            op: None,
+            request: Err(RequestError::bad("a request must be a JSON object")),
+        };
     };
     let id = match object.get("id") {
         None | Some(BorrowedValue::Static(simd_json::StaticNode::Null)) => Ok(None),
         Some(v) => id_text(v).map(Some),
     };
-    let op = object.get("op").and_then(|v| v.as_str()).map(str::to_string);
+    let op = object
+        .get("op")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let id_ok = id.clone().unwrap_or(None);
     let request = id.and_then(|_| match object.get("op") {
         None => Err(RequestError::bad("missing field \"op\"")),
@@ -143,14 +164,20 @@ pub fn parse(text: &str, scratch: &mut Vec<u8>) -> Parsed {
             Some(op) => parse_op(op, &value),
         },
     });
-    Parsed { id: id_ok, op, request }
+    Parsed {
+        id: id_ok,
+        op,
+        request,
+    }
 }
 
 /// The JSON text of an `id`: a number or a string.
 fn id_text(value: &BorrowedValue) -> Result<String, RequestError> {
     if let Some(s) = value.as_str() {
         if s.len() > 128 {
-            return Err(RequestError::bad("field \"id\" must be at most 128 characters"));
+            return Err(RequestError::bad(
+                "field \"id\" must be at most 128 characters",
+            ));
         }
         let mut out = String::with_capacity(s.len() + 2);
         json::push_str(&mut out, s);
@@ -165,7 +192,9 @@ fn id_text(value: &BorrowedValue) -> Result<String, RequestError> {
     if let Some(n) = value.as_f64().filter(|f| f.is_finite()) {
         return Ok(n.to_string());
     }
-    Err(RequestError::bad("field \"id\" must be a number or a string"))
+    Err(RequestError::bad(
+        "field \"id\" must be a number or a string",
+    ))
 }
 
 fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
@@ -176,7 +205,10 @@ fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
         "ping" => Ok(Request::Ping),
         other => match TRADING_OPS.iter().find(|t| **t == other) {
             Some(t) => Ok(Request::Trading(t)),
-            None => Err(RequestError::new("unknown_op", format!("unknown op {other:?}"))),
+            None => Err(RequestError::new(
+                "unknown_op",
+                format!("unknown op {other:?}"),
+            )),
         },
     }
 }
@@ -186,10 +218,14 @@ fn string_list(value: &BorrowedValue, field: &str) -> Result<Vec<String>, Reques
         return Err(RequestError::bad(format!("missing field {field:?}")));
     };
     let Some(items) = v.as_array() else {
-        return Err(RequestError::bad(format!("field {field:?} must be a list of strings")));
+        return Err(RequestError::bad(format!(
+            "field {field:?} must be a list of strings"
+        )));
     };
     if items.is_empty() {
-        return Err(RequestError::bad(format!("field {field:?} must not be empty")));
+        return Err(RequestError::bad(format!(
+            "field {field:?} must not be empty"
+        )));
     }
     items
         .iter()
@@ -205,10 +241,18 @@ fn selection(value: &BorrowedValue) -> Result<StreamSelection, RequestError> {
         None => None,
         Some(v) => match v.as_str().and_then(Interval::parse) {
             Some(i) => Some(i),
-            None => return Err(RequestError::bad("field \"interval\" must be \"1s\" or \"1m\"")),
+            None => {
+                return Err(RequestError::bad(
+                    "field \"interval\" must be \"1s\" or \"1m\"",
+                ));
+            }
         },
     };
-    Ok(StreamSelection { channels, symbols, interval })
+    Ok(StreamSelection {
+        channels,
+        symbols,
+        interval,
+    })
 }
 
 #[cfg(test)]
@@ -225,7 +269,8 @@ mod tests {
 
     #[test]
     fn requests_parse_with_their_ids() {
-        let r = p(r#"{"op":"subscribe","id":7,"channels":["book","trades"],"symbols":["BTC-USD"]}"#);
+        let r =
+            p(r#"{"op":"subscribe","id":7,"channels":["book","trades"],"symbols":["BTC-USD"]}"#);
         assert_eq!(r.id.as_deref(), Some("7"));
         assert_eq!(
             r.request,
@@ -235,12 +280,21 @@ mod tests {
                 interval: None
             }))
         );
-        assert_eq!(p(r#"{"op":"ping","id":"a\"b"}"#).id.as_deref(), Some(r#""a\"b""#));
+        assert_eq!(
+            p(r#"{"op":"ping","id":"a\"b"}"#).id.as_deref(),
+            Some(r#""a\"b""#)
+        );
         assert_eq!(p(r#"{"op":"ping"}"#).request, Ok(Request::Ping));
         assert_eq!(p(r#"{"op":"instruments","id":null}"#).id, None);
-        assert_eq!(p(r#"{"op":"order"}"#).request, Ok(Request::Trading("order")));
-        let candles = p(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"1s"}"#);
-        assert!(matches!(candles.request, Ok(Request::Subscribe(s)) if s.interval == Some(Interval::OneSecond)));
+        assert_eq!(
+            p(r#"{"op":"order"}"#).request,
+            Ok(Request::Trading("order"))
+        );
+        let candles =
+            p(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"1s"}"#);
+        assert!(
+            matches!(candles.request, Ok(Request::Subscribe(s)) if s.interval == Some(Interval::OneSecond))
+        );
     }
 
     #[test]
@@ -250,14 +304,35 @@ mod tests {
         assert_eq!(code(r#"{"id":1}"#), "bad_request");
         assert_eq!(code(r#"{"op":5}"#), "bad_request");
         assert_eq!(code(r#"{"op":"ping","id":{"a":1}}"#), "bad_request");
-        assert_eq!(code(r#"{"op":"subscribe","channels":"book","symbols":["BTC-USD"]}"#), "bad_request");
-        assert_eq!(code(r#"{"op":"subscribe","channels":["book"]}"#), "bad_request");
-        assert_eq!(code(r#"{"op":"subscribe","channels":[],"symbols":["X"]}"#), "bad_request");
-        assert_eq!(code(r#"{"op":"subscribe","channels":[1],"symbols":["X"]}"#), "bad_request");
-        assert_eq!(code(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"5m"}"#), "bad_request");
+        assert_eq!(
+            code(r#"{"op":"subscribe","channels":"book","symbols":["BTC-USD"]}"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(r#"{"op":"subscribe","channels":["book"]}"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(r#"{"op":"subscribe","channels":[],"symbols":["X"]}"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(r#"{"op":"subscribe","channels":[1],"symbols":["X"]}"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"5m"}"#),
+            "bad_request"
+        );
         assert_eq!(code(r#"{"op":"fly"}"#), "unknown_op");
         let r = p(r#"{"op":"subscribe","id":3,"channels":"x"}"#);
-        assert_eq!((r.id.as_deref(), r.op.as_deref()), (Some("3"), Some("subscribe")));
-        assert_eq!(r.request.unwrap_err().message, "field \"channels\" must be a list of strings");
+        assert_eq!(
+            (r.id.as_deref(), r.op.as_deref()),
+            (Some("3"), Some("subscribe"))
+        );
+        assert_eq!(
+            r.request.unwrap_err().message,
+            "field \"channels\" must be a list of strings"
+        );
     }
 }

@@ -69,7 +69,12 @@ fn a_bad_instruments_file_is_named_with_its_line_and_field() {
         stderr.contains(&format!("bad.toml:{line}: lot_size: -1 must be positive")),
         "unexpected error: {stderr}"
     );
-    let (ok, _, stderr) = tickwire(&["--instruments", "/nonexistent/x.toml", "--listen", "127.0.0.1:0"]);
+    let (ok, _, stderr) = tickwire(&[
+        "--instruments",
+        "/nonexistent/x.toml",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     assert!(!ok);
     assert!(
         stderr.contains("/nonexistent/x.toml: cannot read"),

@@ -32,7 +32,10 @@ pub fn frame(text: String) -> Utf8Bytes {
 
 /// Writes `"type":..,"symbol":..,"seq":..,"ts":..` after an opening brace.
 fn head(out: &mut String, kind: &str, symbol: &str, seq: u64, ts: UnixNanos) {
-    let _ = write!(out, "{{\"type\":\"{kind}\",\"symbol\":\"{symbol}\",\"seq\":{seq},\"ts\":{ts}");
+    let _ = write!(
+        out,
+        "{{\"type\":\"{kind}\",\"symbol\":\"{symbol}\",\"seq\":{seq},\"ts\":{ts}"
+    );
 }
 
 fn push_price(out: &mut String, instrument: &Instrument, price: Price) {
@@ -81,8 +84,16 @@ pub fn book_checksum(instrument: &Instrument, book: &Book, scratch: &mut String)
 }
 
 /// `book_snapshot` with every level, bids best first, asks best first.
-pub fn book_snapshot(instrument: &Instrument, book: &Book, seq: u64, ts: UnixNanos, checksum: u32) -> Utf8Bytes {
-    let mut out = String::with_capacity(128 + 40 * (book.level_count(Side::Buy) + book.level_count(Side::Sell)));
+pub fn book_snapshot(
+    instrument: &Instrument,
+    book: &Book,
+    seq: u64,
+    ts: UnixNanos,
+    checksum: u32,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(
+        128 + 40 * (book.level_count(Side::Buy) + book.level_count(Side::Sell)),
+    );
     head(&mut out, "book_snapshot", &instrument.symbol, seq, ts);
     for (name, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {
         let _ = write!(out, ",\"{name}\":[");
@@ -126,10 +137,21 @@ pub fn book_update(
 }
 
 /// `trade`; `trade_id` is the symbol and the trade's `seq`.
-pub fn trade(instrument: &Instrument, seq: u64, ts: UnixNanos, price: Price, qty: Qty, taker_side: Side) -> Utf8Bytes {
+pub fn trade(
+    instrument: &Instrument,
+    seq: u64,
+    ts: UnixNanos,
+    price: Price,
+    qty: Qty,
+    taker_side: Side,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(160);
     head(&mut out, "trade", &instrument.symbol, seq, ts);
-    let _ = write!(out, ",\"trade_id\":\"{}-{seq}\",\"price\":", instrument.symbol);
+    let _ = write!(
+        out,
+        ",\"trade_id\":\"{}-{seq}\",\"price\":",
+        instrument.symbol
+    );
     push_price(&mut out, instrument, price);
     out.push_str(",\"qty\":");
     push_qty(&mut out, instrument, qty);
@@ -167,7 +189,11 @@ pub fn ticker(instrument: &Instrument, seq: u64, ts: UnixNanos, t: &Ticker) -> U
         let _ = write!(out, ",\"{name}_qty\":");
         push_opt_qty(&mut out, instrument, qty);
     }
-    for (name, price) in [("open", t.window.open), ("high", t.window.high), ("low", t.window.low)] {
+    for (name, price) in [
+        ("open", t.window.open),
+        ("high", t.window.high),
+        ("low", t.window.low),
+    ] {
         let _ = write!(out, ",\"{name}\":");
         push_opt_price(&mut out, instrument, price);
     }
@@ -191,7 +217,13 @@ fn push_bar_fields(out: &mut String, instrument: &Instrument, bar: &Candle) {
 }
 
 /// `candle`: the current bar of one interval.
-pub fn candle(instrument: &Instrument, interval: &str, seq: u64, ts: UnixNanos, bar: &Candle) -> Utf8Bytes {
+pub fn candle(
+    instrument: &Instrument,
+    interval: &str,
+    seq: u64,
+    ts: UnixNanos,
+    bar: &Candle,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
     head(&mut out, "candle", &instrument.symbol, seq, ts);
     let _ = write!(out, ",\"interval\":\"{interval}\",");
@@ -201,10 +233,24 @@ pub fn candle(instrument: &Instrument, interval: &str, seq: u64, ts: UnixNanos, 
 }
 
 /// `candles_snapshot`: the kept bars, oldest first, at the series' `seq`.
-pub fn candles_snapshot(instrument: &Instrument, series: &CandleSeries, ts: UnixNanos) -> Utf8Bytes {
+pub fn candles_snapshot(
+    instrument: &Instrument,
+    series: &CandleSeries,
+    ts: UnixNanos,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(160 + 170 * series.bars().len());
-    head(&mut out, "candles_snapshot", &instrument.symbol, series.seq(), ts);
-    let _ = write!(out, ",\"interval\":\"{}\",\"candles\":[", series.interval().as_str());
+    head(
+        &mut out,
+        "candles_snapshot",
+        &instrument.symbol,
+        series.seq(),
+        ts,
+    );
+    let _ = write!(
+        out,
+        ",\"interval\":\"{}\",\"candles\":[",
+        series.interval().as_str()
+    );
     for (i, bar) in series.bars().enumerate() {
         if i > 0 {
             out.push(',');
@@ -218,10 +264,20 @@ pub fn candles_snapshot(instrument: &Instrument, series: &CandleSeries, ts: Unix
 }
 
 /// `heartbeat` with the last `seq` of the symbol's book, trades and ticker.
-pub fn heartbeat(symbol: &str, seq: u64, ts: UnixNanos, book: u64, trades: u64, ticker: u64) -> Utf8Bytes {
+pub fn heartbeat(
+    symbol: &str,
+    seq: u64,
+    ts: UnixNanos,
+    book: u64,
+    trades: u64,
+    ticker: u64,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(160);
     head(&mut out, "heartbeat", symbol, seq, ts);
-    let _ = write!(out, ",\"last_seq\":{{\"book\":{book},\"trades\":{trades},\"ticker\":{ticker}}}}}");
+    let _ = write!(
+        out,
+        ",\"last_seq\":{{\"book\":{book},\"trades\":{trades},\"ticker\":{ticker}}}}}"
+    );
     frame(out)
 }
 

@@ -19,7 +19,11 @@ fn open(out: &mut String, kind: &str, id: &RequestId) {
 
 /// `{"channel":"book","symbol":"BTC-USD"}`, with `"interval"` for candles.
 fn push_stream(out: &mut String, channel: Channel, symbol: &str) {
-    let _ = write!(out, "{{\"channel\":\"{}\",\"symbol\":\"{symbol}\"", channel.name());
+    let _ = write!(
+        out,
+        "{{\"channel\":\"{}\",\"symbol\":\"{symbol}\"",
+        channel.name()
+    );
     if let Channel::Candles(interval) = channel {
         let _ = write!(out, ",\"interval\":\"{}\"", interval.as_str());
     }
@@ -53,7 +57,13 @@ pub fn subscriptions<'a>(
 }
 
 /// `error`; `op` is the request's op when it had a readable one.
-pub fn error(id: &RequestId, op: Option<&str>, code: &str, message: &str, retry_after_ms: Option<u64>) -> Utf8Bytes {
+pub fn error(
+    id: &RequestId,
+    op: Option<&str>,
+    code: &str,
+    message: &str,
+    retry_after_ms: Option<u64>,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(128 + message.len());
     open(&mut out, "error", id);
     out.push_str(",\"op\":");
@@ -133,9 +143,15 @@ pub fn pong(id: &RequestId, ts: UnixNanos) -> Utf8Bytes {
 
 /// `lagged`: how many market-data messages were dropped, and from which
 /// streams.
-pub fn lagged<'a>(dropped: u64, streams: impl IntoIterator<Item = (Channel, &'a str)>) -> Utf8Bytes {
+pub fn lagged<'a>(
+    dropped: u64,
+    streams: impl IntoIterator<Item = (Channel, &'a str)>,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
-    let _ = write!(out, "{{\"type\":\"lagged\",\"dropped\":{dropped},\"streams\":");
+    let _ = write!(
+        out,
+        "{{\"type\":\"lagged\",\"dropped\":{dropped},\"streams\":"
+    );
     push_streams(&mut out, streams);
     out.push('}');
     frame(out)

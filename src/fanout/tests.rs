@@ -2,13 +2,25 @@ use super::*;
 use crate::stats::Interval;
 
 fn outbox(budget: usize) -> Outbox {
-    let policy = LagPolicy { budget, ..LagPolicy::default() };
+    let policy = LagPolicy {
+        budget,
+        ..LagPolicy::default()
+    };
     Outbox::new(1, policy, Arc::new(Instruments::embedded_default()))
 }
 
-const BOOK: StreamId = StreamId { symbol: 0, channel: Channel::Book };
-const TRADES: StreamId = StreamId { symbol: 0, channel: Channel::Trades };
-const ETH_TRADES: StreamId = StreamId { symbol: 1, channel: Channel::Trades };
+const BOOK: StreamId = StreamId {
+    symbol: 0,
+    channel: Channel::Book,
+};
+const TRADES: StreamId = StreamId {
+    symbol: 0,
+    channel: Channel::Trades,
+};
+const ETH_TRADES: StreamId = StreamId {
+    symbol: 1,
+    channel: Channel::Trades,
+};
 
 fn frame(text: &str) -> Utf8Bytes {
     Utf8Bytes::from(text.to_string())
@@ -55,13 +67,17 @@ fn overflow_drops_queued_data_sends_lagged_and_asks_for_resyncs() {
     let big = "x".repeat(100);
     assert_eq!(o.push_market(TRADES, &frame(&big)), Push::Queued);
     assert_eq!(o.push_market(ETH_TRADES, &frame(&big)), Push::Queued);
-    assert_eq!(o.push_market(BOOK, &frame(&big)), Push::Lagged(vec![0]), "BTC-USD has a book to resync");
+    assert_eq!(
+        o.push_market(BOOK, &frame(&big)),
+        Push::Lagged(vec![0]),
+        "BTC-USD has a book to resync"
+    );
     assert_eq!(o.dropped(), 3);
     // While the resync is on its way the book is dropped; trades go on.
     assert_eq!(o.push_market(BOOK, &frame("b2")), Push::Ignored);
     assert_eq!(o.push_market(TRADES, &frame("t2")), Push::Queued);
-    o.push_resync(0, &[(BOOK, frame("snap"))]);
-    o.push_resync(0, &[(BOOK, frame("twice"))]);
+    assert_eq!(o.push_resync(0, &[(BOOK, frame("snap"))]), Push::Queued);
+    assert_eq!(o.push_resync(0, &[(BOOK, frame("twice"))]), Push::Ignored);
     assert_eq!(o.push_market(BOOK, &frame("b3")), Push::Queued);
     assert_eq!(
         drained(&o),
@@ -102,13 +118,33 @@ fn a_lag_that_drops_an_undelivered_notice_reports_both_losses() {
     let big = "x".repeat(200);
     o.push_market(TRADES, &frame(&big));
     assert_eq!(o.push_market(TRADES, &frame(&big)), Push::Lagged(vec![]));
-    assert_eq!(o.push_market(ETH_TRADES, &frame(&big)), Push::Lagged(vec![]), "the notice itself fills the budget");
+    assert_eq!(
+        o.push_market(ETH_TRADES, &frame(&big)),
+        Push::Lagged(vec![]),
+        "the notice itself fills the budget"
+    );
     let frames = drained(&o);
     assert_eq!(frames.len(), 1);
     assert_eq!(
         frames[0],
         r#"{"type":"lagged","dropped":3,"streams":[{"channel":"trades","symbol":"BTC-USD"},{"channel":"trades","symbol":"ETH-USD"}]}"#
     );
+}
+
+#[test]
+fn fresh_state_that_does_not_fit_is_another_lag() {
+    let o = outbox(300);
+    o.subscribe(&[BOOK]);
+    o.push_market(BOOK, &frame(&"x".repeat(250)));
+    assert_eq!(
+        o.push_market(BOOK, &frame(&"x".repeat(250))),
+        Push::Lagged(vec![0])
+    );
+    assert_eq!(
+        o.push_resync(0, &[(BOOK, frame(&"s".repeat(250)))]),
+        Push::Lagged(vec![0])
+    );
+    assert!(o.queued_bytes() <= 300);
 }
 
 #[test]
@@ -139,13 +175,27 @@ fn close_sends_pending_responses_first() {
 #[test]
 fn registry_lists_are_copy_on_write() {
     let registry = Registry::default();
-    let (a, b) = (Arc::new(outbox(10)), Arc::new(Outbox::new(2, LagPolicy::default(), Arc::new(Instruments::embedded_default()))));
-    let candles = StreamId { symbol: 2, channel: Channel::Candles(Interval::OneMinute) };
+    let (a, b) = (
+        Arc::new(outbox(10)),
+        Arc::new(Outbox::new(
+            2,
+            LagPolicy::default(),
+            Arc::new(Instruments::embedded_default()),
+        )),
+    );
+    let candles = StreamId {
+        symbol: 2,
+        channel: Channel::Candles(Interval::OneMinute),
+    };
     assert!(registry.add(candles, &a));
     assert!(!registry.add(candles, &a));
     let before = registry.subscribers(candles).expect("list");
     assert!(registry.add(candles, &b));
-    assert_eq!(before.len(), 1, "a publisher's snapshot of the list is unaffected");
+    assert_eq!(
+        before.len(),
+        1,
+        "a publisher's snapshot of the list is unaffected"
+    );
     assert_eq!(registry.subscription_count(), 2);
     registry.remove(candles, 1);
     assert_eq!(registry.subscribers(candles).map(|l| l.len()), Some(1));

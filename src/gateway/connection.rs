@@ -40,7 +40,11 @@ pub async fn run<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let id = shared.next_conn.fetch_add(1, Relaxed);
-    let outbox = Arc::new(Outbox::new(id, shared.config.lag, shared.instruments.clone()));
+    let outbox = Arc::new(Outbox::new(
+        id,
+        shared.config.lag,
+        shared.instruments.clone(),
+    ));
     shared.connections.insert(id, outbox.clone());
     shared.metrics.connections_opened.fetch_add(1, Relaxed);
     tracing::info!(conn = id, "connection opened");
@@ -49,21 +53,42 @@ pub async fn run<S>(
     // Milliseconds since `opened` at which the client was last heard from.
     let opened = Instant::now();
     let last_heard = Arc::new(AtomicU64::new(0));
-    let mut writer =
-        tokio::spawn(write_loop(sink, outbox.clone(), shared.clone(), stop, opened, last_heard.clone()));
+    let mut stopping = stop.clone();
+    let mut writer = tokio::spawn(write_loop(
+        sink,
+        outbox.clone(),
+        shared.clone(),
+        stop,
+        opened,
+        last_heard.clone(),
+    ));
     let mut session = Session::new(shared.clone(), outbox.clone());
-    tokio::select! {
-        _ = session.read_loop(stream, opened, &last_heard) => {
-            // The writer finishes what is queued (a close, an error) and stops.
-            if outbox.closing().is_none() {
-                outbox.close(CloseReason { code: 1000, reason: "" });
+    {
+        let reading = session.read_loop(stream, opened, &last_heard);
+        tokio::pin!(reading);
+        tokio::select! {
+            _ = &mut reading => {
+                // The writer finishes what is queued (a close, an error) and stops.
+                if outbox.closing().is_none() {
+                    outbox.close(CloseReason { code: 1000, reason: "" });
+                }
+                let _ = (&mut writer).await;
             }
-            let _ = (&mut writer).await;
+            _ = &mut writer => {
+                // The server closed: let the client answer the close frame
+                // (a client that does not read gets dropped after the wait).
+                let wait = tokio::time::timeout(shared.config.close_timeout, &mut reading);
+                tokio::select! {
+                    _ = wait => {}
+                    _ = stopping.wait_for(|stop| *stop) => {}
+                }
+            }
         }
-        _ = &mut writer => {}
     }
     for symbol in session.symbols() {
-        shared.command(symbol, Command::Disconnect { conn: id }).await;
+        shared
+            .command(symbol, Command::Disconnect { conn: id })
+            .await;
     }
     shared.connections.remove(&id);
     shared.metrics.connections_closed.fetch_add(1, Relaxed);
@@ -80,13 +105,19 @@ struct RateLimit {
 
 impl RateLimit {
     fn new(rate: f64, burst: f64) -> RateLimit {
-        RateLimit { tokens: burst, rate, burst, updated: Instant::now() }
+        RateLimit {
+            tokens: burst,
+            rate,
+            burst,
+            updated: Instant::now(),
+        }
     }
 
     /// Takes a token, or says how many milliseconds until one is there.
     fn take(&mut self) -> Result<(), u64> {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate).min(self.burst);
+        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate)
+            .min(self.burst);
         self.updated = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -109,7 +140,13 @@ struct Session {
 impl Session {
     fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> Session {
         let limit = RateLimit::new(shared.config.requests_per_sec, shared.config.request_burst);
-        Session { shared, outbox, subscriptions: BTreeSet::new(), limit, scratch: Vec::with_capacity(1024) }
+        Session {
+            shared,
+            outbox,
+            subscriptions: BTreeSet::new(),
+            limit,
+            scratch: Vec::with_capacity(1024),
+        }
     }
 
     /// The symbols this connection has streams of.
@@ -117,8 +154,12 @@ impl Session {
         self.subscriptions.iter().map(|s| s.symbol).collect()
     }
 
-    async fn read_loop<S>(&mut self, mut stream: SplitStream<WebSocketStream<S>>, opened: Instant, last_heard: &AtomicU64)
-    where
+    async fn read_loop<S>(
+        &mut self,
+        mut stream: SplitStream<WebSocketStream<S>>,
+        opened: Instant,
+        last_heard: &AtomicU64,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         while let Some(message) = stream.next().await {
@@ -128,7 +169,10 @@ impl Session {
                 Ok(Message::Binary(_)) => self.reply_error(
                     &None,
                     None,
-                    &RequestError::new("unsupported_frame", "binary frames are not supported: send JSON text frames"),
+                    &RequestError::new(
+                        "unsupported_frame",
+                        "binary frames are not supported: send JSON text frames",
+                    ),
                 ),
                 Ok(Message::Close(_)) => break,
                 Ok(_) => {} // ping (answered by tungstenite), pong
@@ -146,7 +190,8 @@ impl Session {
     }
 
     fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {
-        self.outbox.push_priority(encode::error(id, op, error.code, &error.message, None));
+        self.outbox
+            .push_priority(encode::error(id, op, error.code, &error.message, None));
     }
 
     async fn request(&mut self, text: &str) {
@@ -157,7 +202,13 @@ impl Session {
                 "more than {} requests per second (burst {}); retry after {retry_after_ms} ms",
                 self.shared.config.requests_per_sec, self.shared.config.request_burst
             );
-            self.outbox.push_priority(encode::error(id, op, "rate_limited", &message, Some(retry_after_ms)));
+            self.outbox.push_priority(encode::error(
+                id,
+                op,
+                "rate_limited",
+                &message,
+                Some(retry_after_ms),
+            ));
             return;
         }
         let request = match parsed.request {
@@ -173,12 +224,15 @@ impl Session {
                 Ok(())
             }
             Request::Ping => {
-                self.outbox.push_priority(encode::pong(id, self.shared.clock.now()));
+                self.outbox
+                    .push_priority(encode::pong(id, self.shared.clock.now()));
                 Ok(())
             }
             Request::Trading(op) => Err(RequestError::new(
                 "not_authenticated",
-                format!("{op} needs an authenticated connection; trading over the socket is not enabled on this server yet"),
+                format!(
+                    "{op} needs an authenticated connection; trading over the socket is not enabled on this server yet"
+                ),
             )),
         };
         if let Err(e) = result {
@@ -187,11 +241,18 @@ impl Session {
     }
 
     /// The streams a selection names; every name must be known.
-    fn streams(&self, selection: &StreamSelection, subscribing: bool) -> Result<Vec<StreamId>, RequestError> {
+    fn streams(
+        &self,
+        selection: &StreamSelection,
+        subscribing: bool,
+    ) -> Result<Vec<StreamId>, RequestError> {
         let mut symbols = Vec::with_capacity(selection.symbols.len());
         for name in &selection.symbols {
             let index = self.shared.symbol_index(name).ok_or_else(|| {
-                RequestError::new("unknown_symbol", format!("unknown symbol {name:?}; the instruments request lists them"))
+                RequestError::new(
+                    "unknown_symbol",
+                    format!("unknown symbol {name:?}; the instruments request lists them"),
+                )
             })?;
             symbols.push(index);
         }
@@ -212,14 +273,20 @@ impl Session {
                 other => {
                     return Err(RequestError::new(
                         "unknown_channel",
-                        format!("unknown channel {other:?}; channels are book, trades, ticker, candles and heartbeat"),
+                        format!(
+                            "unknown channel {other:?}; channels are book, trades, ticker, candles and heartbeat"
+                        ),
                     ));
                 }
             }
         }
         let mut streams: Vec<StreamId> = symbols
             .iter()
-            .flat_map(|&symbol| channels.iter().map(move |&channel| StreamId { symbol, channel }))
+            .flat_map(|&symbol| {
+                channels
+                    .iter()
+                    .map(move |&channel| StreamId { symbol, channel })
+            })
             .collect();
         streams.sort_unstable();
         streams.dedup();
@@ -228,12 +295,26 @@ impl Session {
 
     fn subscription_list(&self, kind: &str, id: &RequestId) -> Utf8Bytes {
         let shared = &self.shared;
-        encode::subscriptions(kind, id, self.subscriptions.iter().map(|s| (s.channel, shared.symbol_name(s.symbol))))
+        encode::subscriptions(
+            kind,
+            id,
+            self.subscriptions
+                .iter()
+                .map(|s| (s.channel, shared.symbol_name(s.symbol))),
+        )
     }
 
-    async fn subscribe(&mut self, id: &RequestId, selection: &StreamSelection) -> Result<(), RequestError> {
+    async fn subscribe(
+        &mut self,
+        id: &RequestId,
+        selection: &StreamSelection,
+    ) -> Result<(), RequestError> {
         let streams = self.streams(selection, true)?;
-        let new: Vec<StreamId> = streams.iter().filter(|s| !self.subscriptions.contains(s)).copied().collect();
+        let new: Vec<StreamId> = streams
+            .iter()
+            .filter(|s| !self.subscriptions.contains(s))
+            .copied()
+            .collect();
         let limit = self.shared.config.max_subscriptions;
         if self.subscriptions.len() + new.len() > limit {
             return Err(RequestError::new(
@@ -246,28 +327,57 @@ impl Session {
         }
         self.subscriptions.extend(new.iter().copied());
         self.outbox.subscribe(&new);
-        self.outbox.push_priority(self.subscription_list("subscribed", id));
+        self.outbox
+            .push_priority(self.subscription_list("subscribed", id));
         // Each symbol's task registers its streams and queues their initial
         // state (again, for streams already subscribed: that is the resync).
         for symbol in streams.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
-            let channels = streams.iter().filter(|s| s.symbol == symbol).map(|s| s.channel).collect();
-            let command = Command::Subscribe { outbox: self.outbox.clone(), channels };
+            let channels = streams
+                .iter()
+                .filter(|s| s.symbol == symbol)
+                .map(|s| s.channel)
+                .collect();
+            let command = Command::Subscribe {
+                outbox: self.outbox.clone(),
+                channels,
+            };
             self.shared.command(symbol, command).await;
         }
         Ok(())
     }
 
-    async fn unsubscribe(&mut self, id: &RequestId, selection: &StreamSelection) -> Result<(), RequestError> {
+    async fn unsubscribe(
+        &mut self,
+        id: &RequestId,
+        selection: &StreamSelection,
+    ) -> Result<(), RequestError> {
         let streams = self.streams(selection, false)?;
-        let gone: Vec<StreamId> = streams.iter().filter(|s| self.subscriptions.contains(s)).copied().collect();
+        let gone: Vec<StreamId> = streams
+            .iter()
+            .filter(|s| self.subscriptions.contains(s))
+            .copied()
+            .collect();
         for stream in &gone {
             self.subscriptions.remove(stream);
         }
         self.outbox.unsubscribe(&gone);
-        self.outbox.push_priority(self.subscription_list("unsubscribed", id));
+        self.outbox
+            .push_priority(self.subscription_list("unsubscribed", id));
         for symbol in gone.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
-            let channels = gone.iter().filter(|s| s.symbol == symbol).map(|s| s.channel).collect();
-            self.shared.command(symbol, Command::Unsubscribe { conn: self.outbox.id, channels }).await;
+            let channels = gone
+                .iter()
+                .filter(|s| s.symbol == symbol)
+                .map(|s| s.channel)
+                .collect();
+            self.shared
+                .command(
+                    symbol,
+                    Command::Unsubscribe {
+                        conn: self.outbox.id,
+                        channels,
+                    },
+                )
+                .await;
         }
         Ok(())
     }
@@ -292,7 +402,10 @@ async fn send_close<S>(sink: &mut Sink<S>, reason: CloseReason, limit: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let frame = CloseFrame { code: CloseCode::from(reason.code), reason: reason.reason.into() };
+    let frame = CloseFrame {
+        code: CloseCode::from(reason.code),
+        reason: reason.reason.into(),
+    };
     let _ = timeout(limit, sink.send(Message::Close(Some(frame)))).await;
 }
 
@@ -307,7 +420,10 @@ async fn write_loop<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let config = &shared.config;
-    let mut ping = interval_at((Instant::now() + config.ping_interval).into(), config.ping_interval);
+    let mut ping = interval_at(
+        (Instant::now() + config.ping_interval).into(),
+        config.ping_interval,
+    );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut batch = Batch::default();
     loop {
@@ -376,7 +492,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let notice = Message::Text(encode::shutdown(shared.clock.now()));
-    let limit = shared.config.close_timeout.min(shared.config.shutdown_grace);
+    let limit = shared
+        .config
+        .close_timeout
+        .min(shared.config.shutdown_grace);
     if timeout(limit, sink.feed(notice)).await.is_ok() {
         send_close(sink, CloseReason::SHUTDOWN, limit).await;
     }

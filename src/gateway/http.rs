@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::header::{
+    CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -53,9 +55,13 @@ pub async fn accept_loop(
         tokio::spawn(async move {
             let service = {
                 let (shared, stop, done) = (shared.clone(), stop.clone(), done.clone());
-                service_fn(move |request| route(request, shared.clone(), stop.clone(), done.clone()))
+                service_fn(move |request| {
+                    route(request, shared.clone(), stop.clone(), done.clone())
+                })
             };
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(socket), service).with_upgrades();
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service)
+                .with_upgrades();
             tokio::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => {
@@ -73,10 +79,16 @@ pub async fn accept_loop(
     }
 }
 
-fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -91,15 +103,30 @@ async fn route(
     done: mpsc::Sender<()>,
 ) -> Result<Response<Body>, Infallible> {
     if request.method() != Method::GET {
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served here\n"));
+        return Ok(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET is served here\n",
+        ));
     }
     Ok(match request.uri().path() {
         "/ws" => upgrade(request, shared, stop, done),
-        "/healthz" => response(StatusCode::OK, "application/json", encode::health(&shared.mode)),
-        "/metrics" => response(StatusCode::OK, "text/plain; version=0.0.4", metrics::render(&shared)),
+        "/healthz" => response(
+            StatusCode::OK,
+            "application/json",
+            encode::health(&shared.mode),
+        ),
+        "/metrics" => response(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            metrics::render(&shared),
+        ),
         "/api/instruments" => {
             let body = encode::instruments(&None, &shared.instruments, &shared.mode);
-            response(StatusCode::OK, "application/json", Bytes::from(body.as_str().to_string()))
+            response(
+                StatusCode::OK,
+                "application/json",
+                Bytes::from(body.as_str().to_string()),
+            )
         }
         "/" | "/index.html" => index(&shared).await,
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
@@ -124,12 +151,23 @@ fn upgrade(
     stop: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) -> Response<Body> {
-    let key = request.headers().get(SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes()));
-    let version_ok = request.headers().get("sec-websocket-version").is_some_and(|v| v == "13");
+    let key = request
+        .headers()
+        .get(SEC_WEBSOCKET_KEY)
+        .map(|k| derive_accept_key(k.as_bytes()));
+    let version_ok = request
+        .headers()
+        .get("sec-websocket-version")
+        .is_some_and(|v| v == "13");
     let Some(accept) = key.filter(|_| {
-        version_ok && header_has(&request, UPGRADE, "websocket") && header_has(&request, CONNECTION, "upgrade")
+        version_ok
+            && header_has(&request, UPGRADE, "websocket")
+            && header_has(&request, CONNECTION, "upgrade")
     }) else {
-        return text(StatusCode::UPGRADE_REQUIRED, "GET /ws is a WebSocket endpoint (version 13)\n");
+        return text(
+            StatusCode::UPGRADE_REQUIRED,
+            "GET /ws is a WebSocket endpoint (version 13)\n",
+        );
     };
     let Ok(permit) = shared.connection_slots.clone().try_acquire_owned() else {
         shared.metrics.rejected_connections.fetch_add(1, Relaxed);
@@ -143,7 +181,12 @@ fn upgrade(
         match upgrading.await {
             Ok(upgraded) => {
                 let config = ws_config(&shared);
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
                 connection::run(ws, shared, stop, permit, done).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),

@@ -38,7 +38,10 @@ impl Metrics {
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 /// The `/metrics` page.
@@ -52,23 +55,106 @@ pub fn render(shared: &Shared) -> String {
         queued_max = queued_max.max(queued);
         dropped += entry.value().dropped();
     }
-    metric(&mut out, "tickwire_connections", "gauge", "Open WebSocket connections.", shared.connections.len() as u64);
-    metric(&mut out, "tickwire_connections_opened_total", "counter", "WebSocket connections accepted.", m.connections_opened.load(Relaxed));
-    metric(&mut out, "tickwire_connections_rejected_total", "counter", "WebSocket upgrades refused at the connection cap.", m.rejected_connections.load(Relaxed));
-    metric(&mut out, "tickwire_subscriptions", "gauge", "Stream subscriptions over all connections.", shared.registry.subscription_count() as u64);
-    metric(&mut out, "tickwire_messages_sent_total", "counter", "WebSocket text messages sent.", m.messages_sent.load(Relaxed));
-    metric(&mut out, "tickwire_bytes_sent_total", "counter", "Payload bytes of the messages sent.", m.bytes_sent.load(Relaxed));
-    metric(&mut out, "tickwire_lagged_total", "counter", "Times a connection overflowed its market-data budget.", m.lagged.load(Relaxed));
-    metric(&mut out, "tickwire_slow_consumer_disconnects_total", "counter", "Connections closed with 1008 for lagging repeatedly.", m.slow_consumer_disconnects.load(Relaxed));
-    metric(&mut out, "tickwire_dropped_messages_open_connections", "gauge", "Market-data messages dropped by lags, over the open connections.", dropped);
-    metric(&mut out, "tickwire_outbound_queue_bytes", "gauge", "Market-data bytes queued, over all connections.", queued_sum);
-    metric(&mut out, "tickwire_outbound_queue_bytes_max", "gauge", "Market-data bytes queued on the fullest connection.", queued_max);
-    metric(&mut out, "tickwire_outbound_queue_budget_bytes", "gauge", "Market-data bytes a connection may queue.", shared.config.lag.budget as u64);
-    let _ = writeln!(out, "# HELP tickwire_engine_events_total Engine inputs applied, per symbol.\n# TYPE tickwire_engine_events_total counter");
+    metric(
+        &mut out,
+        "tickwire_connections",
+        "gauge",
+        "Open WebSocket connections.",
+        shared.connections.len() as u64,
+    );
+    metric(
+        &mut out,
+        "tickwire_connections_opened_total",
+        "counter",
+        "WebSocket connections accepted.",
+        m.connections_opened.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_connections_rejected_total",
+        "counter",
+        "WebSocket upgrades refused at the connection cap.",
+        m.rejected_connections.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_subscriptions",
+        "gauge",
+        "Stream subscriptions over all connections.",
+        shared.registry.subscription_count() as u64,
+    );
+    metric(
+        &mut out,
+        "tickwire_messages_sent_total",
+        "counter",
+        "WebSocket text messages sent.",
+        m.messages_sent.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_bytes_sent_total",
+        "counter",
+        "Payload bytes of the messages sent.",
+        m.bytes_sent.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_lagged_total",
+        "counter",
+        "Times a connection overflowed its market-data budget.",
+        m.lagged.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_slow_consumer_disconnects_total",
+        "counter",
+        "Connections closed with 1008 for lagging repeatedly.",
+        m.slow_consumer_disconnects.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_dropped_messages_open_connections",
+        "gauge",
+        "Market-data messages dropped by lags, over the open connections.",
+        dropped,
+    );
+    metric(
+        &mut out,
+        "tickwire_outbound_queue_bytes",
+        "gauge",
+        "Market-data bytes queued, over all connections.",
+        queued_sum,
+    );
+    metric(
+        &mut out,
+        "tickwire_outbound_queue_bytes_max",
+        "gauge",
+        "Market-data bytes queued on the fullest connection.",
+        queued_max,
+    );
+    metric(
+        &mut out,
+        "tickwire_outbound_queue_budget_bytes",
+        "gauge",
+        "Market-data bytes a connection may queue.",
+        shared.config.lag.budget as u64,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tickwire_engine_events_total Engine inputs applied, per symbol.\n# TYPE tickwire_engine_events_total counter"
+    );
     for (i, instrument) in shared.instruments.iter().enumerate() {
-        let _ = writeln!(out, "tickwire_engine_events_total{{symbol=\"{}\"}} {}", instrument.symbol, m.engine_events[i].load(Relaxed));
+        let _ = writeln!(
+            out,
+            "tickwire_engine_events_total{{symbol=\"{}\"}} {}",
+            instrument.symbol,
+            m.engine_events[i].load(Relaxed)
+        );
     }
-    let _ = writeln!(out, "# HELP tickwire_engine_events_per_second Engine inputs applied in the last whole second, per symbol.\n# TYPE tickwire_engine_events_per_second gauge");
+    let _ = writeln!(
+        out,
+        "# HELP tickwire_engine_events_per_second Engine inputs applied in the last whole second, per symbol.\n# TYPE tickwire_engine_events_per_second gauge"
+    );
     for (i, instrument) in shared.instruments.iter().enumerate() {
         let _ = writeln!(
             out,

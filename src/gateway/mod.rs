@@ -92,8 +92,13 @@ pub struct Clock {
 
 impl Clock {
     pub fn start() -> Clock {
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Clock { started: Instant::now(), started_unix: unix }
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Clock {
+            started: Instant::now(),
+            started_unix: unix,
+        }
     }
 
     pub fn now(&self) -> UnixNanos {
@@ -125,11 +130,17 @@ pub struct Shared {
 impl Shared {
     /// Index of a symbol in the instruments.
     pub fn symbol_index(&self, symbol: &str) -> Option<u16> {
-        self.instruments.iter().position(|i| i.symbol == symbol).map(|i| i as u16)
+        self.instruments
+            .iter()
+            .position(|i| i.symbol == symbol)
+            .map(|i| i as u16)
     }
 
     pub fn symbol_name(&self, index: u16) -> &str {
-        self.instruments.iter().nth(index as usize).map_or("?", |i| i.symbol.as_str())
+        self.instruments
+            .iter()
+            .nth(index as usize)
+            .map_or("?", |i| i.symbol.as_str())
     }
 
     /// Sends a command to a symbol task (waiting if its queue is full, which
@@ -150,7 +161,11 @@ impl Shared {
 
 /// Serves until `shutdown` completes, then sends every client `shutdown`
 /// and close 1001, and waits (at most `shutdown_grace`) for them to go.
-pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = Clock::start();
     let instruments = Arc::new(config.instruments.clone());
@@ -177,11 +192,19 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         next_conn: AtomicU64::new(1),
         symbols: handles,
     });
-    for (index, (instrument, (command_rx, resync_rx))) in instruments.iter().zip(receivers).enumerate() {
-        let start = clock.now().saturating_sub(symbol::WARM_UP.as_nanos() as u64);
+    for (index, (instrument, (command_rx, resync_rx))) in
+        instruments.iter().zip(receivers).enumerate()
+    {
+        let start = clock
+            .now()
+            .saturating_sub(symbol::WARM_UP.as_nanos() as u64);
         let market = Market::new(instrument.clone(), shared.config.seed, start);
         let task = symbol::SymbolTask::new(index as u16, market, shared.clone());
-        symbol_tasks.push(tokio::spawn(task.run(command_rx, resync_rx, stop_rx.clone())));
+        symbol_tasks.push(tokio::spawn(task.run(
+            command_rx,
+            resync_rx,
+            stop_rx.clone(),
+        )));
     }
     tracing::info!(address = %listener.local_addr()?, symbols = instruments.len(), "serving");
 
@@ -194,7 +217,10 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let _ = stop_tx.send(true);
     let grace = shared.config.shutdown_grace;
     if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
-        tracing::warn!(left = shared.connections.len(), "connections still open after the shutdown grace period");
+        tracing::warn!(
+            left = shared.connections.len(),
+            "connections still open after the shutdown grace period"
+        );
     }
     for task in symbol_tasks {
         let _ = task.await;

@@ -28,8 +28,14 @@ const MAX_STEPS_PER_TURN: usize = 2048;
 
 pub enum Command {
     /// Register these channels (if new) and send each its initial state.
-    Subscribe { outbox: Arc<Outbox>, channels: Vec<Channel> },
-    Unsubscribe { conn: ConnId, channels: Vec<Channel> },
+    Subscribe {
+        outbox: Arc<Outbox>,
+        channels: Vec<Channel>,
+    },
+    Unsubscribe {
+        conn: ConnId,
+        channels: Vec<Channel>,
+    },
     /// The connection is gone: forget all its streams of this symbol.
     Disconnect { conn: ConnId },
 }
@@ -76,7 +82,10 @@ impl SymbolTask {
     }
 
     fn stream(&self, channel: Channel) -> StreamId {
-        StreamId { symbol: self.index, channel }
+        StreamId {
+            symbol: self.index,
+            channel,
+        }
     }
 
     pub async fn run(
@@ -128,21 +137,39 @@ impl SymbolTask {
         for i in 0..self.out.events.len() {
             let event = self.out.events[i];
             let (channel, frame) = match event {
-                Event::Trade { seq, ts, price, qty, taker_side, .. } => {
-                    (Channel::Trades, encode::trade(instrument, seq, ts, price, qty, taker_side))
-                }
+                Event::Trade {
+                    seq,
+                    ts,
+                    price,
+                    qty,
+                    taker_side,
+                    ..
+                } => (
+                    Channel::Trades,
+                    encode::trade(instrument, seq, ts, price, qty, taker_side),
+                ),
                 Event::BookUpdate { seq, ts, .. } => {
                     let book = self.market.engine().book();
-                    let checksum = encode::book_checksum(instrument, book, &mut self.checksum_scratch);
+                    let checksum =
+                        encode::book_checksum(instrument, book, &mut self.checksum_scratch);
                     let changes = self.out.changes_of(&event);
-                    (Channel::Book, encode::book_update(instrument, changes, seq, ts, checksum))
+                    (
+                        Channel::Book,
+                        encode::book_update(instrument, changes, seq, ts, checksum),
+                    )
                 }
                 Event::Ticker { seq, ts } => {
-                    let frame = encode::ticker(instrument, seq, ts, self.market.ticker().latest().2);
+                    let frame =
+                        encode::ticker(instrument, seq, ts, self.market.ticker().latest().2);
                     self.latest_ticker = Some(frame.clone());
                     (Channel::Ticker, frame)
                 }
-                Event::Candle { interval, seq, ts, candle } => {
+                Event::Candle {
+                    interval,
+                    seq,
+                    ts,
+                    candle,
+                } => {
                     let frame = encode::candle(instrument, interval.as_str(), seq, ts, &candle);
                     self.latest_candle[interval_slot(interval)] = Some(frame.clone());
                     (Channel::Candles(interval), frame)
@@ -174,7 +201,10 @@ impl SymbolTask {
             }
             Push::SlowConsumer => {
                 self.shared.metrics.lagged.fetch_add(1, Relaxed);
-                self.shared.metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+                self.shared
+                    .metrics
+                    .slow_consumer_disconnects
+                    .fetch_add(1, Relaxed);
                 tracing::info!(conn = outbox.id, "closing a slow consumer");
             }
         }
@@ -182,7 +212,8 @@ impl SymbolTask {
 
     fn heartbeat(&mut self) {
         let metrics = &self.shared.metrics;
-        metrics.engine_events_last_second[self.index as usize].store(self.events_this_second, Relaxed);
+        metrics.engine_events_last_second[self.index as usize]
+            .store(self.events_this_second, Relaxed);
         self.events_this_second = 0;
         self.heartbeat_seq += 1;
         let engine = self.market.engine();
@@ -204,13 +235,22 @@ impl SymbolTask {
         let engine = self.market.engine();
         match channel {
             Channel::Book => {
-                let checksum = encode::book_checksum(instrument, engine.book(), &mut self.checksum_scratch);
-                Some(encode::book_snapshot(instrument, engine.book(), engine.book_seq(), engine.now(), checksum))
+                let checksum =
+                    encode::book_checksum(instrument, engine.book(), &mut self.checksum_scratch);
+                Some(encode::book_snapshot(
+                    instrument,
+                    engine.book(),
+                    engine.book_seq(),
+                    engine.now(),
+                    checksum,
+                ))
             }
             Channel::Ticker => self.latest_ticker.clone(),
-            Channel::Candles(interval) => {
-                Some(encode::candles_snapshot(instrument, self.market.candles(interval), engine.now()))
-            }
+            Channel::Candles(interval) => Some(encode::candles_snapshot(
+                instrument,
+                self.market.candles(interval),
+                engine.now(),
+            )),
             Channel::Trades | Channel::Heartbeat => None,
         }
     }
@@ -255,6 +295,7 @@ impl SymbolTask {
                 frames.push((stream, frame));
             }
         }
-        outbox.push_resync(self.index, &frames);
+        let push = outbox.push_resync(self.index, &frames);
+        self.after_push(outbox, push);
     }
 }

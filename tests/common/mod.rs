@@ -1,0 +1,216 @@
+//! Helpers for the tests that drive a real server over TCP: start one on
+//! `127.0.0.1:0`, connect real WebSocket clients, read and write JSON.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tickwire::gateway::{self, Config};
+use tickwire::instrument::Instruments;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The default instruments with every event rate multiplied by `scale`.
+pub fn instruments(scale: f64) -> Instruments {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
+        .expect("defaults");
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.strip_prefix("event_rate = ") {
+            Some(rate) => {
+                let rate: f64 = rate.trim().parse().expect("rate");
+                out.push_str(&format!("event_rate = {:?}\n", rate * scale));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Instruments::parse("test instruments", &out).expect("valid")
+}
+
+pub fn config(scale: f64) -> Config {
+    let mut config = Config::new(instruments(scale), 7);
+    config.web_dir = None;
+    config
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(gateway::serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Server {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.ws_url()).await
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(WAIT, task).await;
+        }
+    }
+
+    pub async fn http_get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path).await
+    }
+
+    /// The value of one metric from `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let (_, body) = self.http_get("/metrics").await;
+        body.lines()
+            .find_map(|line| {
+                line.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix(' '))
+            })
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing from:\n{body}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a real socket.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, socket.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What a client read next.
+#[derive(Debug)]
+pub enum Read {
+    Text(String),
+    Close(Option<CloseFrame>),
+    Ended,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Client {
+        let (ws, _) = connect_async(url).await.expect("connect");
+        Client { ws }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.ws
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    /// The next text message, close, or end (pings and pongs skipped).
+    pub async fn read(&mut self) -> Read {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message in time");
+            match next {
+                Some(Ok(Message::Text(text))) => return Read::Text(text.to_string()),
+                Some(Ok(Message::Close(frame))) => return Read::Close(frame),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Read::Ended,
+            }
+        }
+    }
+
+    /// The next text message as raw text.
+    pub async fn next_text(&mut self) -> String {
+        match self.read().await {
+            Read::Text(text) => text,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    pub async fn next_json(&mut self) -> Value {
+        serde_json::from_str(&self.next_text().await).expect("JSON")
+    }
+
+    /// Reads until a message of `kind` (skipping others) and returns it.
+    pub async fn until_type(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.next_json().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// Sends a request and reads until its response (the message carrying
+    /// its id).
+    pub async fn request(&mut self, mut request: Value, id: i64) -> Value {
+        request["id"] = id.into();
+        self.send(request).await;
+        loop {
+            let v = self.next_json().await;
+            if v["id"] == id {
+                return v;
+            }
+        }
+    }
+}

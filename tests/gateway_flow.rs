@@ -1,0 +1,115 @@
+//! Slow consumers and shutdown, over real sockets.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{Read, Server, config};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_lags_alone_within_its_budget() {
+    let mut cfg = config(20.0);
+    let budget = 256 * 1024;
+    cfg.lag.budget = budget;
+    let server = Server::start(cfg).await;
+    let subscribe = json!({"op":"subscribe","channels":["book","trades","ticker"],"symbols":["BTC-USD","ETH-USD","SOL-USD","AAPL"]});
+    let mut slow = server.client().await;
+    slow.request(subscribe.clone(), 1).await;
+    let mut fast = server.client().await;
+    fast.request(subscribe, 1).await;
+
+    // The slow client reads nothing for six seconds; the fast one reads
+    // everything, in order, and the slow one's queue stays within budget.
+    let mut last: HashMap<(String, String), u64> = HashMap::new();
+    let mut received = 0u64;
+    let mut max_queued = 0.0f64;
+    let started = Instant::now();
+    let mut next_sample = started;
+    while started.elapsed() < Duration::from_secs(6) {
+        let v = fast.next_json().await;
+        let kind = v["type"].as_str().unwrap_or_default().to_string();
+        assert_ne!(kind, "lagged", "the reading client never lags");
+        let stream = match kind.as_str() {
+            "book_snapshot" | "book_update" => "book",
+            "trade" => "trades",
+            "ticker" => "ticker",
+            _ => continue,
+        };
+        let seq = v["seq"].as_u64().expect("seq");
+        let key = (stream.to_string(), v["symbol"].to_string());
+        if let Some(previous) = last.insert(key.clone(), seq) {
+            assert_eq!(seq, previous + 1, "{key:?} in order");
+        }
+        received += 1;
+        if Instant::now() >= next_sample {
+            max_queued = max_queued.max(server.metric("tickwire_outbound_queue_bytes_max").await);
+            next_sample += Duration::from_millis(200);
+        }
+    }
+    assert!(
+        received > 20_000,
+        "the fast client kept receiving ({received} messages)"
+    );
+    assert!(
+        max_queued <= budget as f64,
+        "queued {max_queued} bytes, budget {budget}"
+    );
+    assert!(
+        server.metric("tickwire_lagged_total").await >= 1.0,
+        "the slow client lagged"
+    );
+
+    // The slow client now reads: it finds `lagged` then fresh snapshots, or
+    // (after three lags) close 1008.
+    let outcome = loop {
+        match slow.read().await {
+            Read::Text(text) => {
+                let v: Value = serde_json::from_str(&text).expect("JSON");
+                if v["type"] == "lagged" {
+                    assert!(v["dropped"].as_u64().is_some_and(|d| d > 0), "{v}");
+                    assert!(!v["streams"].as_array().expect("streams").is_empty(), "{v}");
+                    let snapshot = slow.until_type("book_snapshot").await;
+                    assert!(snapshot["bids"].as_array().is_some_and(|b| !b.is_empty()));
+                    break "lagged";
+                }
+            }
+            Read::Close(Some(frame)) => {
+                assert_eq!(
+                    (u16::from(frame.code), frame.reason.as_str()),
+                    (1008, "slow consumer")
+                );
+                break "closed";
+            }
+            other => panic!("expected lagged or close 1008, got {other:?}"),
+        }
+    };
+    println!("slow client outcome: {outcome}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_says_so_and_closes_every_client_with_1001() {
+    let server = Server::start(config(5.0)).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let mut c = server.client().await;
+        c.request(
+            json!({"op":"subscribe","channels":["trades","book"],"symbols":["BTC-USD"]}),
+            1,
+        )
+        .await;
+        clients.push(c);
+    }
+    let stopping = tokio::spawn(server.stop());
+    for c in &mut clients {
+        let notice = c.until_type("shutdown").await;
+        assert!(notice["ts"].as_u64().is_some());
+        match c.read().await {
+            Read::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1001),
+            other => panic!("expected close 1001, got {other:?}"),
+        }
+    }
+    stopping.await.expect("server stopped");
+}
