@@ -54,6 +54,7 @@ fn a_bad_instruments_file_is_named_with_its_line_and_field() {
     )
     .expect("write");
     let (ok, _, stderr) = tickwire(&[
+        "summary",
         "--instruments",
         path.to_str().expect("utf-8 path"),
         "--seconds",
@@ -68,6 +69,19 @@ fn a_bad_instruments_file_is_named_with_its_line_and_field() {
     assert!(
         stderr.contains(&format!("bad.toml:{line}: lot_size: -1 must be positive")),
         "unexpected error: {stderr}"
+    );
+    // The server refuses it the same way, before listening.
+    let (ok, _, stderr) = tickwire(&[
+        "serve",
+        "--instruments",
+        path.to_str().expect("utf-8 path"),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("bad.toml:{line}: lot_size")),
+        "{stderr}"
     );
     let (ok, _, stderr) = tickwire(&[
         "--instruments",
