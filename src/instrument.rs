@@ -456,6 +456,23 @@ impl Instruments {
         Ok(Instruments { list })
     }
 
+    /// The same instruments with every simulated event rate multiplied by
+    /// `scale` (`--rate-scale`); the result must stay within the rate limits.
+    pub fn with_rate_scale(&self, scale: f64) -> Result<Instruments, String> {
+        let mut list = self.list.clone();
+        for instrument in &mut list {
+            let rate = instrument.event_rate * scale;
+            if !(rate.is_finite() && (0.001..=10_000_000.0).contains(&rate)) {
+                return Err(format!(
+                    "rate scale {scale} gives {} an event rate of {rate}, outside 0.001 to 10000000 per second",
+                    instrument.symbol
+                ));
+            }
+            instrument.event_rate = rate;
+        }
+        Ok(Instruments { list })
+    }
+
     pub fn get(&self, symbol: &str) -> Option<&Instrument> {
         self.list.iter().find(|i| i.symbol == symbol)
     }
@@ -568,6 +585,18 @@ mod tests {
             Err(ValueError::NotMultiple { .. })
         ));
         assert_eq!(i.format_price(Price(201)), "10.05");
+    }
+
+    #[test]
+    fn rate_scale_multiplies_every_rate_within_the_limits() {
+        let all = Instruments::embedded_default();
+        let scaled = all.with_rate_scale(10.0).expect("valid");
+        for (a, b) in all.iter().zip(scaled.iter()) {
+            assert_eq!(b.event_rate, a.event_rate * 10.0);
+        }
+        assert!(all.with_rate_scale(1e9).unwrap_err().contains("outside"));
+        assert!(all.with_rate_scale(0.0).is_err());
+        assert!(all.with_rate_scale(f64::NAN).is_err());
     }
 
     #[test]

@@ -116,31 +116,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn scaled(instruments: &Instruments, scale: f64) -> Result<Instruments, String> {
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("--rate-scale {scale} must be a positive number"));
-    }
-    let mut text = String::new();
-    for i in instruments.iter() {
-        let rate = i.event_rate * scale;
-        text.push_str(&format!(
-            "[[instrument]]\nsymbol = \"{}\"\ntick_size = \"{}\"\nlot_size = \"{}\"\nprice_decimals = {}\nqty_decimals = {}\n\
-             max_qty = \"{}\"\nband = \"{}\"\nstart_price = \"{}\"\nvolatility = {:?}\nevent_rate = {:?}\n",
-            i.symbol,
-            i.tick_size,
-            i.lot_size,
-            i.price_decimals,
-            i.qty_decimals,
-            i.format_qty(i.max_qty),
-            i.band,
-            i.format_price(i.start_price),
-            i.volatility,
-            rate
-        ));
-    }
-    Instruments::parse("--rate-scale", &text).map_err(|e| e.to_string())
-}
-
 fn serve(args: ServeArgs) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -148,7 +123,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let instruments = scaled(&load_instruments(&args.instruments)?, args.rate_scale)?;
+    let instruments = load_instruments(&args.instruments)?.with_rate_scale(args.rate_scale)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut config = Config::new(instruments, seed);
     config.max_connections = args.max_connections;

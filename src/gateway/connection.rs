@@ -92,7 +92,12 @@ pub async fn run<S>(
     }
     shared.connections.remove(&id);
     shared.metrics.connections_closed.fetch_add(1, Relaxed);
-    tracing::info!(conn = id, reason = ?outbox.closing().map(|c| c.reason), "connection closed");
+    let reason = outbox
+        .closing()
+        .map(|c| c.reason)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("closed by the client");
+    tracing::info!(conn = id, reason, "connection closed");
 }
 
 /// A token bucket: `rate` tokens a second, at most `burst`.

@@ -21,22 +21,9 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// The default instruments with every event rate multiplied by `scale`.
 pub fn instruments(scale: f64) -> Instruments {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
-        .expect("defaults");
-    let mut out = String::new();
-    for line in text.lines() {
-        match line.strip_prefix("event_rate = ") {
-            Some(rate) => {
-                let rate: f64 = rate.trim().parse().expect("rate");
-                out.push_str(&format!("event_rate = {:?}\n", rate * scale));
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    Instruments::parse("test instruments", &out).expect("valid")
+    Instruments::embedded_default()
+        .with_rate_scale(scale)
+        .expect("valid scale")
 }
 
 pub fn config(scale: f64) -> Config {
