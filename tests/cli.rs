@@ -96,3 +96,73 @@ fn a_bad_instruments_file_is_named_with_its_line_and_field() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The real binary on a free port: a client is told `shutdown` and closed
+/// with 1001 when the process gets SIGTERM, and the process exits cleanly.
+#[test]
+fn sigterm_shuts_the_server_down_gracefully() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(["--listen", "127.0.0.1:0", "--seed", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tickwire");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("WebSocket")
+                .map(|rest| rest.trim().to_string())
+        })
+        .expect("the WebSocket URL is printed");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let pid = child.id().to_string();
+    let outcome = runtime.block_on(async move {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("connect");
+        let subscribe = r#"{"op":"subscribe","id":1,"channels":["trades"],"symbols":["BTC-USD"]}"#;
+        ws.send(Message::Text(subscribe.into()))
+            .await
+            .expect("send");
+        let mut shutdown_seen = false;
+        let mut signalled = false;
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+                .await
+                .expect("in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    if text.contains("\"type\":\"subscribed\"") && !signalled {
+                        let killed = Command::new("kill")
+                            .args(["-TERM", &pid])
+                            .status()
+                            .expect("kill");
+                        assert!(killed.success());
+                        signalled = true;
+                    }
+                    shutdown_seen |= text.starts_with("{\"type\":\"shutdown\",\"ts\":");
+                }
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (shutdown_seen, u16::from(frame.code));
+                }
+                Some(Ok(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    });
+    assert_eq!(outcome, (true, 1001));
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "exit status {status}");
+}
