@@ -18,6 +18,7 @@
 //! - [`market`]: one symbol's engine, simulator and stats driven together.
 
 pub mod book;
+pub mod client;
 pub mod encode;
 pub mod engine;
 pub mod fanout;
@@ -27,4 +28,5 @@ pub mod market;
 pub mod protocol;
 pub mod sim;
 pub mod stats;
+pub mod trading;
 pub mod types;

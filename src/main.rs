@@ -12,11 +12,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+use tickwire::client;
 use tickwire::engine::{Event, Output};
 use tickwire::fanout::LagPolicy;
 use tickwire::gateway::{self, Config};
 use tickwire::instrument::{Instrument, Instruments};
 use tickwire::market::Market;
+use tickwire::trading::Accounts;
 use tickwire::types::{NANOS_PER_SEC, Price, Side};
 
 /// A simulated exchange feed: realistic order books streamed over WebSockets.
@@ -35,6 +37,57 @@ enum Command {
     Serve(ServeArgs),
     /// Simulate each symbol offline, as fast as possible, and print its book.
     Summary(SummaryArgs),
+    /// Place an order and print its acknowledgement and fills as they come.
+    Order(OrderCmd),
+    /// Cancel an order.
+    Cancel(CancelCmd),
+}
+
+#[derive(Args, Debug)]
+struct Connection {
+    /// The server's WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// The account's token (or the TICKWIRE_TOKEN variable).
+    #[arg(long, env = "TICKWIRE_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+/// `tickwire order buy BTC-USD 0.5 --limit 64000.50`
+#[derive(Args, Debug)]
+struct OrderCmd {
+    #[command(flatten)]
+    connection: Connection,
+    /// buy or sell
+    side: String,
+    symbol: String,
+    qty: String,
+    /// Limit price; without it, a market order.
+    #[arg(long)]
+    limit: Option<String>,
+    /// gtc, ioc or fok.
+    #[arg(long)]
+    tif: Option<String>,
+    #[arg(long)]
+    post_only: bool,
+    #[arg(long)]
+    client_order_id: Option<String>,
+    /// Stop at the acknowledgement instead of following the order until it
+    /// is done (the order stays open).
+    #[arg(long)]
+    no_follow: bool,
+}
+
+/// `tickwire cancel BTC-USD BTC-USD:42`
+#[derive(Args, Debug)]
+struct CancelCmd {
+    #[command(flatten)]
+    connection: Connection,
+    symbol: String,
+    /// The order id (as in order_accepted).
+    order_id: Option<String>,
+    #[arg(long)]
+    client_order_id: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -75,6 +128,10 @@ struct ServeArgs {
     /// Seconds of silence after which a connection is closed.
     #[arg(long, default_value_t = 45)]
     idle_timeout: u64,
+    /// Accounts file (TOML, `[[account]]` with name and token); else the
+    /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
     /// Directory of the built web UI served at `/`.
     #[arg(long, default_value = "clients/web/dist")]
     web_dir: PathBuf,
@@ -105,6 +162,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Summary(args)) => summary(&args),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Order(cmd)) => trade_order(cmd),
+        Some(Command::Cancel(cmd)) => trade_cancel(cmd),
         None => serve(cli.serve),
     };
     match result {
@@ -125,7 +184,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .init();
     let instruments = load_instruments(&args.instruments)?.with_rate_scale(args.rate_scale)?;
     let seed = args.seed.unwrap_or_else(rand::random);
+    let (accounts, demo) = match (&args.accounts, std::env::var("TICKWIRE_ACCOUNTS")) {
+        (Some(path), _) => (
+            Accounts::load(path, &instruments).map_err(|e| e.to_string())?,
+            false,
+        ),
+        (None, Ok(value)) => (Accounts::from_env_value(&value, &instruments)?, false),
+        (None, Err(_)) => (Accounts::demo(&instruments), true),
+    };
     let mut config = Config::new(instruments, seed);
+    config.accounts = accounts.clone();
     config.max_connections = args.max_connections;
     config.max_subscriptions = args.max_subscriptions;
     config.max_message_bytes = args.max_message_bytes;
@@ -156,10 +224,59 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         println!("  health       http://{address}/healthz");
         println!("  metrics      http://{address}/metrics");
         println!("  seed         {seed} (repeat this run with --seed {seed})");
+        if demo && let Some(token) = accounts.token_of(0) {
+            println!("  account      demo, token {token}");
+            println!("  trade in the UI: http://{address}/#token={token}");
+        } else {
+            println!(
+                "  accounts     {}",
+                accounts
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         gateway::serve(listener, config, gateway::shutdown_signal())
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+fn client_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn trade_order(cmd: OrderCmd) -> Result<(), String> {
+    let args = client::OrderArgs {
+        side: cmd.side,
+        symbol: cmd.symbol,
+        qty: cmd.qty,
+        limit: cmd.limit,
+        tif: cmd.tif,
+        post_only: cmd.post_only,
+        client_order_id: cmd.client_order_id,
+        follow: !cmd.no_follow,
+    };
+    let (url, token) = (cmd.connection.url, cmd.connection.token);
+    client_runtime()?.block_on(client::order(&url, &token, &args, |line| {
+        println!("{line}")
+    }))
+}
+
+fn trade_cancel(cmd: CancelCmd) -> Result<(), String> {
+    let args = client::CancelArgs {
+        symbol: cmd.symbol,
+        order_id: cmd.order_id,
+        client_order_id: cmd.client_order_id,
+    };
+    let (url, token) = (cmd.connection.url, cmd.connection.token);
+    client_runtime()?.block_on(client::cancel(&url, &token, &args, |line| {
+        println!("{line}")
+    }))
 }
 
 fn summary(args: &SummaryArgs) -> Result<(), String> {

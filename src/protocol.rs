@@ -6,6 +6,7 @@ use simd_json::prelude::*;
 
 use crate::encode::json;
 use crate::stats::Interval;
+use crate::trading::request::{self, OrderRef, OrderRequest};
 
 /// A market-data channel of one symbol. Candles are one channel per
 /// interval.
@@ -103,9 +104,22 @@ pub enum Request {
     Unsubscribe(StreamSelection),
     Instruments,
     Ping,
-    /// `auth`, `order`, `cancel`, `cancel_all`, `open_orders`, `account`:
-    /// the trading requests, with their op name.
-    Trading(&'static str),
+    Auth {
+        token: String,
+        cancel_on_disconnect: bool,
+    },
+    Order(OrderRequest),
+    Cancel {
+        symbol: String,
+        order: OrderRef,
+    },
+    CancelAll {
+        symbol: Option<String>,
+    },
+    OpenOrders {
+        symbol: Option<String>,
+    },
+    Account,
 }
 
 /// A parsed request frame: its `id` and `op` (for the error, if any) and
@@ -116,15 +130,6 @@ pub struct Parsed {
     pub op: Option<String>,
     pub request: Result<Request, RequestError>,
 }
-
-const TRADING_OPS: [&str; 6] = [
-    "auth",
-    "order",
-    "cancel",
-    "cancel_all",
-    "open_orders",
-    "account",
-];
 
 /// Parses one text frame. `scratch` is reused between frames (simd-json
 /// parses in place).
@@ -203,13 +208,26 @@ fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
         "unsubscribe" => Ok(Request::Unsubscribe(selection(value)?)),
         "instruments" => Ok(Request::Instruments),
         "ping" => Ok(Request::Ping),
-        other => match TRADING_OPS.iter().find(|t| **t == other) {
-            Some(t) => Ok(Request::Trading(t)),
-            None => Err(RequestError::new(
-                "unknown_op",
-                format!("unknown op {other:?}"),
-            )),
-        },
+        "auth" => Ok(Request::Auth {
+            token: request::required(value, "token")?,
+            cancel_on_disconnect: request::boolean(value, "cancel_on_disconnect")?,
+        }),
+        "order" => Ok(Request::Order(request::order(value)?)),
+        "cancel" => {
+            let (symbol, order) = request::cancel(value)?;
+            Ok(Request::Cancel { symbol, order })
+        }
+        "cancel_all" => Ok(Request::CancelAll {
+            symbol: request::string(value, "symbol")?,
+        }),
+        "open_orders" => Ok(Request::OpenOrders {
+            symbol: request::string(value, "symbol")?,
+        }),
+        "account" => Ok(Request::Account),
+        other => Err(RequestError::new(
+            "unknown_op",
+            format!("unknown op {other:?}"),
+        )),
     }
 }
 
@@ -286,10 +304,21 @@ mod tests {
         );
         assert_eq!(p(r#"{"op":"ping"}"#).request, Ok(Request::Ping));
         assert_eq!(p(r#"{"op":"instruments","id":null}"#).id, None);
-        assert_eq!(
-            p(r#"{"op":"order"}"#).request,
-            Ok(Request::Trading("order"))
+        assert_eq!(p(r#"{"op":"account"}"#).request, Ok(Request::Account));
+        let order = p(
+            r#"{"op":"order","symbol":"BTC-USD","side":"buy","order_type":"limit","qty":"0.5","price":"64000.50","tif":"ioc","client_order_id":"abc-1"}"#,
         );
+        assert!(
+            matches!(order.request, Ok(Request::Order(o)) if o.qty == "0.5" && o.tif == Some(crate::types::TimeInForce::Ioc))
+        );
+        let cancel = p(r#"{"op":"cancel","symbol":"BTC-USD","client_order_id":"abc-1"}"#);
+        assert!(matches!(
+            cancel.request,
+            Ok(Request::Cancel {
+                order: OrderRef::ClientOrderId(_),
+                ..
+            })
+        ));
         let candles =
             p(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"1s"}"#);
         assert!(
@@ -325,6 +354,36 @@ mod tests {
             "bad_request"
         );
         assert_eq!(code(r#"{"op":"fly"}"#), "unknown_op");
+        let order = r#"{"op":"order","symbol":"BTC-USD","side":"buy","order_type":"limit","qty":"1","price":"1.00","tif":"gtc","post_only":false,"client_order_id":"ok"}"#;
+        assert!(p(order).request.is_ok());
+        for (good, bad) in [
+            (r#""side":"buy""#, r#""side":"up""#),
+            (r#""order_type":"limit""#, r#""order_type":"stop""#),
+            (r#""tif":"gtc""#, r#""tif":"day""#),
+            (r#""qty":"1""#, r#""qty":1"#),
+            (r#""post_only":false"#, r#""post_only":"yes""#),
+            (
+                r#""client_order_id":"ok""#,
+                r#""client_order_id":"has space""#,
+            ),
+            (
+                r#""client_order_id":"ok""#,
+                r#""client_order_id":"0123456789012345678901234567890123456""#,
+            ),
+        ] {
+            let text = order.replace(good, bad);
+            assert_eq!(code(&text), "bad_request", "{text}");
+        }
+        let no_price = r#"{"op":"order","symbol":"X","side":"buy","order_type":"limit","qty":"1"}"#;
+        assert_eq!(code(no_price), "bad_request");
+        let market_price = r#"{"op":"order","symbol":"X","side":"buy","order_type":"market","qty":"1","price":"2"}"#;
+        assert_eq!(code(market_price), "bad_request");
+        assert_eq!(code(r#"{"op":"cancel","symbol":"X"}"#), "bad_request");
+        assert_eq!(
+            code(r#"{"op":"cancel","symbol":"X","order_id":"1","client_order_id":"a"}"#),
+            "bad_request"
+        );
+        assert_eq!(code(r#"{"op":"auth"}"#), "bad_request");
         let r = p(r#"{"op":"subscribe","id":3,"channels":"x"}"#);
         assert_eq!(
             (r.id.as_deref(), r.op.as_deref()),

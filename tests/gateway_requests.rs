@@ -108,7 +108,7 @@ async fn every_market_data_error_code_leaves_the_connection_usable() {
     // Trading needs authentication.
     expect_error(
         &mut c,
-        json!({"op":"order","symbol":"BTC-USD"}),
+        json!({"op":"order","symbol":"BTC-USD","side":"buy","order_type":"market","qty":"0.0100"}),
         "not_authenticated",
     )
     .await;

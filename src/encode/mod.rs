@@ -8,8 +8,10 @@
 //! ids) goes through `json::push_str`.
 
 pub mod json;
+mod private;
 mod responses;
 
+pub use private::*;
 pub use responses::*;
 
 use std::fmt::Write as _;

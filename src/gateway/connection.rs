@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::Shared;
+use super::rate::RateLimit;
 use super::symbol::Command;
 use crate::encode;
 use crate::fanout::{Batch, CloseReason, Outbox};
@@ -90,6 +91,7 @@ pub async fn run<S>(
             .command(symbol, Command::Disconnect { conn: id })
             .await;
     }
+    session.disconnected().await;
     shared.connections.remove(&id);
     shared.metrics.connections_closed.fetch_add(1, Relaxed);
     let reason = outbox
@@ -100,46 +102,17 @@ pub async fn run<S>(
     tracing::info!(conn = id, reason, "connection closed");
 }
 
-/// A token bucket: `rate` tokens a second, at most `burst`.
-struct RateLimit {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    updated: Instant,
-}
-
-impl RateLimit {
-    fn new(rate: f64, burst: f64) -> RateLimit {
-        RateLimit {
-            tokens: burst,
-            rate,
-            burst,
-            updated: Instant::now(),
-        }
-    }
-
-    /// Takes a token, or says how many milliseconds until one is there.
-    fn take(&mut self) -> Result<(), u64> {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.updated).as_secs_f64() * self.rate)
-            .min(self.burst);
-        self.updated = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - self.tokens) / self.rate * 1000.0).ceil() as u64)
-        }
-    }
-}
-
 /// The reader's state: subscriptions and limits of one connection.
-struct Session {
-    shared: Arc<Shared>,
-    outbox: Arc<Outbox>,
+pub(super) struct Session {
+    pub(super) shared: Arc<Shared>,
+    pub(super) outbox: Arc<Outbox>,
     subscriptions: BTreeSet<StreamId>,
     limit: RateLimit,
     scratch: Vec<u8>,
+    /// The account this connection is authenticated as.
+    pub(super) account: Option<usize>,
+    pub(super) cancel_on_disconnect: bool,
+    pub(super) auth_failures: u32,
 }
 
 impl Session {
@@ -150,6 +123,9 @@ impl Session {
             outbox,
             subscriptions: BTreeSet::new(),
             limit,
+            account: None,
+            cancel_on_disconnect: false,
+            auth_failures: 0,
             scratch: Vec::with_capacity(1024),
         }
     }
@@ -194,7 +170,7 @@ impl Session {
         }
     }
 
-    fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {
+    pub(super) fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {
         self.outbox
             .push_priority(encode::error(id, op, error.code, &error.message, None));
     }
@@ -233,12 +209,15 @@ impl Session {
                     .push_priority(encode::pong(id, self.shared.clock.now()));
                 Ok(())
             }
-            Request::Trading(op) => Err(RequestError::new(
-                "not_authenticated",
-                format!(
-                    "{op} needs an authenticated connection; trading over the socket is not enabled on this server yet"
-                ),
-            )),
+            Request::Auth {
+                token,
+                cancel_on_disconnect,
+            } => self.auth(id, &token, cancel_on_disconnect),
+            Request::Order(order) => self.order(id, order).await,
+            Request::Cancel { symbol, order } => self.cancel(id, &symbol, order).await,
+            Request::CancelAll { symbol } => self.cancel_all(id, symbol.as_deref()).await,
+            Request::OpenOrders { symbol } => self.open_orders(id, symbol.as_deref()),
+            Request::Account => self.account(id),
         };
         if let Err(e) = result {
             self.reply_error(id, op, &e);
@@ -458,10 +437,20 @@ async fn write_loop<S>(
             let written = {
                 let write = write_batch(&mut sink, &mut batch.frames);
                 tokio::pin!(write);
+                // Once a close is asked for, the write in progress gets the
+                // close timeout to finish (a client that does not read
+                // never lets it).
+                let mut deadline: Option<tokio::time::Instant> = None;
+                let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
                 loop {
                     tokio::select! {
                         result = &mut write => break Some(result),
-                        _ = outbox.ready() => if outbox.closing().is_some() { break None },
+                        _ = outbox.ready(), if deadline.is_none() => {
+                            if outbox.closing().is_some() {
+                                deadline = Some(tokio::time::Instant::now() + config.close_timeout);
+                            }
+                        }
+                        _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break None,
                         _ = stop.changed() => break None,
                     }
                 }

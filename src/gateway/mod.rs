@@ -18,7 +18,10 @@
 mod connection;
 mod http;
 mod metrics;
+mod orders;
+mod rate;
 mod symbol;
+mod trading;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -34,6 +37,7 @@ use crate::encode::Mode;
 use crate::fanout::{ConnId, LagPolicy, Outbox, Registry};
 use crate::instrument::Instruments;
 use crate::market::Market;
+use crate::trading::Accounts;
 use crate::types::UnixNanos;
 
 pub use metrics::Metrics;
@@ -43,6 +47,9 @@ use symbol::{Command, SymbolHandle};
 #[derive(Clone, Debug)]
 pub struct Config {
     pub instruments: Instruments,
+    pub accounts: Accounts,
+    /// Authentication failures that close a connection (1008).
+    pub max_auth_failures: u32,
     pub seed: u64,
     /// Largest client message (larger: close 1009).
     pub max_message_bytes: usize,
@@ -65,6 +72,8 @@ pub struct Config {
 impl Config {
     pub fn new(instruments: Instruments, seed: u64) -> Config {
         Config {
+            accounts: Accounts::demo(&instruments),
+            max_auth_failures: 3,
             instruments,
             seed,
             max_message_bytes: 64 << 10,
@@ -121,6 +130,8 @@ pub struct Shared {
     /// Open WebSocket connections, for metrics and shutdown.
     pub connections: DashMap<ConnId, Arc<Outbox>>,
     pub metrics: Metrics,
+    /// Trading state per account, in the order of `config.accounts`.
+    accounts: Vec<trading::Account>,
     next_conn: AtomicU64,
     symbols: Vec<SymbolHandle>,
     /// Caps WebSocket connections: a permit moves into each.
@@ -182,6 +193,12 @@ pub async fn serve(
     }
     let shared = Arc::new(Shared {
         connection_slots: Arc::new(Semaphore::new(config.max_connections)),
+        accounts: config
+            .accounts
+            .iter()
+            .cloned()
+            .map(trading::Account::new)
+            .collect(),
         metrics: Metrics::new(instruments.len()),
         config,
         instruments: instruments.clone(),

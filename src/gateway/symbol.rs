@@ -13,6 +13,7 @@ use tokio::time::{MissedTickBehavior, interval, sleep_until};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::Shared;
+use super::trading::{RequestContext, TradeCommand};
 use crate::encode;
 use crate::engine::{Event, Output};
 use crate::fanout::{ConnId, Outbox, Push};
@@ -37,7 +38,10 @@ pub enum Command {
         channels: Vec<Channel>,
     },
     /// The connection is gone: forget all its streams of this symbol.
-    Disconnect { conn: ConnId },
+    Disconnect {
+        conn: ConnId,
+    },
+    Trade(TradeCommand),
 }
 
 pub struct SymbolHandle {
@@ -46,10 +50,12 @@ pub struct SymbolHandle {
 }
 
 pub struct SymbolTask {
-    index: u16,
-    market: Market,
-    shared: Arc<Shared>,
-    out: Output,
+    pub(super) index: u16,
+    pub(super) market: Market,
+    pub(super) shared: Arc<Shared>,
+    pub(super) out: Output,
+    /// The client request whose input is being applied, if any.
+    pub(super) request: Option<RequestContext>,
     checksum_scratch: String,
     /// The latest `ticker` and `candle` messages, resent as they are (same
     /// bytes, same seq) to new subscribers and lagging connections.
@@ -73,6 +79,7 @@ impl SymbolTask {
             market,
             shared,
             out: Output::with_capacity(256),
+            request: None,
             checksum_scratch: String::with_capacity(512),
             latest_ticker: None,
             latest_candle: [None, None],
@@ -131,8 +138,10 @@ impl SymbolTask {
         self.events_this_second += steps as u64;
     }
 
-    /// Encodes and fans out the market data of one input's events.
-    fn publish_output(&mut self) {
+    /// Sends the private events of one input's events, then encodes and
+    /// fans out its market data.
+    pub(super) fn publish_output(&mut self) {
+        self.private_events();
         let instrument = self.market.instrument();
         for i in 0..self.out.events.len() {
             let event = self.out.events[i];
@@ -277,6 +286,7 @@ impl SymbolTask {
                     self.shared.registry.remove(self.stream(channel), conn);
                 }
             }
+            Command::Trade(command) => self.trade(command),
         }
     }
 

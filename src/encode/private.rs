@@ -1,0 +1,267 @@
+//! Private events and trading responses: one account's messages.
+
+use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::{frame, json};
+use crate::instrument::Instrument;
+use crate::protocol::RequestId;
+use crate::trading::{Ledger, OpenOrder};
+use crate::types::{OrderId, Price, Qty, Side, UnixNanos};
+
+fn open(out: &mut String, kind: &str, id: &RequestId) {
+    let _ = write!(out, "{{\"type\":\"{kind}\"");
+    if let Some(id) = id {
+        let _ = write!(out, ",\"id\":{id}");
+    }
+}
+
+/// The wire form of an order id: the symbol and the engine's number.
+pub fn order_id(symbol: &str, id: OrderId) -> String {
+    format!("{symbol}:{}", id.0)
+}
+
+fn push_opt_str(out: &mut String, text: Option<&str>) {
+    match text {
+        Some(t) => json::push_str(out, t),
+        None => out.push_str("null"),
+    }
+}
+
+fn push_price(out: &mut String, instrument: &Instrument, price: Option<Price>) {
+    match price {
+        Some(p) => {
+            out.push('"');
+            instrument.write_price(p, out);
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+}
+
+fn push_qty(out: &mut String, instrument: &Instrument, qty: Qty) {
+    out.push('"');
+    instrument.write_qty(qty, out);
+    out.push('"');
+}
+
+/// A decimal with at least `decimals` decimals and as many more as it needs.
+pub fn exact(value: Decimal, decimals: u32) -> String {
+    let mut v = value.normalize();
+    if v.scale() < decimals {
+        v.rescale(decimals);
+    }
+    v.to_string()
+}
+
+/// A decimal rounded to exactly `decimals` decimals.
+pub fn fixed(value: Decimal, decimals: u32) -> String {
+    let mut v = value.round_dp(decimals);
+    v.rescale(decimals);
+    v.to_string()
+}
+
+/// `order_accepted`, and the body of an `open_orders` entry.
+fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, with_leaves: bool) {
+    out.push_str(",\"order_id\":");
+    json::push_str(out, &order_id(&instrument.symbol, o.order_id));
+    out.push_str(",\"client_order_id\":");
+    push_opt_str(out, o.client_order_id.as_deref());
+    let _ = write!(
+        out,
+        ",\"symbol\":\"{}\",\"side\":\"{}\",\"order_type\":\"{}\",\"price\":",
+        instrument.symbol,
+        o.side.as_str(),
+        o.order_type.as_str()
+    );
+    push_price(out, instrument, o.price);
+    out.push_str(",\"qty\":");
+    push_qty(out, instrument, o.qty);
+    if with_leaves {
+        out.push_str(",\"leaves_qty\":");
+        push_qty(out, instrument, o.leaves);
+    }
+    let _ = write!(out, ",\"tif\":\"{}\",\"ts\":{}", o.tif.as_str(), o.ts);
+}
+
+pub fn order_accepted(id: &RequestId, instrument: &Instrument, order: &OpenOrder) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open(&mut out, "order_accepted", id);
+    push_order_fields(&mut out, instrument, order, false);
+    out.push('}');
+    frame(out)
+}
+
+/// One side of a trade, for its owner.
+pub struct FillFields<'a> {
+    pub order: &'a OpenOrder,
+    pub side: Side,
+    pub price: Price,
+    pub qty: Qty,
+    pub maker: bool,
+    pub trade_seq: u64,
+    pub leaves: Qty,
+    pub position: Decimal,
+    pub ts: UnixNanos,
+}
+
+pub fn fill(instrument: &Instrument, f: &FillFields) -> Utf8Bytes {
+    let mut out = String::with_capacity(320);
+    open(&mut out, "fill", &None);
+    out.push_str(",\"order_id\":");
+    json::push_str(&mut out, &order_id(&instrument.symbol, f.order.order_id));
+    out.push_str(",\"client_order_id\":");
+    push_opt_str(&mut out, f.order.client_order_id.as_deref());
+    let _ = write!(
+        out,
+        ",\"symbol\":\"{}\",\"side\":\"{}\",\"price\":",
+        instrument.symbol,
+        f.side.as_str()
+    );
+    push_price(&mut out, instrument, Some(f.price));
+    out.push_str(",\"qty\":");
+    push_qty(&mut out, instrument, f.qty);
+    let liquidity = if f.maker { "maker" } else { "taker" };
+    let _ = write!(
+        out,
+        ",\"liquidity\":\"{liquidity}\",\"trade_id\":\"{}-{}\",\"leaves_qty\":",
+        instrument.symbol, f.trade_seq
+    );
+    push_qty(&mut out, instrument, f.leaves);
+    let _ = write!(
+        out,
+        ",\"position\":\"{}\",\"ts\":{}}}",
+        fixed(f.position, instrument.qty_decimals),
+        f.ts
+    );
+    frame(out)
+}
+
+pub fn order_done(
+    id: &RequestId,
+    instrument: &Instrument,
+    order: &OpenOrder,
+    reason: &str,
+    filled: Qty,
+    ts: UnixNanos,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open(&mut out, "order_done", id);
+    out.push_str(",\"order_id\":");
+    json::push_str(&mut out, &order_id(&instrument.symbol, order.order_id));
+    out.push_str(",\"client_order_id\":");
+    push_opt_str(&mut out, order.client_order_id.as_deref());
+    let _ = write!(
+        out,
+        ",\"symbol\":\"{}\",\"reason\":\"{reason}\",\"filled_qty\":",
+        instrument.symbol
+    );
+    push_qty(&mut out, instrument, filled);
+    let _ = write!(out, ",\"ts\":{ts}}}");
+    frame(out)
+}
+
+pub fn authenticated(id: &RequestId, account: &str) -> Utf8Bytes {
+    let mut out = String::with_capacity(64);
+    open(&mut out, "authenticated", id);
+    out.push_str(",\"account\":");
+    json::push_str(&mut out, account);
+    out.push('}');
+    frame(out)
+}
+
+pub fn canceled_all(id: &RequestId, count: usize) -> Utf8Bytes {
+    let mut out = String::with_capacity(64);
+    open(&mut out, "canceled_all", id);
+    let _ = write!(out, ",\"count\":{count}}}");
+    frame(out)
+}
+
+/// `open_orders`; `orders` pairs each order with its instrument.
+pub fn open_orders<'a>(
+    id: &RequestId,
+    orders: impl IntoIterator<Item = (&'a Instrument, &'a OpenOrder)>,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open(&mut out, "open_orders", id);
+    out.push_str(",\"orders\":[");
+    for (i, (instrument, order)) in orders.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        let mut fields = String::with_capacity(256);
+        push_order_fields(&mut fields, instrument, order, true);
+        out.push_str(&fields[1..]);
+        out.push('}');
+    }
+    out.push_str("]}");
+    frame(out)
+}
+
+/// `account`: cash (exact, at least 2 decimals) and each traded symbol's
+/// position, average price (rounded to the price decimals) and realised P&L
+/// (exact, at least the price decimals).
+pub fn account(
+    id: &RequestId,
+    name: &str,
+    ledger: &Ledger,
+    instrument_of: impl Fn(u16) -> Option<Instrument>,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(512);
+    open(&mut out, "account", id);
+    out.push_str(",\"account\":");
+    json::push_str(&mut out, name);
+    let _ = write!(
+        out,
+        ",\"cash\":\"{}\",\"positions\":[",
+        exact(ledger.cash, 2)
+    );
+    let mut first = true;
+    for (&symbol, position) in &ledger.positions {
+        let Some(instrument) = instrument_of(symbol) else {
+            continue;
+        };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let _ = write!(
+            out,
+            "{{\"symbol\":\"{}\",\"position\":\"{}\",\"avg_price\":\"{}\",\"realized_pnl\":\"{}\"}}",
+            instrument.symbol,
+            fixed(position.qty, instrument.qty_decimals),
+            fixed(position.avg_price(), instrument.price_decimals),
+            exact(position.realized_pnl, instrument.price_decimals)
+        );
+    }
+    out.push_str("]}");
+    frame(out)
+}
+
+/// `duplicate_client_order_id`, naming the order that has the id.
+pub fn duplicate(
+    id: &RequestId,
+    client_order_id: &str,
+    order_id: Option<&str>,
+    status: &str,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open(&mut out, "error", id);
+    out.push_str(",\"op\":\"order\",\"code\":\"duplicate_client_order_id\",\"message\":");
+    let message = match order_id {
+        Some(o) => format!("client_order_id {client_order_id:?} is already order {o} ({status})"),
+        None => {
+            format!("client_order_id {client_order_id:?} is already taken by an order in flight")
+        }
+    };
+    json::push_str(&mut out, &message);
+    out.push_str(",\"order_id\":");
+    push_opt_str(&mut out, order_id);
+    out.push_str(",\"status\":");
+    json::push_str(&mut out, status);
+    out.push('}');
+    frame(out)
+}

@@ -1,0 +1,323 @@
+//! The trading requests of a connection: `auth`, `order`, `cancel`,
+//! `cancel_all`, `open_orders`, `account`, and cancel-on-disconnect.
+//! Everything that does not need the book is checked here; the symbol task
+//! does the rest (`trading`).
+
+use std::collections::BTreeSet;
+
+use tokio::sync::oneshot;
+
+use super::connection::Session;
+use super::symbol::Command;
+use super::trading::{RequestContext, TradeCommand, parse_order_id};
+use crate::encode;
+use crate::engine::NewOrder;
+use crate::fanout::CloseReason;
+use crate::instrument::Instrument;
+use crate::protocol::{RequestError, RequestId};
+use crate::trading::request::OrderRef;
+use crate::trading::{AccountConfig, request::OrderRequest};
+use crate::types::TimeInForce;
+
+/// Closes a connection after too many bad tokens.
+const AUTH_FAILED: CloseReason = CloseReason {
+    code: 1008,
+    reason: "authentication failed",
+};
+
+impl Session {
+    fn authenticated(&self) -> Result<usize, RequestError> {
+        self.account.ok_or_else(|| {
+            RequestError::new(
+                "not_authenticated",
+                "trading requests need an auth request with a valid token first",
+            )
+        })
+    }
+
+    fn instrument(&self, symbol: &str) -> Result<(u16, Instrument), RequestError> {
+        let index = self.shared.symbol_index(symbol).ok_or_else(|| {
+            RequestError::new(
+                "unknown_symbol",
+                format!("unknown symbol {symbol:?}; the instruments request lists them"),
+            )
+        })?;
+        let instrument = self.shared.instruments.iter().nth(index as usize).cloned();
+        instrument
+            .map(|i| (index, i))
+            .ok_or_else(|| RequestError::new("internal", "instrument table out of step"))
+    }
+
+    fn context(
+        &self,
+        account: usize,
+        id: &RequestId,
+        client_order_id: Option<String>,
+    ) -> RequestContext {
+        RequestContext {
+            account,
+            conn: self.outbox.id,
+            outbox: self.outbox.clone(),
+            id: id.clone(),
+            client_order_id,
+            done_reason: None,
+        }
+    }
+
+    pub(super) fn auth(
+        &mut self,
+        id: &RequestId,
+        token: &str,
+        cancel_on_disconnect: bool,
+    ) -> Result<(), RequestError> {
+        let Some(index) = self.shared.config.accounts.authenticate(token) else {
+            self.auth_failures += 1;
+            let error = RequestError::new("unauthorized", "the token is not valid");
+            self.reply_error(id, Some("auth"), &error);
+            if self.auth_failures >= self.shared.config.max_auth_failures {
+                tracing::info!(
+                    conn = self.outbox.id,
+                    "closing after repeated authentication failures"
+                );
+                self.outbox.close(AUTH_FAILED);
+            }
+            return Ok(());
+        };
+        if let Some(previous) = self.account.filter(|a| *a != index) {
+            self.shared.accounts[previous].detach(self.outbox.id);
+        }
+        self.account = Some(index);
+        self.cancel_on_disconnect = cancel_on_disconnect;
+        let account = &self.shared.accounts[index];
+        account.attach(&self.outbox);
+        tracing::info!(conn = self.outbox.id, account = %account.config.name, "authenticated");
+        self.outbox
+            .push_priority(encode::authenticated(id, &account.config.name));
+        Ok(())
+    }
+
+    pub(super) async fn order(
+        &mut self,
+        id: &RequestId,
+        request: OrderRequest,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let (symbol, instrument) = self.instrument(&request.symbol)?;
+        let qty = instrument
+            .parse_qty(&request.qty)
+            .map_err(|e| RequestError::new("invalid_qty", e.to_string()))?;
+        if qty > instrument.max_qty {
+            return Err(RequestError::new(
+                "invalid_qty",
+                format!(
+                    "qty {} is above the maximum {} for {}",
+                    request.qty,
+                    instrument.format_qty(instrument.max_qty),
+                    instrument.symbol
+                ),
+            ));
+        }
+        let price = match &request.price {
+            Some(text) => Some(
+                instrument
+                    .parse_price(text)
+                    .map_err(|e| RequestError::new("invalid_price", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let order = NewOrder {
+            owner: AccountConfig::owner(account),
+            side: request.side,
+            order_type: request.order_type,
+            price,
+            qty,
+            tif: request.tif.unwrap_or(TimeInForce::Gtc),
+            post_only: request.post_only,
+        };
+        {
+            let mut state = self.shared.accounts[account].state();
+            if let Err(retry_after_ms) = state.order_limit.take() {
+                let message = format!(
+                    "more than {} orders per second for this account; retry after {retry_after_ms} ms",
+                    self.shared.accounts[account].config.orders_per_sec
+                );
+                self.outbox.push_priority(encode::error(
+                    id,
+                    Some("order"),
+                    "rate_limited",
+                    &message,
+                    Some(retry_after_ms),
+                ));
+                return Ok(());
+            }
+            if let Some(coid) = &request.client_order_id
+                && let Err((existing, status)) = state.orders.reserve(coid, self.shared.clock.now())
+            {
+                let name = existing.map(|(s, o)| encode::order_id(self.shared.symbol_name(s), o));
+                self.outbox.push_priority(encode::duplicate(
+                    id,
+                    coid,
+                    name.as_deref(),
+                    status.as_str(),
+                ));
+                return Ok(());
+            }
+        }
+        let context = self.context(account, id, request.client_order_id);
+        self.shared
+            .command(
+                symbol,
+                Command::Trade(TradeCommand::Order { context, order }),
+            )
+            .await;
+        Ok(())
+    }
+
+    pub(super) async fn cancel(
+        &mut self,
+        id: &RequestId,
+        symbol: &str,
+        order: OrderRef,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let (index, instrument) = self.instrument(symbol)?;
+        let (order_id, named) = match &order {
+            OrderRef::OrderId(text) => (parse_order_id(&instrument.symbol, text), text.clone()),
+            OrderRef::ClientOrderId(coid) => {
+                let state = self.shared.accounts[account].state();
+                let found = state
+                    .orders
+                    .by_client_id(coid)
+                    .filter(|o| o.symbol == index)
+                    .map(|o| o.order_id);
+                (found, format!("with client_order_id {coid}"))
+            }
+        };
+        let Some(order_id) = order_id else {
+            return Err(RequestError::new(
+                "unknown_order",
+                format!("no open {symbol} order {named} for this account"),
+            ));
+        };
+        let context = self.context(account, id, None);
+        self.shared
+            .command(
+                index,
+                Command::Trade(TradeCommand::Cancel { context, order_id }),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Cancels open orders on the symbols named (all if `None`); only those
+    /// of `only_conn` if given. Returns how many.
+    async fn cancel_orders(
+        &self,
+        account: usize,
+        symbols: Vec<u16>,
+        only_conn: Option<u64>,
+        reason: Option<&'static str>,
+    ) -> usize {
+        let mut replies = Vec::with_capacity(symbols.len());
+        for symbol in symbols {
+            let (reply, answer) = oneshot::channel();
+            let mut context = self.context(account, &None, None);
+            context.done_reason = reason;
+            let command = TradeCommand::CancelAll {
+                context,
+                only_conn,
+                reply: Some(reply),
+            };
+            self.shared.command(symbol, Command::Trade(command)).await;
+            replies.push(answer);
+        }
+        let mut count = 0;
+        for answer in replies {
+            count += answer.await.unwrap_or(0);
+        }
+        count
+    }
+
+    pub(super) async fn cancel_all(
+        &mut self,
+        id: &RequestId,
+        symbol: Option<&str>,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let symbols = match symbol {
+            Some(name) => vec![self.instrument(name)?.0],
+            None => (0..self.shared.instruments.len() as u16).collect(),
+        };
+        let count = self.cancel_orders(account, symbols, None, None).await;
+        self.outbox.push_priority(encode::canceled_all(id, count));
+        Ok(())
+    }
+
+    pub(super) fn open_orders(
+        &mut self,
+        id: &RequestId,
+        symbol: Option<&str>,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let filter = symbol
+            .map(|name| self.instrument(name).map(|(index, _)| index))
+            .transpose()?;
+        let instruments: Vec<&Instrument> = self.shared.instruments.iter().collect();
+        let frame = {
+            let state = self.shared.accounts[account].state();
+            let orders = state
+                .orders
+                .open(filter)
+                .filter_map(|o| instruments.get(o.symbol as usize).map(|i| (*i, o)));
+            encode::open_orders(id, orders)
+        };
+        self.outbox.push_priority(frame);
+        Ok(())
+    }
+
+    pub(super) fn account(&mut self, id: &RequestId) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let shared = &self.shared;
+        let frame = {
+            let state = shared.accounts[account].state();
+            let instrument_of = |s: u16| shared.instruments.iter().nth(s as usize).cloned();
+            encode::account(
+                id,
+                &shared.accounts[account].config.name,
+                &state.ledger,
+                instrument_of,
+            )
+        };
+        self.outbox.push_priority(frame);
+        Ok(())
+    }
+
+    /// The connection is gone: stop sending it private events, and cancel
+    /// its orders if it asked for that at `auth`.
+    pub(super) async fn disconnected(&mut self) {
+        let Some(account) = self.account else { return };
+        self.shared.accounts[account].detach(self.outbox.id);
+        if !self.cancel_on_disconnect {
+            return;
+        }
+        let conn = self.outbox.id;
+        let symbols: BTreeSet<u16> = {
+            let state = self.shared.accounts[account].state();
+            state
+                .orders
+                .open(None)
+                .filter(|o| o.conn == conn)
+                .map(|o| o.symbol)
+                .collect()
+        };
+        let count = self
+            .cancel_orders(
+                account,
+                symbols.into_iter().collect(),
+                Some(conn),
+                Some("disconnected"),
+            )
+            .await;
+        tracing::info!(conn, count, "canceled on disconnect");
+    }
+}

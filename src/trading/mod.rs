@@ -1,0 +1,13 @@
+//! Trading: accounts and tokens, the book-keeping of each account's orders
+//! and client order ids, and positions with P&L. Pure code; the gateway
+//! calls it from the symbol tasks (which own the fills) and the connections
+//! (which own the requests).
+
+pub mod accounts;
+pub mod ledger;
+pub mod orders;
+pub mod request;
+
+pub use accounts::{AccountConfig, Accounts};
+pub use ledger::{Ledger, Position};
+pub use orders::{AccountOrders, ClientOrderStatus, OpenOrder};

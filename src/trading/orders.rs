@@ -1,0 +1,253 @@
+//! One account's orders: the open ones (for `open_orders`, cancels and
+//! cancel-on-disconnect) and its client order ids of the last 24 hours with
+//! what became of them (for `duplicate_client_order_id`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap;
+
+use crate::engine::DoneReason;
+use crate::types::{NANOS_PER_SEC, OrderId, OrderType, Price, Qty, Side, TimeInForce, UnixNanos};
+
+/// How long a client order id stays taken.
+pub const CLIENT_ORDER_ID_WINDOW: u64 = 24 * 3600 * NANOS_PER_SEC;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOrder {
+    pub symbol: u16,
+    pub order_id: OrderId,
+    pub client_order_id: Option<String>,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub price: Option<Price>,
+    pub qty: Qty,
+    pub leaves: Qty,
+    pub tif: TimeInForce,
+    pub ts: UnixNanos,
+    /// The connection that placed it (for cancel-on-disconnect).
+    pub conn: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientOrderStatus {
+    /// Reserved by a request the engine has not answered yet.
+    Pending,
+    Open,
+    Filled,
+    Canceled,
+    Expired,
+}
+
+impl ClientOrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientOrderStatus::Pending | ClientOrderStatus::Open => "open",
+            ClientOrderStatus::Filled => "filled",
+            ClientOrderStatus::Canceled => "canceled",
+            ClientOrderStatus::Expired => "expired",
+        }
+    }
+
+    fn after(reason: DoneReason) -> ClientOrderStatus {
+        match reason {
+            DoneReason::Filled => ClientOrderStatus::Filled,
+            DoneReason::Canceled => ClientOrderStatus::Canceled,
+            DoneReason::Expired | DoneReason::SelfTradePrevented => ClientOrderStatus::Expired,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ClientOrder {
+    reserved_at: UnixNanos,
+    order: Option<(u16, OrderId)>,
+    status: ClientOrderStatus,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AccountOrders {
+    /// Open orders by (symbol, order id): listing order is deterministic.
+    open: BTreeMap<(u16, OrderId), OpenOrder>,
+    /// Client order ids of the last 24 hours (looked up, never iterated).
+    client_ids: FxHashMap<String, ClientOrder>,
+    /// The same ids oldest first, to expire them.
+    client_id_times: VecDeque<(UnixNanos, String)>,
+}
+
+impl AccountOrders {
+    fn expire(&mut self, now: UnixNanos) {
+        while let Some((at, _)) = self.client_id_times.front() {
+            if now.saturating_sub(*at) < CLIENT_ORDER_ID_WINDOW {
+                break;
+            }
+            if let Some((at, id)) = self.client_id_times.pop_front()
+                && self
+                    .client_ids
+                    .get(&id)
+                    .is_some_and(|c| c.reserved_at == at)
+            {
+                self.client_ids.remove(&id);
+            }
+        }
+    }
+
+    /// Takes a client order id for a new order, or says which order has it.
+    pub fn reserve(
+        &mut self,
+        client_order_id: &str,
+        now: UnixNanos,
+    ) -> Result<(), (Option<(u16, OrderId)>, ClientOrderStatus)> {
+        self.expire(now);
+        if let Some(existing) = self.client_ids.get(client_order_id) {
+            return Err((existing.order, existing.status));
+        }
+        self.client_ids.insert(
+            client_order_id.to_string(),
+            ClientOrder {
+                reserved_at: now,
+                order: None,
+                status: ClientOrderStatus::Pending,
+            },
+        );
+        self.client_id_times
+            .push_back((now, client_order_id.to_string()));
+        Ok(())
+    }
+
+    /// Gives back a reservation whose order was refused.
+    pub fn release(&mut self, client_order_id: &str) {
+        if self
+            .client_ids
+            .get(client_order_id)
+            .is_some_and(|c| c.order.is_none())
+        {
+            self.client_ids.remove(client_order_id);
+        }
+    }
+
+    /// Records an accepted order (it stays open until `done`).
+    pub fn accepted(&mut self, order: OpenOrder) {
+        if let Some(id) = &order.client_order_id
+            && let Some(entry) = self.client_ids.get_mut(id)
+        {
+            entry.order = Some((order.symbol, order.order_id));
+            entry.status = ClientOrderStatus::Open;
+        }
+        self.open.insert((order.symbol, order.order_id), order);
+    }
+
+    /// Lowers an open order's leaves after a fill.
+    pub fn filled(&mut self, symbol: u16, order_id: OrderId, leaves: Qty) -> Option<&OpenOrder> {
+        let order = self.open.get_mut(&(symbol, order_id))?;
+        order.leaves = leaves;
+        Some(order)
+    }
+
+    /// Removes an order that is done and records its final status.
+    pub fn done(
+        &mut self,
+        symbol: u16,
+        order_id: OrderId,
+        reason: DoneReason,
+    ) -> Option<OpenOrder> {
+        let order = self.open.remove(&(symbol, order_id))?;
+        if let Some(id) = &order.client_order_id
+            && let Some(entry) = self.client_ids.get_mut(id)
+        {
+            entry.status = ClientOrderStatus::after(reason);
+        }
+        Some(order)
+    }
+
+    pub fn get(&self, symbol: u16, order_id: OrderId) -> Option<&OpenOrder> {
+        self.open.get(&(symbol, order_id))
+    }
+
+    /// The open order with this client order id.
+    pub fn by_client_id(&self, client_order_id: &str) -> Option<&OpenOrder> {
+        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order?;
+        self.open.get(&(symbol, order_id))
+    }
+
+    /// Open orders, of one symbol or all, by symbol then order id.
+    pub fn open(&self, symbol: Option<u16>) -> impl Iterator<Item = &OpenOrder> {
+        self.open
+            .values()
+            .filter(move |o| symbol.is_none_or(|s| o.symbol == s))
+    }
+
+    /// Open buy and sell quantity of one symbol.
+    pub fn exposure(&self, symbol: u16) -> (Qty, Qty) {
+        self.open(Some(symbol))
+            .fold((Qty::ZERO, Qty::ZERO), |(buy, sell), o| match o.side {
+                Side::Buy => (buy + o.leaves, sell),
+                Side::Sell => (buy, sell + o.leaves),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(symbol: u16, id: u64, coid: Option<&str>, side: Side, leaves: i64) -> OpenOrder {
+        OpenOrder {
+            symbol,
+            order_id: OrderId(id),
+            client_order_id: coid.map(str::to_string),
+            side,
+            order_type: OrderType::Limit,
+            price: Some(Price(100)),
+            qty: Qty(leaves),
+            leaves: Qty(leaves),
+            tif: TimeInForce::Gtc,
+            ts: 0,
+            conn: 1,
+        }
+    }
+
+    #[test]
+    fn client_order_ids_are_unique_for_24_hours_and_report_their_fate() {
+        let mut o = AccountOrders::default();
+        assert!(o.reserve("a", 10).is_ok());
+        assert_eq!(o.reserve("a", 11), Err((None, ClientOrderStatus::Pending)));
+        o.accepted(order(0, 5, Some("a"), Side::Buy, 3));
+        assert_eq!(
+            o.reserve("a", 12),
+            Err((Some((0, OrderId(5))), ClientOrderStatus::Open))
+        );
+        assert_eq!(o.by_client_id("a").map(|x| x.order_id), Some(OrderId(5)));
+        o.done(0, OrderId(5), DoneReason::SelfTradePrevented);
+        assert_eq!(
+            o.reserve("a", 13),
+            Err((Some((0, OrderId(5))), ClientOrderStatus::Expired))
+        );
+        assert!(o.by_client_id("a").is_none());
+        assert!(
+            o.reserve("a", 10 + CLIENT_ORDER_ID_WINDOW).is_ok(),
+            "free again after 24 hours"
+        );
+        // A refused order gives its id back.
+        assert!(o.reserve("b", 20).is_ok());
+        o.release("b");
+        assert!(o.reserve("b", 21).is_ok());
+    }
+
+    #[test]
+    fn open_orders_and_exposure() {
+        let mut o = AccountOrders::default();
+        o.accepted(order(1, 2, None, Side::Sell, 4));
+        o.accepted(order(0, 9, None, Side::Buy, 3));
+        o.accepted(order(0, 7, None, Side::Buy, 2));
+        let ids: Vec<_> = o.open(None).map(|x| (x.symbol, x.order_id.0)).collect();
+        assert_eq!(ids, vec![(0, 7), (0, 9), (1, 2)]);
+        assert_eq!(o.exposure(0), (Qty(5), Qty(0)));
+        o.filled(0, OrderId(9), Qty(1));
+        assert_eq!(o.exposure(0), (Qty(3), Qty(0)));
+        assert_eq!(
+            o.done(0, OrderId(9), DoneReason::Filled).map(|x| x.leaves),
+            Some(Qty(1))
+        );
+        assert_eq!(o.open(Some(0)).count(), 1);
+    }
+}
