@@ -166,3 +166,142 @@ fn sigterm_shuts_the_server_down_gracefully() {
     let status = child.wait().expect("exit");
     assert!(status.success(), "exit status {status}");
 }
+
+/// Starts the real binary with the given extra arguments and environment;
+/// returns the child and its WebSocket URL.
+fn start_server(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tickwire"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--seed", "2"])
+        .args(args);
+    command.env_remove("TICKWIRE_ACCOUNTS");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tickwire");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut printed = Vec::new();
+    let mut url = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.trim().strip_prefix("WebSocket") {
+            url = Some(rest.trim().to_string());
+        }
+        let done = line.trim().starts_with("accounts") || line.contains("#token=");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, url.expect("the WebSocket URL is printed"), printed)
+}
+
+#[test]
+fn the_demo_account_token_is_printed_once_with_a_ui_link() {
+    let (mut child, _, printed) = start_server(&[], &[]);
+    let token_line = printed
+        .iter()
+        .find(|l| l.contains("account      demo, token "))
+        .expect("token line");
+    let token = token_line.rsplit(' ').next().expect("token");
+    assert_eq!(token.len(), 32);
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.ends_with(&format!("/#token={token}")))
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn order_and_cancel_commands_trade_with_a_running_server() {
+    let (mut child, url, printed) =
+        start_server(&[], &[("TICKWIRE_ACCOUNTS", "carol=carol-token-9")]);
+    assert!(
+        printed.iter().any(|l| l.trim() == "accounts     carol"),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains("carol-token-9")),
+        "tokens are never printed"
+    );
+    let client = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .args(args)
+            .args(["--url", &url, "--token", "carol-token-9"])
+            .output()
+            .expect("run client");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // A resting order far below the market: acknowledged, left open.
+    let (ok, out, err) = client(&[
+        "order",
+        "buy",
+        "BTC-USD",
+        "0.5",
+        "--limit",
+        "60000.00",
+        "--no-follow",
+        "--client-order-id",
+        "cli-1",
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with("accepted BTC-USD:")
+            && out.contains("buy 0.5000 BTC-USD limit @ 60000.00 gtc (client order id cli-1)"),
+        "{out}"
+    );
+    let order_id = out.split_whitespace().nth(1).expect("order id").to_string();
+    let (ok, out, err) = client(&["cancel", "BTC-USD", &order_id]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        format!("done {order_id} canceled, filled 0.0000")
+    );
+    // A market order: fills as they come, then done.
+    let (ok, out, err) = client(&["order", "buy", "BTC-USD", "0.01"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.lines().any(|l| l.starts_with("fill BTC-USD:")), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.contains(" filled, filled 0.0100")),
+        "{out}"
+    );
+    // Errors say what was wrong and fail the command.
+    let (ok, _, err) = client(&["order", "buy", "BTC-USD", "0.00001", "--limit", "60000.00"]);
+    assert!(!ok);
+    assert!(
+        err.contains("invalid_qty: qty 0.00001 is not a multiple of the lot size 0.0001"),
+        "{err}"
+    );
+    let (ok, _, err) = client(&["cancel", "BTC-USD", "BTC-USD:999999"]);
+    assert!(!ok && err.contains("unknown_order"), "{err}");
+    let output = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "order",
+            "buy",
+            "BTC-USD",
+            "1",
+            "--url",
+            &url,
+            "--token",
+            "wrong-token",
+        ])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unauthorized"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
