@@ -12,6 +12,8 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
+
+use crate::config_file::{FileError, line_of};
 use toml::Spanned;
 
 use crate::types::{Price, Qty};
@@ -325,21 +327,8 @@ pub struct Instruments {
 }
 
 /// A problem in an instruments file, located to its line and field.
-#[derive(Debug, thiserror::Error)]
-pub enum InstrumentsError {
-    #[error("{file}: cannot read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}: {field}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        field: String,
-        message: String,
-    },
-}
+/// A problem in the file, located to its line and field.
+pub type InstrumentsError = FileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -373,17 +362,13 @@ impl Instruments {
     }
 
     pub fn load(path: &Path) -> Result<Instruments, InstrumentsError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| InstrumentsError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, text) = crate::config_file::read(path)?;
         Instruments::parse(&file, &text)
     }
 
     /// Parses the text of an instruments file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Instruments, InstrumentsError> {
-        let invalid = |offset: usize, field: &str, message: String| InstrumentsError::Invalid {
+        let invalid = |offset: usize, field: &str, message: String| FileError::Invalid {
             file: file.to_string(),
             line: line_of(text, offset),
             field: field.to_string(),
@@ -488,14 +473,6 @@ impl Instruments {
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 pub mod book;
 pub mod client;
+pub mod config_file;
 pub mod encode;
 pub mod engine;
 pub mod fanout;

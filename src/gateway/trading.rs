@@ -178,26 +178,23 @@ impl SymbolTask {
             })
         };
         if let Some(message) = verdict {
-            self.refuse(&context, "position_limit", &message);
+            self.refuse(&context, "order", "position_limit", &message);
             return;
         }
         self.client_input(context, &Input::New(order));
     }
 
-    fn refuse(&self, context: &RequestContext, code: &str, message: &str) {
+    /// Answers a refused request: its client order id is free again.
+    fn refuse(&self, context: &RequestContext, op: &str, code: &str, message: &str) {
         if let Some(coid) = &context.client_order_id {
             self.shared.accounts[context.account]
                 .state()
                 .orders
                 .release(coid);
         }
-        context.outbox.push_priority(encode::error(
-            &context.id,
-            Some("order"),
-            code,
-            message,
-            None,
-        ));
+        context
+            .outbox
+            .push_priority(encode::error(&context.id, Some(op), code, message, None));
     }
 
     /// Applies a client's input and sends what follows; true if accepted.
@@ -230,19 +227,7 @@ impl SymbolTask {
                 } else {
                     "order"
                 };
-                if let Some(coid) = &context.client_order_id {
-                    self.shared.accounts[context.account]
-                        .state()
-                        .orders
-                        .release(coid);
-                }
-                context.outbox.push_priority(encode::error(
-                    &context.id,
-                    Some(op),
-                    reject.code(),
-                    &message,
-                    None,
-                ));
+                self.refuse(&context, op, reject.code(), &message);
                 false
             }
         }

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
+
+use crate::config_file::{FileError, line_of};
 use toml::Spanned;
 
 use crate::instrument::Instruments;
@@ -35,21 +37,8 @@ impl AccountConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccountsError {
-    #[error("{file}: cannot read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}: {field}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        field: String,
-        message: String,
-    },
-}
+/// A problem in the file, located to its line and field.
+pub type AccountsError = FileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,14 +53,6 @@ struct RawAccount {
     token: Spanned<String>,
     orders_per_sec: Option<Spanned<f64>>,
     position_limits: Option<Spanned<BTreeMap<String, String>>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -163,11 +144,7 @@ impl Accounts {
     }
 
     pub fn load(path: &Path, instruments: &Instruments) -> Result<Accounts, AccountsError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, text) = crate::config_file::read(path)?;
         Accounts::parse(&file, &text, instruments)
     }
 
@@ -176,7 +153,7 @@ impl Accounts {
         text: &str,
         instruments: &Instruments,
     ) -> Result<Accounts, AccountsError> {
-        let invalid = |offset: usize, field: &str, message: String| AccountsError::Invalid {
+        let invalid = |offset: usize, field: &str, message: String| FileError::Invalid {
             file: file.to_string(),
             line: line_of(text, offset),
             field: field.to_string(),

@@ -1,0 +1,37 @@
+//! What the TOML configuration files (instruments, accounts) share: an
+//! error that names the file, the line and the field.
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {field}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read(path: &std::path::Path) -> Result<(String, String), FileError> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(source) => Err(FileError::Io { file, source }),
+    }
+}
