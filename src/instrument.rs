@@ -441,6 +441,20 @@ impl Instruments {
         Ok(Instruments { list })
     }
 
+    /// Instruments from a list built elsewhere (a recording's header); the
+    /// symbols must be unique.
+    pub fn from_list(list: Vec<Instrument>) -> Result<Instruments, String> {
+        for (n, i) in list.iter().enumerate() {
+            if list[..n].iter().any(|j| j.symbol == i.symbol) {
+                return Err(format!("symbol {} is defined twice", i.symbol));
+            }
+        }
+        if list.is_empty() {
+            return Err("no instruments".to_string());
+        }
+        Ok(Instruments { list })
+    }
+
     /// The same instruments with every simulated event rate multiplied by
     /// `scale` (`--rate-scale`); the result must stay within the rate limits.
     pub fn with_rate_scale(&self, scale: f64) -> Result<Instruments, String> {

@@ -27,6 +27,7 @@ pub mod gateway;
 pub mod instrument;
 pub mod market;
 pub mod protocol;
+pub mod record;
 pub mod sim;
 pub mod stats;
 pub mod trading;

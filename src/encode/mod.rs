@@ -19,8 +19,10 @@ use std::fmt::Write as _;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::book::Book;
-use crate::engine::LevelChange;
+use crate::engine::{Event, LevelChange, Output};
 use crate::instrument::Instrument;
+use crate::market::Market;
+use crate::protocol::Channel;
 use crate::stats::{Candle, CandleSeries, Ticker};
 use crate::types::{Price, Qty, Side, UnixNanos};
 
@@ -263,6 +265,76 @@ pub fn candles_snapshot(
     }
     out.push_str("]}");
     frame(out)
+}
+
+/// Encodes the market-data messages of one input's events (`out`), in
+/// order, each with its channel and engine time. The checksum of a book
+/// update is of the book now, which is the book after it: each input yields
+/// at most one update.
+pub fn market_data(
+    market: &Market,
+    out: &Output,
+    scratch: &mut String,
+    mut emit: impl FnMut(Channel, UnixNanos, Utf8Bytes),
+) {
+    let instrument = market.instrument();
+    for event in &out.events {
+        match *event {
+            Event::Trade {
+                seq,
+                ts,
+                price,
+                qty,
+                taker_side,
+                ..
+            } => {
+                emit(
+                    Channel::Trades,
+                    ts,
+                    trade(instrument, seq, ts, price, qty, taker_side),
+                );
+            }
+            Event::BookUpdate { seq, ts, .. } => {
+                let checksum = book_checksum(instrument, market.engine().book(), scratch);
+                emit(
+                    Channel::Book,
+                    ts,
+                    book_update(instrument, out.changes_of(event), seq, ts, checksum),
+                );
+            }
+            Event::Ticker { seq, ts } => emit(
+                Channel::Ticker,
+                ts,
+                ticker(instrument, seq, ts, market.ticker().latest().2),
+            ),
+            Event::Candle {
+                interval,
+                seq,
+                ts,
+                candle: bar,
+            } => {
+                emit(
+                    Channel::Candles(interval),
+                    ts,
+                    candle(instrument, interval.as_str(), seq, ts, &bar),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A `book_snapshot` of a market as it is now.
+pub fn market_book_snapshot(market: &Market, scratch: &mut String) -> Utf8Bytes {
+    let engine = market.engine();
+    let checksum = book_checksum(market.instrument(), engine.book(), scratch);
+    book_snapshot(
+        market.instrument(),
+        engine.book(),
+        engine.book_seq(),
+        engine.now(),
+        checksum,
+    )
 }
 
 /// `heartbeat` with the last `seq` of the symbol's book, trades and ticker.

@@ -37,6 +37,8 @@ use crate::encode::Mode;
 use crate::fanout::{ConnId, LagPolicy, Outbox, Registry};
 use crate::instrument::Instruments;
 use crate::market::Market;
+use crate::record::Header;
+use crate::record::recorder::Recorder;
 use crate::trading::Accounts;
 use crate::types::UnixNanos;
 
@@ -67,6 +69,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The built web UI, served at `/` when it exists.
     pub web_dir: Option<PathBuf>,
+    /// Record every published message into this file (`serve --record`).
+    pub record: Option<PathBuf>,
+    /// Seconds between the book snapshots in a recording.
+    pub record_snapshot_every_s: u64,
 }
 
 impl Config {
@@ -87,6 +93,8 @@ impl Config {
             close_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
             web_dir: Some(PathBuf::from("clients/web/dist")),
+            record: None,
+            record_snapshot_every_s: 10,
         }
     }
 }
@@ -132,6 +140,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Trading state per account, in the order of `config.accounts`.
     accounts: Vec<trading::Account>,
+    /// Where published messages are recorded, if they are.
+    pub recorder: Option<Recorder>,
     next_conn: AtomicU64,
     symbols: Vec<SymbolHandle>,
     /// Caps WebSocket connections: a permit moves into each.
@@ -191,7 +201,27 @@ pub async fn serve(
         handles.push(SymbolHandle { commands, resyncs });
         receivers.push((command_rx, resync_rx));
     }
+    let recorder = match &config.record {
+        Some(path) => {
+            let header = Header {
+                instruments: config.instruments.clone(),
+                seed: Some(config.seed),
+                start: clock.now(),
+                snapshot_every_s: config.record_snapshot_every_s,
+            };
+            let recorder = Recorder::start(path, header).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot record into {}: {e}", path.display()),
+                )
+            })?;
+            tracing::info!(file = %path.display(), "recording");
+            Some(recorder)
+        }
+        None => None,
+    };
     let shared = Arc::new(Shared {
+        recorder,
         connection_slots: Arc::new(Semaphore::new(config.max_connections)),
         accounts: config
             .accounts
@@ -241,6 +271,21 @@ pub async fn serve(
     }
     for task in symbol_tasks {
         let _ = task.await;
+    }
+    if let Some(recorder) = &shared.recorder {
+        let recorder_done = tokio::task::spawn_blocking({
+            let shared = shared.clone();
+            move || {
+                if let Some(recorder) = &shared.recorder {
+                    recorder.finish();
+                }
+            }
+        });
+        let _ = recorder_done.await;
+        tracing::info!(
+            written = recorder.written.load(std::sync::atomic::Ordering::Relaxed),
+            "recording finished"
+        );
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::Shared;
 use super::trading::{RequestContext, TradeCommand};
 use crate::encode;
-use crate::engine::{Event, Output};
+use crate::engine::Output;
 use crate::fanout::{ConnId, Outbox, Push};
 use crate::market::Market;
 use crate::protocol::{Channel, StreamId};
@@ -56,6 +56,8 @@ pub struct SymbolTask {
     pub(super) out: Output,
     /// The client request whose input is being applied, if any.
     pub(super) request: Option<RequestContext>,
+    /// Reused between inputs: the encoded messages of one input.
+    frames: Vec<(Channel, u64, Utf8Bytes)>,
     checksum_scratch: String,
     /// The latest `ticker` and `candle` messages, resent as they are (same
     /// bytes, same seq) to new subscribers and lagging connections.
@@ -63,6 +65,8 @@ pub struct SymbolTask {
     latest_candle: [Option<Utf8Bytes>; 2],
     heartbeat_seq: u64,
     events_this_second: u64,
+    /// Heartbeat ticks so far, for the recorder's periodic snapshots.
+    seconds: u64,
 }
 
 fn interval_slot(interval: Interval) -> usize {
@@ -80,11 +84,13 @@ impl SymbolTask {
             shared,
             out: Output::with_capacity(256),
             request: None,
+            frames: Vec::with_capacity(16),
             checksum_scratch: String::with_capacity(512),
             latest_ticker: None,
             latest_candle: [None, None],
             heartbeat_seq: 0,
             events_this_second: 0,
+            seconds: 0,
         }
     }
 
@@ -142,50 +148,31 @@ impl SymbolTask {
     /// fans out its market data.
     pub(super) fn publish_output(&mut self) {
         self.private_events();
-        let instrument = self.market.instrument();
-        for i in 0..self.out.events.len() {
-            let event = self.out.events[i];
-            let (channel, frame) = match event {
-                Event::Trade {
-                    seq,
-                    ts,
-                    price,
-                    qty,
-                    taker_side,
-                    ..
-                } => (
-                    Channel::Trades,
-                    encode::trade(instrument, seq, ts, price, qty, taker_side),
-                ),
-                Event::BookUpdate { seq, ts, .. } => {
-                    let book = self.market.engine().book();
-                    let checksum =
-                        encode::book_checksum(instrument, book, &mut self.checksum_scratch);
-                    let changes = self.out.changes_of(&event);
-                    (
-                        Channel::Book,
-                        encode::book_update(instrument, changes, seq, ts, checksum),
-                    )
+        let mut frames = std::mem::take(&mut self.frames);
+        encode::market_data(
+            &self.market,
+            &self.out,
+            &mut self.checksum_scratch,
+            |channel, ts, frame| frames.push((channel, ts, frame)),
+        );
+        for (channel, ts, frame) in frames.drain(..) {
+            match channel {
+                Channel::Ticker => self.latest_ticker = Some(frame.clone()),
+                Channel::Candles(interval) => {
+                    self.latest_candle[interval_slot(interval)] = Some(frame.clone())
                 }
-                Event::Ticker { seq, ts } => {
-                    let frame =
-                        encode::ticker(instrument, seq, ts, self.market.ticker().latest().2);
-                    self.latest_ticker = Some(frame.clone());
-                    (Channel::Ticker, frame)
-                }
-                Event::Candle {
-                    interval,
-                    seq,
-                    ts,
-                    candle,
-                } => {
-                    let frame = encode::candle(instrument, interval.as_str(), seq, ts, &candle);
-                    self.latest_candle[interval_slot(interval)] = Some(frame.clone());
-                    (Channel::Candles(interval), frame)
-                }
-                _ => continue,
-            };
+                _ => {}
+            }
             self.publish(channel, &frame);
+            self.record(channel, ts, &frame);
+        }
+        self.frames = frames;
+    }
+
+    /// Hands a published message to the recorder, if the server records.
+    fn record(&self, channel: Channel, ts: u64, frame: &Utf8Bytes) {
+        if let Some(recorder) = &self.shared.recorder {
+            recorder.message(ts, self.stream(channel), frame);
         }
     }
 
@@ -236,6 +223,19 @@ impl SymbolTask {
             self.market.ticker().latest().0,
         );
         self.publish(Channel::Heartbeat, &frame);
+        self.record(Channel::Heartbeat, ts, &frame);
+        if let Some(recorder) = &self.shared.recorder {
+            self.seconds += 1;
+            if recorder.snapshot_every_s > 0 && self.seconds % recorder.snapshot_every_s == 0 {
+                let snapshot =
+                    encode::market_book_snapshot(&self.market, &mut self.checksum_scratch);
+                recorder.snapshot(
+                    self.market.engine().now(),
+                    self.stream(Channel::Book),
+                    &snapshot,
+                );
+            }
+        }
     }
 
     /// The initial state of a stream, if it has one.
@@ -243,17 +243,10 @@ impl SymbolTask {
         let instrument = self.market.instrument();
         let engine = self.market.engine();
         match channel {
-            Channel::Book => {
-                let checksum =
-                    encode::book_checksum(instrument, engine.book(), &mut self.checksum_scratch);
-                Some(encode::book_snapshot(
-                    instrument,
-                    engine.book(),
-                    engine.book_seq(),
-                    engine.now(),
-                    checksum,
-                ))
-            }
+            Channel::Book => Some(encode::market_book_snapshot(
+                &self.market,
+                &mut self.checksum_scratch,
+            )),
             Channel::Ticker => self.latest_ticker.clone(),
             Channel::Candles(interval) => Some(encode::candles_snapshot(
                 instrument,

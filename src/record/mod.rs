@@ -1,0 +1,175 @@
+//! Recordings: every market-data message as the exact bytes sent, with its
+//! stream and engine time, in JSON Lines (zstd-compressed when the file
+//! name ends in `.zst`). `docs/recording.md` describes the format.
+//!
+//! - `RecordWriter` writes a recording (synchronous; the server runs it on
+//!   a thread of its own behind a bounded queue, `recorder`);
+//! - `read` opens one and yields its entries with their line numbers, with
+//!   errors that name the file and the line;
+//! - `simulate` writes a recording of the simulated markets without a
+//!   server, as fast as the machine allows, byte-identical for a seed.
+
+mod read;
+pub mod recorder;
+mod simulate;
+
+pub use read::{Entry, Recording, RecordingError, open};
+pub use simulate::{SimulateOptions, SimulateStats, WARM_UP_NS, simulate};
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::encode::json;
+use crate::instrument::{Instrument, Instruments};
+use crate::protocol::Channel;
+use crate::stats::Interval;
+use crate::types::UnixNanos;
+
+pub const FORMAT: &str = "tickwire-recording";
+pub const VERSION: u64 = 1;
+
+/// The stream name of a channel of a symbol: `book:BTC-USD`,
+/// `candles_1m:BTC-USD`.
+pub fn stream_name(channel: Channel, symbol: &str) -> String {
+    let channel = match channel {
+        Channel::Candles(Interval::OneSecond) => "candles_1s",
+        Channel::Candles(Interval::OneMinute) => "candles_1m",
+        other => other.name(),
+    };
+    format!("{channel}:{symbol}")
+}
+
+/// The channel named by a stream's channel part.
+pub fn channel_named(name: &str) -> Option<Channel> {
+    Some(match name {
+        "book" => Channel::Book,
+        "trades" => Channel::Trades,
+        "ticker" => Channel::Ticker,
+        "candles_1s" => Channel::Candles(Interval::OneSecond),
+        "candles_1m" => Channel::Candles(Interval::OneMinute),
+        "heartbeat" => Channel::Heartbeat,
+        _ => return None,
+    })
+}
+
+/// What the first line says.
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub instruments: Instruments,
+    pub seed: Option<u64>,
+    /// Engine time the recording starts at.
+    pub start: UnixNanos,
+    /// Seconds between the periodic book snapshots.
+    pub snapshot_every_s: u64,
+}
+
+fn instrument_json(out: &mut String, i: &Instrument) {
+    let _ = write!(
+        out,
+        "{{\"symbol\":\"{}\",\"tick_size\":\"{}\",\"lot_size\":\"{}\",\"price_decimals\":{},\"qty_decimals\":{},\"max_qty\":\"{}\",\"band\":\"{}\",\"start_price\":\"{}\",\"volatility\":{:?},\"event_rate\":{:?}}}",
+        i.symbol,
+        i.tick_size,
+        i.lot_size,
+        i.price_decimals,
+        i.qty_decimals,
+        i.format_qty(i.max_qty),
+        i.band,
+        i.format_price(i.start_price),
+        i.volatility,
+        i.event_rate
+    );
+}
+
+/// Writes a recording. Each `write_*` appends one line.
+pub struct RecordWriter {
+    out: Box<dyn Write + Send>,
+    line: Vec<u8>,
+}
+
+impl RecordWriter {
+    /// A writer into `path`, compressed with zstd if it ends in `.zst`.
+    pub fn create(path: &std::path::Path) -> std::io::Result<RecordWriter> {
+        let file = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+        let out: Box<dyn Write + Send> = if path.extension().is_some_and(|e| e == "zst") {
+            Box::new(zstd::Encoder::new(file, 3)?.auto_finish())
+        } else {
+            Box::new(file)
+        };
+        Ok(RecordWriter {
+            out,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    pub fn write_header(&mut self, header: &Header) -> std::io::Result<()> {
+        let mut text = String::with_capacity(1024);
+        let _ = write!(
+            text,
+            "{{\"format\":\"{FORMAT}\",\"version\":{VERSION},\"tickwire\":"
+        );
+        json::push_str(&mut text, env!("CARGO_PKG_VERSION"));
+        match header.seed {
+            Some(seed) => {
+                let _ = write!(text, ",\"seed\":{seed}");
+            }
+            None => text.push_str(",\"seed\":null"),
+        }
+        let _ = write!(
+            text,
+            ",\"start\":{},\"snapshot_every_s\":{},\"instruments\":[",
+            header.start, header.snapshot_every_s
+        );
+        for (n, i) in header.instruments.iter().enumerate() {
+            if n > 0 {
+                text.push(',');
+            }
+            instrument_json(&mut text, i);
+        }
+        text.push_str("]}\n");
+        self.out.write_all(text.as_bytes())
+    }
+
+    fn envelope(
+        &mut self,
+        ts: UnixNanos,
+        stream: &str,
+        key: &str,
+        body: &[u8],
+    ) -> std::io::Result<()> {
+        self.line.clear();
+        let _ = write!(
+            &mut self.line,
+            "{{\"ts\":{ts},\"stream\":\"{stream}\",\"{key}\":"
+        );
+        self.line.extend_from_slice(body);
+        self.line.extend_from_slice(b"}\n");
+        self.out.write_all(&self.line)
+    }
+
+    /// A message as sent, byte for byte.
+    pub fn write_message(
+        &mut self,
+        ts: UnixNanos,
+        stream: &str,
+        message: &[u8],
+    ) -> std::io::Result<()> {
+        self.envelope(ts, stream, "msg", message)
+    }
+
+    /// A periodic book snapshot (not a message of the stream).
+    pub fn write_snapshot(
+        &mut self,
+        ts: UnixNanos,
+        stream: &str,
+        snapshot: &[u8],
+    ) -> std::io::Result<()> {
+        self.envelope(ts, stream, "snapshot", snapshot)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests;
