@@ -30,5 +30,6 @@ pub mod protocol;
 pub mod record;
 pub mod sim;
 pub mod stats;
+pub mod summary;
 pub mod trading;
 pub mod types;

@@ -1,9 +1,12 @@
 //! The tickwire binary.
 //!
 //! ```text
-//! cargo run --release                                   # serve on 127.0.0.1:8080, embedded instruments
-//! cargo run --release -- serve --seed 42 --rate-scale 10
-//! cargo run --release -- summary --seed 42 --seconds 600  # simulate offline, print the books
+//! cargo run --release                                       # serve on 127.0.0.1:8080, embedded instruments
+//! cargo run --release -- serve --seed 42 --record feed.jsonl.zst
+//! cargo run --release -- simulate --seed 42 --duration 60s --out feed.jsonl.zst
+//! cargo run --release -- replay feed.jsonl.zst --speed 10
+//! cargo run --release -- order --token T buy BTC-USD 0.5 --limit 64000.50
+//! cargo run --release -- summary --seed 42 --seconds 600    # simulate offline, print the books
 //! ```
 
 use std::net::SocketAddr;
@@ -13,13 +16,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use tickwire::client;
-use tickwire::engine::{Event, Output};
 use tickwire::fanout::LagPolicy;
-use tickwire::gateway::{self, Config};
-use tickwire::instrument::{Instrument, Instruments};
-use tickwire::market::Market;
+use tickwire::gateway::{self, Config, ReplayOptions};
+use tickwire::instrument::Instruments;
+use tickwire::record::{self, RecordWriter, SimulateOptions};
 use tickwire::trading::Accounts;
-use tickwire::types::{NANOS_PER_SEC, Price, Side};
+use tickwire::types::NANOS_PER_SEC;
 
 /// A simulated exchange feed: realistic order books streamed over WebSockets.
 #[derive(Parser, Debug)]
@@ -35,12 +37,124 @@ struct Cli {
 enum Command {
     /// Serve the simulated markets over HTTP and WebSocket (the default).
     Serve(ServeArgs),
-    /// Simulate each symbol offline, as fast as possible, and print its book.
-    Summary(SummaryArgs),
+    /// Write a recording of the simulated markets, as fast as possible.
+    Simulate(SimulateCmd),
+    /// Serve a recording over the same protocol.
+    Replay(ReplayCmd),
     /// Place an order and print its acknowledgement and fills as they come.
     Order(OrderCmd),
     /// Cancel an order.
     Cancel(CancelCmd),
+    /// Simulate each symbol offline, as fast as possible, and print its book.
+    Summary(SummaryArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on (HTTP and WebSocket on one port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Seed of the simulated order flow (random if omitted; printed at start-up).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Multiplies every symbol's simulated event rate.
+    #[arg(long, default_value_t = 1.0)]
+    rate_scale: f64,
+    /// Most WebSocket connections at once.
+    #[arg(long, default_value_t = 100_000)]
+    max_connections: usize,
+    /// Most subscriptions per connection.
+    #[arg(long, default_value_t = 1000)]
+    max_subscriptions: usize,
+    /// Largest client message in bytes (larger: close 1009).
+    #[arg(long, default_value_t = 64 * 1024)]
+    max_message_bytes: usize,
+    /// Requests per second per connection.
+    #[arg(long, default_value_t = 50.0)]
+    requests_per_sec: f64,
+    /// Request burst per connection.
+    #[arg(long, default_value_t = 100.0)]
+    request_burst: f64,
+    /// Market-data bytes a connection may have queued before it lags.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    queue_budget: usize,
+    /// Seconds between WebSocket pings.
+    #[arg(long, default_value_t = 15)]
+    ping_interval: u64,
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, default_value_t = 45)]
+    idle_timeout: u64,
+    /// Accounts file (TOML, `[[account]]` with name and token); else the
+    /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
+    /// Directory of the built web UI served at `/`.
+    #[arg(long, default_value = "clients/web/dist")]
+    web_dir: PathBuf,
+    /// Record every published message into this file (.jsonl or .jsonl.zst).
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Seconds between book snapshots in a recording.
+    #[arg(long, default_value_t = 10)]
+    snapshot_every: u64,
+}
+
+/// `tickwire simulate --seed 42 --duration 60s --out feed.jsonl.zst`
+#[derive(Args, Debug)]
+struct SimulateCmd {
+    /// Seed of the simulated order flow (random if omitted; printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated time to record: 60s, 10m, 1h...
+    #[arg(long, default_value = "60s")]
+    duration: String,
+    /// The recording to write (.jsonl, or .jsonl.zst to compress).
+    #[arg(long)]
+    out: PathBuf,
+    /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Multiplies every symbol's simulated event rate.
+    #[arg(long, default_value_t = 1.0)]
+    rate_scale: f64,
+    /// Seconds between book snapshots in the recording.
+    #[arg(long, default_value_t = 10)]
+    snapshot_every: u64,
+    /// Engine time of the recording's start, ns since the Unix epoch.
+    #[arg(long, default_value_t = 1_767_225_600_000_000_000)]
+    start: u64,
+}
+
+/// `tickwire replay feed.jsonl.zst --speed 10`
+#[derive(Args, Debug)]
+struct ReplayCmd {
+    /// The recording to serve.
+    file: PathBuf,
+    /// Times the recorded pace (1 keeps it).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// As fast as the clients read.
+    #[arg(long, conflicts_with = "speed")]
+    max_speed: bool,
+    /// Start here: a duration from the recording's start (90s) or engine
+    /// time in ns.
+    #[arg(long)]
+    from: Option<String>,
+    /// Stop here (same forms as --from).
+    #[arg(long)]
+    to: Option<String>,
+    /// Serve only these symbols (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    symbols: Vec<String>,
+    /// Start again at the end, announcing each new pass.
+    #[arg(long = "loop")]
+    repeat: bool,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
 }
 
 #[derive(Args, Debug)]
@@ -90,53 +204,6 @@ struct CancelCmd {
     client_order_id: Option<String>,
 }
 
-#[derive(Args, Debug, Clone)]
-struct ServeArgs {
-    /// Address to listen on (HTTP and WebSocket on one port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
-    #[arg(long)]
-    instruments: Option<PathBuf>,
-    /// Seed of the simulated order flow (random if omitted; printed at start-up).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Multiplies every symbol's simulated event rate.
-    #[arg(long, default_value_t = 1.0)]
-    rate_scale: f64,
-    /// Most WebSocket connections at once.
-    #[arg(long, default_value_t = 100_000)]
-    max_connections: usize,
-    /// Most subscriptions per connection.
-    #[arg(long, default_value_t = 1000)]
-    max_subscriptions: usize,
-    /// Largest client message in bytes (larger: close 1009).
-    #[arg(long, default_value_t = 64 * 1024)]
-    max_message_bytes: usize,
-    /// Requests per second per connection.
-    #[arg(long, default_value_t = 50.0)]
-    requests_per_sec: f64,
-    /// Request burst per connection.
-    #[arg(long, default_value_t = 100.0)]
-    request_burst: f64,
-    /// Market-data bytes a connection may have queued before it lags.
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
-    queue_budget: usize,
-    /// Seconds between WebSocket pings.
-    #[arg(long, default_value_t = 15)]
-    ping_interval: u64,
-    /// Seconds of silence after which a connection is closed.
-    #[arg(long, default_value_t = 45)]
-    idle_timeout: u64,
-    /// Accounts file (TOML, `[[account]]` with name and token); else the
-    /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
-    #[arg(long)]
-    accounts: Option<PathBuf>,
-    /// Directory of the built web UI served at `/`.
-    #[arg(long, default_value = "clients/web/dist")]
-    web_dir: PathBuf,
-}
-
 #[derive(Args, Debug)]
 struct SummaryArgs {
     /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
@@ -160,10 +227,12 @@ fn load_instruments(path: &Option<PathBuf>) -> Result<Instruments, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Summary(args)) => summary(&args),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Simulate(cmd)) => simulate(cmd),
+        Some(Command::Replay(cmd)) => replay(cmd),
         Some(Command::Order(cmd)) => trade_order(cmd),
         Some(Command::Cancel(cmd)) => trade_cancel(cmd),
+        Some(Command::Summary(args)) => summary(&args),
         None => serve(cli.serve),
     };
     match result {
@@ -175,13 +244,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logs();
     let instruments = load_instruments(&args.instruments)?.with_rate_scale(args.rate_scale)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let (accounts, demo) = match (&args.accounts, std::env::var("TICKWIRE_ACCOUNTS")) {
@@ -206,12 +280,36 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     config.ping_interval = Duration::from_secs(args.ping_interval.max(1));
     config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
     config.web_dir = Some(args.web_dir);
+    config.record = args.record.clone();
+    config.record_snapshot_every_s = args.snapshot_every;
+    run_server(args.listen, config, move |address| {
+        println!("  seed         {seed} (repeat this run with --seed {seed})");
+        if let Some(path) = &args.record {
+            println!("  recording    {}", path.display());
+        }
+        if demo && let Some(token) = accounts.token_of(0) {
+            println!("  account      demo, token {token}");
+            println!("  trade in the UI: http://{address}/#token={token}");
+        } else {
+            let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+            println!("  accounts     {}", names.join(", "));
+        }
+    })
+}
+
+/// Binds, prints the URLs (and what `extra` adds), and serves until Ctrl-C
+/// or SIGTERM.
+fn run_server(
+    listen: SocketAddr,
+    config: Config,
+    extra: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "tickwire {} serving {} symbols",
@@ -223,23 +321,95 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         println!("  instruments  http://{address}/api/instruments");
         println!("  health       http://{address}/healthz");
         println!("  metrics      http://{address}/metrics");
-        println!("  seed         {seed} (repeat this run with --seed {seed})");
-        if demo && let Some(token) = accounts.token_of(0) {
-            println!("  account      demo, token {token}");
-            println!("  trade in the UI: http://{address}/#token={token}");
-        } else {
-            println!(
-                "  accounts     {}",
-                accounts
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        extra(address);
         gateway::serve(listener, config, gateway::shutdown_signal())
             .await
             .map_err(|e| e.to_string())
+    })
+}
+
+fn simulate(cmd: SimulateCmd) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let instruments = load_instruments(&cmd.instruments)?.with_rate_scale(cmd.rate_scale)?;
+    let seed = cmd.seed.unwrap_or_else(rand::random);
+    let duration_ns = record::parse_duration(&cmd.duration)?;
+    let options = SimulateOptions {
+        instruments,
+        seed,
+        duration_ns,
+        start: cmd.start,
+        snapshot_every_s: cmd.snapshot_every,
+    };
+    let cannot = |e: std::io::Error| format!("cannot write {}: {e}", cmd.out.display());
+    let mut writer = RecordWriter::create(&cmd.out).map_err(cannot)?;
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| indicatif::ProgressBar::new(duration_ns / NANOS_PER_SEC));
+    let clock = Instant::now();
+    let stats = record::simulate(&options, &mut writer, |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done / NANOS_PER_SEC);
+        }
+    })
+    .map_err(cannot)?;
+    drop(writer);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let elapsed = clock.elapsed().as_secs_f64();
+    println!(
+        "{}: {} events, {} messages, {} simulated s, seed {seed}, in {elapsed:.2} s ({:.0} events/s)",
+        cmd.out.display(),
+        stats.events,
+        stats.messages,
+        duration_ns / NANOS_PER_SEC,
+        stats.events as f64 / elapsed.max(1e-9)
+    );
+    Ok(())
+}
+
+fn replay(cmd: ReplayCmd) -> Result<(), String> {
+    init_logs();
+    let header = record::open(&cmd.file).map_err(|e| e.to_string())?.header;
+    let instruments =
+        if cmd.symbols.is_empty() {
+            header.instruments.clone()
+        } else {
+            let mut chosen = Vec::new();
+            for symbol in &cmd.symbols {
+                let found = header.instruments.get(symbol);
+                chosen.push(found.cloned().ok_or_else(|| {
+                    format!("--symbols: {symbol} is not in {}", cmd.file.display())
+                })?);
+            }
+            Instruments::from_list(chosen)?
+        };
+    let from = cmd
+        .from
+        .as_deref()
+        .map(|t| record::parse_time(t, header.start))
+        .transpose()?;
+    let to = cmd
+        .to
+        .as_deref()
+        .map(|t| record::parse_time(t, header.start))
+        .transpose()?;
+    if !(cmd.speed.is_finite() && cmd.speed > 0.0) {
+        return Err(format!("--speed {} must be a positive number", cmd.speed));
+    }
+    let mut config = Config::new(instruments, header.seed.unwrap_or(0));
+    let speed = (!cmd.max_speed).then_some(cmd.speed);
+    config.replay = Some(ReplayOptions {
+        file: cmd.file.clone(),
+        speed,
+        from,
+        to,
+        repeat: cmd.repeat,
+    });
+    let file = cmd.file.display().to_string();
+    run_server(cmd.listen, config, move |_| match speed {
+        Some(speed) => println!("  replaying    {file} at x{speed}"),
+        None => println!("  replaying    {file} as fast as the clients read"),
     })
 }
 
@@ -289,58 +459,10 @@ fn summary(args: &SummaryArgs) -> Result<(), String> {
     );
     println!("(repeat this run with --seed {seed})\n");
     for instrument in instruments.iter() {
-        summarize_symbol(instrument.clone(), seed, args.seconds);
+        println!(
+            "{}",
+            tickwire::summary::summarize_symbol(instrument.clone(), seed, args.seconds)
+        );
     }
     Ok(())
-}
-
-fn summarize_symbol(instrument: Instrument, seed: u64, seconds: u64) {
-    let start = 1_700_000_000 * NANOS_PER_SEC;
-    let end = start + seconds * NANOS_PER_SEC;
-    let mut market = Market::new(instrument.clone(), seed, start);
-    let mut out = Output::with_capacity(64);
-    let (mut events, mut trades, mut updates, mut two_sided, mut spread_total) =
-        (0u64, 0u64, 0u64, 0u64, 0i64);
-    let clock = Instant::now();
-    while market.next_sim_at() < end {
-        out.clear();
-        market.step_sim(&mut out);
-        events += 1;
-        for event in &out.events {
-            match event {
-                Event::Trade { .. } => trades += 1,
-                Event::BookUpdate { .. } => updates += 1,
-                _ => {}
-            }
-        }
-        let book = market.engine().book();
-        if let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) {
-            two_sided += 1;
-            spread_total += ask.0 - bid.0;
-        }
-    }
-    let elapsed = clock.elapsed().as_secs_f64();
-    let book = market.engine().book();
-    let fmt_price = |p: Option<Price>| p.map_or("-".to_string(), |p| instrument.format_price(p));
-    println!("{}", instrument.symbol);
-    println!(
-        "  events {events} ({:.0}/s simulated, {:.0}/s on this machine), trades {trades}, book updates {updates}",
-        events as f64 / seconds.max(1) as f64,
-        events as f64 / elapsed.max(1e-9),
-    );
-    println!(
-        "  best bid {} / ask {}, last {}, fair value {}",
-        fmt_price(book.best_bid()),
-        fmt_price(book.best_ask()),
-        fmt_price(market.engine().last_trade().map(|(p, _)| p)),
-        fmt_price(Some(Price(market.sim().fair_value().round() as i64)))
-    );
-    println!(
-        "  depth {} bid levels, {} ask levels, {} orders; two-sided {:.1}% of the time, mean spread {:.2} ticks\n",
-        book.level_count(Side::Buy),
-        book.level_count(Side::Sell),
-        book.order_count(),
-        100.0 * two_sided as f64 / events.max(1) as f64,
-        spread_total as f64 / two_sided.max(1) as f64
-    );
 }

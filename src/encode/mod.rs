@@ -337,6 +337,28 @@ pub fn market_book_snapshot(market: &Market, scratch: &mut String) -> Utf8Bytes 
     )
 }
 
+/// `candles_snapshot` from bars already written as JSON objects (a replay
+/// keeps them from the recorded `candle` messages).
+pub fn candles_snapshot_from<'a>(
+    symbol: &str,
+    interval: &str,
+    seq: u64,
+    ts: UnixNanos,
+    bars: impl IntoIterator<Item = &'a str>,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(4096);
+    head(&mut out, "candles_snapshot", symbol, seq, ts);
+    let _ = write!(out, ",\"interval\":\"{interval}\",\"candles\":[");
+    for (i, bar) in bars.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(bar);
+    }
+    out.push_str("]}");
+    frame(out)
+}
+
 /// `heartbeat` with the last `seq` of the symbol's book, trades and ticker.
 pub fn heartbeat(
     symbol: &str,

@@ -139,6 +139,52 @@ pub fn render(shared: &Shared) -> String {
         "Market-data bytes a connection may queue.",
         shared.config.lag.budget as u64,
     );
+    if shared.config.replay.is_some() {
+        let r = &shared.replay;
+        let position = r.position_ts.load(Relaxed);
+        metric(
+            &mut out,
+            "tickwire_replay_position_ts",
+            "gauge",
+            "Engine time (ns) of the last replayed message.",
+            position,
+        );
+        let published = r.published.load(Relaxed);
+        metric(
+            &mut out,
+            "tickwire_replay_published_total",
+            "counter",
+            "Recorded messages replayed.",
+            published,
+        );
+        let pass = r.pass.load(Relaxed).max(1);
+        metric(
+            &mut out,
+            "tickwire_replay_pass",
+            "gauge",
+            "Pass through the recording (looping replays).",
+            pass,
+        );
+    }
+    if let Some(recorder) = &shared.recorder {
+        let written = recorder.written.load(Relaxed);
+        metric(
+            &mut out,
+            "tickwire_recorded_messages_total",
+            "counter",
+            "Messages written to the recording.",
+            written,
+        );
+        let dropped = recorder.dropped.load(Relaxed);
+        let help = "Messages the recorder could not keep up with (missing from the recording).";
+        metric(
+            &mut out,
+            "tickwire_recorder_dropped_total",
+            "counter",
+            help,
+            dropped,
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP tickwire_engine_events_total Engine inputs applied, per symbol.\n# TYPE tickwire_engine_events_total counter"

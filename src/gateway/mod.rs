@@ -20,6 +20,7 @@ mod http;
 mod metrics;
 mod orders;
 mod rate;
+mod replay;
 mod symbol;
 mod trading;
 
@@ -34,15 +35,19 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::encode::Mode;
-use crate::fanout::{ConnId, LagPolicy, Outbox, Registry};
+use crate::fanout::{ConnId, LagPolicy, Outbox, Push, Registry};
 use crate::instrument::Instruments;
 use crate::market::Market;
+use crate::protocol::StreamId;
 use crate::record::Header;
 use crate::record::recorder::Recorder;
 use crate::trading::Accounts;
 use crate::types::UnixNanos;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use metrics::Metrics;
+pub use replay::{ReplayOptions, ReplayProgress};
 use symbol::{Command, SymbolHandle};
 
 /// Everything `serve` needs; `Config::new` gives PROTOCOL.md's defaults.
@@ -73,6 +78,9 @@ pub struct Config {
     pub record: Option<PathBuf>,
     /// Seconds between the book snapshots in a recording.
     pub record_snapshot_every_s: u64,
+    /// Serve a recording instead of the simulated markets (`instruments`
+    /// must then be the recording's, or those of them to serve).
+    pub replay: Option<ReplayOptions>,
 }
 
 impl Config {
@@ -95,6 +103,7 @@ impl Config {
             web_dir: Some(PathBuf::from("clients/web/dist")),
             record: None,
             record_snapshot_every_s: 10,
+            replay: None,
         }
     }
 }
@@ -142,6 +151,8 @@ pub struct Shared {
     accounts: Vec<trading::Account>,
     /// Where published messages are recorded, if they are.
     pub recorder: Option<Recorder>,
+    /// Where a replay is (zero when live).
+    pub replay: ReplayProgress,
     next_conn: AtomicU64,
     symbols: Vec<SymbolHandle>,
     /// Caps WebSocket connections: a permit moves into each.
@@ -169,6 +180,33 @@ impl Shared {
     async fn command(&self, symbol: u16, command: Command) {
         if let Some(handle) = self.symbols.get(symbol as usize) {
             let _ = handle.commands.send(command).await;
+        }
+    }
+
+    /// Fans a market-data message out to the stream's subscribers.
+    pub fn publish(&self, stream: StreamId, frame: &Utf8Bytes) {
+        if let Some(subscribers) = self.registry.subscribers(stream) {
+            for outbox in subscribers.iter() {
+                self.after_push(outbox, outbox.push_market(stream, frame));
+            }
+        }
+    }
+
+    /// Follows up a push: a lag asks the symbols concerned for fresh state.
+    pub fn after_push(&self, outbox: &Arc<Outbox>, push: Push) {
+        match push {
+            Push::Queued | Push::Ignored => {}
+            Push::Lagged(symbols) => {
+                self.metrics.lagged.fetch_add(1, Relaxed);
+                for symbol in symbols {
+                    self.request_resync(symbol, outbox);
+                }
+            }
+            Push::SlowConsumer => {
+                self.metrics.lagged.fetch_add(1, Relaxed);
+                self.metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+                tracing::info!(conn = outbox.id, "closing a slow consumer");
+            }
         }
     }
 
@@ -220,8 +258,25 @@ pub async fn serve(
         }
         None => None,
     };
+    let mode = match &config.replay {
+        None => Mode::Live,
+        Some(r) => Mode::Replay {
+            file: r.file.display().to_string(),
+            speed: r.speed.map_or("max".to_string(), |s| s.to_string()),
+        },
+    };
+    let recorded = match &config.replay {
+        Some(r) => Some(
+            crate::record::open(&r.file)
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .header
+                .instruments,
+        ),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         recorder,
+        replay: ReplayProgress::default(),
         connection_slots: Arc::new(Semaphore::new(config.max_connections)),
         accounts: config
             .accounts
@@ -232,26 +287,59 @@ pub async fn serve(
         metrics: Metrics::new(instruments.len()),
         config,
         instruments: instruments.clone(),
-        mode: Mode::Live,
+        mode,
         clock,
         registry: Registry::default(),
         connections: DashMap::new(),
         next_conn: AtomicU64::new(1),
         symbols: handles,
     });
-    for (index, (instrument, (command_rx, resync_rx))) in
-        instruments.iter().zip(receivers).enumerate()
-    {
-        let start = clock
-            .now()
-            .saturating_sub(symbol::WARM_UP.as_nanos() as u64);
-        let market = Market::new(instrument.clone(), shared.config.seed, start);
-        let task = symbol::SymbolTask::new(index as u16, market, shared.clone());
-        symbol_tasks.push(tokio::spawn(task.run(
-            command_rx,
-            resync_rx,
-            stop_rx.clone(),
-        )));
+    match (&shared.config.replay, recorded) {
+        (Some(options), Some(recorded)) => {
+            // One task replays every symbol: each symbol's channels are
+            // forwarded into its channels, tagged with the symbol.
+            let (command_tx, command_all) = mpsc::channel(4096);
+            let (resync_tx, resync_all) = mpsc::unbounded_channel();
+            for (index, (mut command_rx, mut resync_rx)) in receivers.into_iter().enumerate() {
+                let (command_tx, resync_tx) = (command_tx.clone(), resync_tx.clone());
+                tokio::spawn(async move {
+                    while let Some(command) = command_rx.recv().await {
+                        if command_tx.send((index as u16, command)).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    while let Some(outbox) = resync_rx.recv().await {
+                        if resync_tx.send((index as u16, outbox)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            let task = replay::ReplayTask::new(shared.clone(), options.clone(), &recorded);
+            symbol_tasks.push(tokio::spawn(task.run(
+                command_all,
+                resync_all,
+                stop_rx.clone(),
+            )));
+        }
+        _ => {
+            for (index, (instrument, (command_rx, resync_rx))) in
+                instruments.iter().zip(receivers).enumerate()
+            {
+                let start = clock
+                    .now()
+                    .saturating_sub(symbol::WARM_UP.as_nanos() as u64);
+                let market = Market::new(instrument.clone(), shared.config.seed, start);
+                let task = symbol::SymbolTask::new(index as u16, market, shared.clone());
+                symbol_tasks.push(tokio::spawn(task.run(
+                    command_rx,
+                    resync_rx,
+                    stop_rx.clone(),
+                )));
+            }
+        }
     }
     tracing::info!(address = %listener.local_addr()?, symbols = instruments.len(), "serving");
 

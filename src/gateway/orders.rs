@@ -27,6 +27,12 @@ const AUTH_FAILED: CloseReason = CloseReason {
 
 impl Session {
     fn authenticated(&self) -> Result<usize, RequestError> {
+        if matches!(self.shared.mode, crate::encode::Mode::Replay { .. }) {
+            return Err(RequestError::new(
+                "replay_mode",
+                "this server replays a recording: orders are not taken",
+            ));
+        }
         self.account.ok_or_else(|| {
             RequestError::new(
                 "not_authenticated",

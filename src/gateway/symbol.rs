@@ -16,7 +16,7 @@ use super::Shared;
 use super::trading::{RequestContext, TradeCommand};
 use crate::encode;
 use crate::engine::Output;
-use crate::fanout::{ConnId, Outbox, Push};
+use crate::fanout::{ConnId, Outbox};
 use crate::market::Market;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
@@ -113,6 +113,15 @@ impl SymbolTask {
             self.out.clear();
             self.market.step_sim(&mut self.out);
         }
+        // A recording starts with the book, so a replay can build on it.
+        if let Some(recorder) = &self.shared.recorder {
+            let snapshot = encode::market_book_snapshot(&self.market, &mut self.checksum_scratch);
+            recorder.snapshot(
+                self.market.engine().now(),
+                self.stream(Channel::Book),
+                &snapshot,
+            );
+        }
         let mut heartbeat = interval(Duration::from_secs(1));
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
@@ -177,33 +186,7 @@ impl SymbolTask {
     }
 
     fn publish(&self, channel: Channel, frame: &Utf8Bytes) {
-        let stream = self.stream(channel);
-        if let Some(subscribers) = self.shared.registry.subscribers(stream) {
-            for outbox in subscribers.iter() {
-                self.after_push(outbox, outbox.push_market(stream, frame));
-            }
-        }
-    }
-
-    /// Follows up a push: a lag asks the symbols concerned for fresh state.
-    fn after_push(&self, outbox: &Arc<Outbox>, push: Push) {
-        match push {
-            Push::Queued | Push::Ignored => {}
-            Push::Lagged(symbols) => {
-                self.shared.metrics.lagged.fetch_add(1, Relaxed);
-                for symbol in symbols {
-                    self.shared.request_resync(symbol, outbox);
-                }
-            }
-            Push::SlowConsumer => {
-                self.shared.metrics.lagged.fetch_add(1, Relaxed);
-                self.shared
-                    .metrics
-                    .slow_consumer_disconnects
-                    .fetch_add(1, Relaxed);
-                tracing::info!(conn = outbox.id, "closing a slow consumer");
-            }
-        }
+        self.shared.publish(self.stream(channel), frame);
     }
 
     fn heartbeat(&mut self) {
@@ -265,7 +248,7 @@ impl SymbolTask {
                     self.shared.registry.add(stream, &outbox);
                     if let Some(frame) = self.initial_state(channel) {
                         let push = outbox.push_market(stream, &frame);
-                        self.after_push(&outbox, push);
+                        self.shared.after_push(&outbox, push);
                     }
                 }
             }
@@ -299,6 +282,6 @@ impl SymbolTask {
             }
         }
         let push = outbox.push_resync(self.index, &frames);
-        self.after_push(outbox, push);
+        self.shared.after_push(outbox, push);
     }
 }

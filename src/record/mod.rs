@@ -52,6 +52,46 @@ pub fn channel_named(name: &str) -> Option<Channel> {
     })
 }
 
+/// A duration such as `60s`, `500ms`, `2m`, `1h` or `1.5s` (a bare number
+/// is seconds), in nanoseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 60s, 500ms, 2m or 1h"))?;
+    let scale = match unit {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" => 1e3,
+        "ns" => 1.0,
+        "m" => 60e9,
+        "h" => 3600e9,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (ns, us, ms, s, m, h)"
+            ));
+        }
+    };
+    let ns = value * scale;
+    if !ns.is_finite() || ns < 0.0 || ns > 1e19 {
+        return Err(format!("{text:?} is out of range"));
+    }
+    Ok(ns as u64)
+}
+
+/// A point in a recording: engine time in ns since the epoch (a number of
+/// 16 digits or more), or a duration from the recording's start (`90s`).
+pub fn parse_time(text: &str, start: UnixNanos) -> Result<UnixNanos, String> {
+    match text.trim().parse::<u64>() {
+        Ok(ns) if ns >= 1_000_000_000_000_000 => Ok(ns),
+        _ => parse_duration(text).map(|offset| start + offset),
+    }
+}
+
 /// What the first line says.
 #[derive(Clone, Debug)]
 pub struct Header {
@@ -173,3 +213,24 @@ impl RecordWriter {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_times() {
+        assert_eq!(parse_duration("60s"), Ok(60_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("500ms"), Ok(500_000_000));
+        assert_eq!(parse_duration("2m"), Ok(120_000_000_000));
+        assert_eq!(parse_duration("10"), Ok(10_000_000_000));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
+        assert_eq!(parse_time("5s", 1_000), Ok(5_000_001_000));
+        assert_eq!(
+            parse_time("1700000000000000000", 1_000),
+            Ok(1_700_000_000_000_000_000)
+        );
+    }
+}

@@ -67,12 +67,18 @@ pub fn simulate(
     let mut heartbeat_seq = 0u64;
     let mut next_second = options.start + NANOS_PER_SEC;
     let mut seconds = 0u64;
-    // Warm-up: no recording.
-    for market in &mut markets {
+    // Warm-up: not recorded; the recording starts with each book.
+    for (market, names) in markets.iter_mut().zip(&names) {
         while market.next_sim_at() < options.start {
             out.clear();
             market.step_sim(&mut out);
         }
+        let snapshot = encode::market_book_snapshot(market, &mut scratch);
+        writer.write_snapshot(
+            market.engine().now(),
+            &names[Channel::Book.index()],
+            snapshot.as_bytes(),
+        )?;
     }
     loop {
         let next = markets

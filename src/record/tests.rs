@@ -92,21 +92,39 @@ fn a_cut_last_line_ends_the_recording_with_a_warning() {
     let mut w = RecordWriter::create(&path).expect("create");
     w.write_header(&header()).expect("header");
     for seq in 1..=20_000u64 {
-        let message = format!("{{\"type\":\"trade\",\"seq\":{seq},\"pad\":\"{}\"}}", seq * 7919 % 100_003);
-        w.write_message(1_000 + seq, "trades:BTC-USD", message.as_bytes()).expect("write");
+        let message = format!(
+            "{{\"type\":\"trade\",\"seq\":{seq},\"pad\":\"{}\"}}",
+            seq * 7919 % 100_003
+        );
+        w.write_message(1_000 + seq, "trades:BTC-USD", message.as_bytes())
+            .expect("write");
     }
     drop(w);
     let bytes = std::fs::read(&path).expect("read");
     std::fs::write(&path, &bytes[..bytes.len() * 2 / 3]).expect("write");
     let mut recording = open(&path).expect("open");
-    let read: Vec<Entry> = recording.by_ref().collect::<Result<_, _>>().expect("whole lines only");
-    assert!(read.len() > 1_000 && read.len() < 20_000, "{} entries", read.len());
-    assert!(read.iter().enumerate().all(|(i, e)| e.json.contains(&format!("\"seq\":{},", i + 1))));
+    let read: Vec<Entry> = recording
+        .by_ref()
+        .collect::<Result<_, _>>()
+        .expect("whole lines only");
+    assert!(
+        read.len() > 1_000 && read.len() < 20_000,
+        "{} entries",
+        read.len()
+    );
+    assert!(
+        read.iter()
+            .enumerate()
+            .all(|(i, e)| e.json.contains(&format!("\"seq\":{},", i + 1)))
+    );
     assert!(recording.truncated.is_some());
     // Cut before the end of the header: an error, not an empty recording.
     std::fs::write(&path, &bytes[..20]).expect("write");
     let e = open(&path).err().expect("an error").to_string();
-    assert!(e.contains("cut.jsonl.zst") && e.contains("ends early"), "{e}");
+    assert!(
+        e.contains("cut.jsonl.zst") && e.contains("ends early"),
+        "{e}"
+    );
 }
 
 fn error_of(text: &str) -> String {
