@@ -246,6 +246,8 @@ impl SymbolState {
 }
 
 pub struct ReplayTask {
+    /// Shown on an interactive terminal during `--max-speed` replays.
+    progress: Option<indicatif::ProgressBar>,
     shared: Arc<Shared>,
     options: ReplayOptions,
     /// By server symbol index.
@@ -270,7 +272,14 @@ impl ReplayTask {
             .iter()
             .map(|i| shared.symbol_index(&i.symbol))
             .collect();
+        use std::io::IsTerminal;
+        let progress = (options.speed.is_none() && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("replaying as fast as the clients read");
+            bar
+        });
         ReplayTask {
+            progress,
             shared,
             options,
             symbols,
@@ -291,6 +300,9 @@ impl ReplayTask {
         let mut announce_pass = false;
         let mut pending: Option<Entry> = None;
         let mut ended = false;
+        // Until a pass reaches its first entry to publish (past the opening
+        // snapshots and `--from`), the state is incomplete: commands wait.
+        let mut catching_up = true;
         let far = Instant::now() + Duration::from_secs(86_400 * 365 * 10);
         loop {
             if pending.is_none() && !ended {
@@ -298,8 +310,8 @@ impl ReplayTask {
                 tokio::select! {
                     biased;
                     _ = stop.changed() => return,
-                    Some((symbol, command)) = commands.recv() => { self.handle(symbol, command); continue; }
-                    Some((symbol, outbox)) = resyncs.recv() => { self.resync(symbol, &outbox); continue; }
+                    Some((symbol, command)) = commands.recv(), if !catching_up => { self.handle(symbol, command); continue; }
+                    Some((symbol, outbox)) = resyncs.recv(), if !catching_up => { self.resync(symbol, &outbox); continue; }
                     item = feed.recv() => match item {
                         Some(Feed::Entry(entry)) => pending = Some(entry),
                         Some(Feed::End(warning)) => {
@@ -312,8 +324,13 @@ impl ReplayTask {
                                 self.symbols.iter_mut().for_each(|s| *s = SymbolState::new(s.instrument.clone()));
                                 origin = None;
                                 announce_pass = true;
+                                catching_up = true;
                             } else {
                                 ended = true;
+                                catching_up = false;
+                                if let Some(bar) = self.progress.take() {
+                                    bar.finish_and_clear();
+                                }
                                 self.notify_all(&format!("{{\"type\":\"replay_end\",\"ts\":{}}}", self.position()));
                                 tracing::info!("the recording has been replayed to its end");
                             }
@@ -322,11 +339,17 @@ impl ReplayTask {
                         Some(Feed::Failed(error)) => {
                             tracing::error!("{error}");
                             ended = true;
+                            catching_up = false;
                             continue;
                         }
-                        None => { ended = true; continue; }
+                        None => { ended = true; catching_up = false; continue; }
                     },
                 }
+            }
+            if let Some(entry) = &pending
+                && self.publishable(entry)
+            {
+                catching_up = false;
             }
             let due = match &pending {
                 Some(entry) => self.due(entry, &mut origin),
@@ -335,8 +358,8 @@ impl ReplayTask {
             tokio::select! {
                 biased;
                 _ = stop.changed() => return,
-                Some((symbol, command)) = commands.recv() => self.handle(symbol, command),
-                Some((symbol, outbox)) = resyncs.recv() => self.resync(symbol, &outbox),
+                Some((symbol, command)) = commands.recv(), if !catching_up => self.handle(symbol, command),
+                Some((symbol, outbox)) = resyncs.recv(), if !catching_up => self.resync(symbol, &outbox),
                 _ = sleep_until(due), if pending.is_some() => {
                     if let Some(entry) = pending.take() {
                         if announce_pass && self.publishable(&entry) {
@@ -406,7 +429,16 @@ impl ReplayTask {
             }
         }
         self.shared.replay.position_ts.store(entry.ts, Relaxed);
-        self.shared.replay.published.fetch_add(1, Relaxed);
+        let published = self.shared.replay.published.fetch_add(1, Relaxed) + 1;
+        if let Some(bar) = &self.progress
+            && published.is_multiple_of(4096)
+        {
+            bar.set_message(format!(
+                "{published} messages replayed, at engine time {}",
+                entry.ts
+            ));
+            bar.tick();
+        }
         self.shared.publish(stream, &Utf8Bytes::from(entry.json));
     }
 

@@ -209,7 +209,9 @@ impl SymbolTask {
         self.record(Channel::Heartbeat, ts, &frame);
         if let Some(recorder) = &self.shared.recorder {
             self.seconds += 1;
-            if recorder.snapshot_every_s > 0 && self.seconds % recorder.snapshot_every_s == 0 {
+            if recorder.snapshot_every_s > 0
+                && self.seconds.is_multiple_of(recorder.snapshot_every_s)
+            {
                 let snapshot =
                     encode::market_book_snapshot(&self.market, &mut self.checksum_scratch);
                 recorder.snapshot(

@@ -77,7 +77,7 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         }
     };
     let ns = value * scale;
-    if !ns.is_finite() || ns < 0.0 || ns > 1e19 {
+    if !(0.0..=1e19).contains(&ns) {
         return Err(format!("{text:?} is out of range"));
     }
     Ok(ns as u64)

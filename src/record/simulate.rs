@@ -106,7 +106,8 @@ pub fn simulate(
                     frame.as_bytes(),
                 )?;
                 stats.messages += 1;
-                if options.snapshot_every_s > 0 && seconds % options.snapshot_every_s == 0 {
+                if options.snapshot_every_s > 0 && seconds.is_multiple_of(options.snapshot_every_s)
+                {
                     let snapshot = encode::market_book_snapshot(market, &mut scratch);
                     writer.write_snapshot(
                         engine.now(),
