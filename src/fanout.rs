@@ -237,6 +237,19 @@ impl Outbox {
             .map(|i| i.symbol.as_str())
     }
 
+    /// Queues a connection-level notice in order with the market data (a
+    /// replay's `replay_end` must follow the messages before it).
+    pub fn push_notice(&self, frame: Utf8Bytes) {
+        let mut state = self.lock();
+        if state.close.is_some() {
+            return;
+        }
+        state.market_bytes += frame.len();
+        state.market.push_back((None, frame));
+        drop(state);
+        self.wake.notify_one();
+    }
+
     /// Fresh state after a lag, from `symbol`'s task: queued only if the
     /// connection still awaits it, for the streams still subscribed.
     /// Fresh state that does not fit the budget is another lag.
@@ -359,6 +372,11 @@ impl Outbox {
             drop(state);
             self.wake.notify_one();
         }
+    }
+
+    /// Whether the connection has any subscription.
+    pub fn has_subscriptions(&self) -> bool {
+        !self.lock().subscribed.is_empty()
     }
 
     /// Bytes of market data queued now.

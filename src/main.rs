@@ -152,6 +152,9 @@ struct ReplayCmd {
     /// Start again at the end, announcing each new pass.
     #[arg(long = "loop")]
     repeat: bool,
+    /// With --max-speed: start once this many connections have subscribed.
+    #[arg(long, default_value_t = 1)]
+    wait_for: usize,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -405,6 +408,7 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
         from,
         to,
         repeat: cmd.repeat,
+        wait_for: cmd.wait_for,
     });
     let file = cmd.file.display().to_string();
     run_server(cmd.listen, config, move |_| match speed {

@@ -40,6 +40,10 @@ pub struct ReplayOptions {
     pub from: Option<UnixNanos>,
     pub to: Option<UnixNanos>,
     pub repeat: bool,
+    /// At max speed, the replay starts once this many connections have
+    /// subscribed to something (with no reader, "as fast as the clients
+    /// read" is not at all).
+    pub wait_for: usize,
 }
 
 /// Where the replay is, for `/metrics`.
@@ -355,6 +359,25 @@ impl ReplayTask {
                 Some(entry) => self.due(entry, &mut origin),
                 None => far,
             };
+            if pending.is_some() && due <= Instant::now() {
+                // Due already (max speed, or behind): no timer round trip,
+                // but whatever commands are waiting first.
+                if *stop.borrow() {
+                    return;
+                }
+                if !catching_up {
+                    while let Ok((symbol, command)) = commands.try_recv() {
+                        self.handle(symbol, command);
+                    }
+                    while let Ok((symbol, outbox)) = resyncs.try_recv() {
+                        self.resync(symbol, &outbox);
+                    }
+                }
+                if let Some(entry) = pending.take() {
+                    self.play_announced(entry, &mut announce_pass, pass).await;
+                }
+                continue;
+            }
             tokio::select! {
                 biased;
                 _ = stop.changed() => return,
@@ -362,15 +385,21 @@ impl ReplayTask {
                 Some((symbol, outbox)) = resyncs.recv(), if !catching_up => self.resync(symbol, &outbox),
                 _ = sleep_until(due), if pending.is_some() => {
                     if let Some(entry) = pending.take() {
-                        if announce_pass && self.publishable(&entry) {
-                            announce_pass = false;
-                            self.announce_pass(pass);
-                        }
-                        self.play(entry).await;
+                        self.play_announced(entry, &mut announce_pass, pass).await;
                     }
                 }
             }
         }
+    }
+
+    /// Plays an entry, announcing a new pass first if this is its first
+    /// published entry.
+    async fn play_announced(&mut self, entry: Entry, announce_pass: &mut bool, pass: u64) {
+        if *announce_pass && self.publishable(&entry) {
+            *announce_pass = false;
+            self.announce_pass(pass);
+        }
+        self.play(entry).await;
     }
 
     fn position(&self) -> UnixNanos {
@@ -423,6 +452,16 @@ impl ReplayTask {
             channel: entry.channel,
         };
         if self.options.speed.is_none() {
+            while self
+                .shared
+                .connections
+                .iter()
+                .filter(|c| c.value().has_subscriptions())
+                .count()
+                < self.options.wait_for
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             // As fast as the clients read: wait while any is half full.
             while self.busiest(stream) > self.shared.config.lag.budget / 2 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -451,7 +490,7 @@ impl ReplayTask {
     fn notify_all(&self, notice: &str) {
         let frame = Utf8Bytes::from(notice.to_string());
         for connection in self.shared.connections.iter() {
-            connection.value().push_priority(frame.clone());
+            connection.value().push_notice(frame.clone());
         }
     }
 
