@@ -25,6 +25,7 @@ pub mod engine;
 pub mod fanout;
 pub mod gateway;
 pub mod instrument;
+pub mod loadgen;
 pub mod market;
 pub mod protocol;
 pub mod record;

@@ -47,6 +47,37 @@ enum Command {
     Cancel(CancelCmd),
     /// Simulate each symbol offline, as fast as possible, and print its book.
     Summary(SummaryArgs),
+    /// Open many connections to a server and measure what they receive.
+    Loadgen(LoadgenCmd),
+}
+
+/// `tickwire loadgen --connections 1000 --duration 30s`
+#[derive(Args, Debug)]
+struct LoadgenCmd {
+    /// The server's WebSocket URL (ws://IP:PORT/ws).
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    #[arg(long, default_value_t = 100)]
+    connections: usize,
+    /// Symbols to subscribe to (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "BTC-USD,ETH-USD,SOL-USD,AAPL"
+    )]
+    symbols: Vec<String>,
+    /// Channels to subscribe to (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "book,trades,ticker")]
+    channels: Vec<String>,
+    /// How long to measure.
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Open the connections evenly over this time first.
+    #[arg(long, default_value = "0s")]
+    ramp: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -236,6 +267,7 @@ fn main() -> ExitCode {
         Some(Command::Order(cmd)) => trade_order(cmd),
         Some(Command::Cancel(cmd)) => trade_cancel(cmd),
         Some(Command::Summary(args)) => summary(&args),
+        Some(Command::Loadgen(cmd)) => loadgen(cmd),
         None => serve(cli.serve),
     };
     match result {
@@ -415,6 +447,29 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
         Some(speed) => println!("  replaying    {file} at x{speed}"),
         None => println!("  replaying    {file} as fast as the clients read"),
     })
+}
+
+fn loadgen(cmd: LoadgenCmd) -> Result<(), String> {
+    let options = tickwire::loadgen::LoadOptions {
+        url: cmd.url,
+        connections: cmd.connections,
+        symbols: cmd.symbols,
+        channels: cmd.channels,
+        duration: Duration::from_nanos(record::parse_duration(&cmd.duration)?),
+        ramp: Duration::from_nanos(record::parse_duration(&cmd.ramp)?),
+    };
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let report = runtime.block_on(tickwire::loadgen::run(options));
+    if cmd.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+    }
+    if report.connected == 0 {
+        return Err("no connection could be opened".to_string());
+    }
+    Ok(())
 }
 
 fn client_runtime() -> Result<tokio::runtime::Runtime, String> {
