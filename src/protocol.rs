@@ -327,6 +327,24 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_a_bad_request_not_a_crash() {
+        let deep = format!(
+            "{{\"op\":\"ping\",\"x\":{}{}}}",
+            "[".repeat(32_000),
+            "]".repeat(32_000)
+        );
+        let error = parse(&deep, &mut Vec::new()).request.unwrap_err();
+        assert_eq!(error.code, "bad_request");
+        assert!(
+            error.message.contains("DepthLimitExceeded"),
+            "{}",
+            error.message
+        );
+        let deep = "[".repeat(65_000);
+        assert_eq!(code(&deep), "bad_request");
+    }
+
+    #[test]
     fn bad_requests_say_what_is_wrong() {
         assert_eq!(code("not json"), "bad_request");
         assert_eq!(code("[1,2]"), "bad_request");
