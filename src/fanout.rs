@@ -86,12 +86,32 @@ pub enum Push {
     SlowConsumer,
 }
 
+/// What a queued market-side frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queued {
+    Data(StreamId),
+    /// The `lagged` notice (its losses are carried into the next one if it
+    /// is dropped before it is sent).
+    LagNotice,
+    /// Another connection-level notice (a replay's `replay_end`).
+    Notice,
+}
+
+impl Queued {
+    fn stream(self) -> Option<StreamId> {
+        match self {
+            Queued::Data(stream) => Some(stream),
+            Queued::LagNotice | Queued::Notice => None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     /// Responses and private events: never dropped, sent first.
     priority: VecDeque<Utf8Bytes>,
-    /// Market data, and (stream `None`) the `lagged` notice.
-    market: VecDeque<(Option<StreamId>, Utf8Bytes)>,
+    /// Market data and the notices that go in order with it.
+    market: VecDeque<(Queued, Utf8Bytes)>,
     market_bytes: usize,
     subscribed: FxHashSet<StreamId>,
     /// Symbols whose fresh state is on its way after a lag; their
@@ -176,7 +196,9 @@ impl Outbox {
         let len = frame.len();
         if state.market_bytes + len <= self.policy.budget {
             state.market_bytes += len;
-            state.market.push_back((Some(stream), frame.clone()));
+            state
+                .market
+                .push_back((Queued::Data(stream), frame.clone()));
             drop(state);
             self.wake.notify_one();
             return Push::Queued;
@@ -191,9 +213,14 @@ impl Outbox {
     /// count a lag, and either close or queue `lagged` and ask for resyncs.
     fn overflow(&self, state: &mut State, stream: StreamId) -> Push {
         let (mut dropped, mut lost) = state.pending_notice.take().unwrap_or_default();
-        lost.extend(state.market.iter().filter_map(|(s, _)| *s));
+        lost.extend(state.market.iter().filter_map(|(q, _)| q.stream()));
         lost.insert(stream);
-        let newly_dropped = state.market.iter().filter(|(s, _)| s.is_some()).count() as u64 + 1;
+        let newly_dropped = state
+            .market
+            .iter()
+            .filter(|(q, _)| q.stream().is_some())
+            .count() as u64
+            + 1;
         dropped += newly_dropped;
         state.dropped += newly_dropped;
         state.market.clear();
@@ -216,7 +243,7 @@ impl Outbox {
             .filter_map(|s| self.symbol_name(s.symbol).map(|name| (s.channel, name)));
         let notice = encode::lagged(dropped, names);
         state.market_bytes += notice.len();
-        state.market.push_back((None, notice));
+        state.market.push_back((Queued::LagNotice, notice));
         state.pending_notice = Some((dropped, lost));
         let mut symbols: Vec<u16> = state
             .subscribed
@@ -245,7 +272,7 @@ impl Outbox {
             return;
         }
         state.market_bytes += frame.len();
-        state.market.push_back((None, frame));
+        state.market.push_back((Queued::Notice, frame));
         drop(state);
         self.wake.notify_one();
     }
@@ -274,7 +301,9 @@ impl Outbox {
         for (stream, frame) in frames {
             if state.subscribed.contains(stream) {
                 state.market_bytes += frame.len();
-                state.market.push_back((Some(*stream), frame.clone()));
+                state
+                    .market
+                    .push_back((Queued::Data(*stream), frame.clone()));
             }
         }
         drop(state);
@@ -312,7 +341,7 @@ impl Outbox {
             ..
         } = &mut *state;
         market.retain(|(s, frame)| {
-            let keep = s.is_none_or(|s| subscribed.contains(&s));
+            let keep = s.stream().is_none_or(|s| subscribed.contains(&s));
             if !keep {
                 *market_bytes -= frame.len();
             }
@@ -360,7 +389,7 @@ impl Outbox {
             let Some((stream, frame)) = state.market.pop_front() else {
                 break;
             };
-            if stream.is_none() {
+            if stream == Queued::LagNotice {
                 state.pending_notice = None;
             }
             state.market_bytes -= frame.len();
