@@ -484,10 +484,17 @@ async fn accounts_are_isolated() {
     assert!(open_orders(&mut bob).await.is_empty());
     assert_eq!(open_orders(&mut alice).await.len(), 1);
     // Bob hears nothing of Alice's orders.
-    let (_, other) = place(&mut alice, order("buy", "1.00", Some("95.00")), 4).await;
-    let pong = bob.request(json!({"op":"ping"}), 5).await;
-    assert_eq!(pong["type"], "pong");
-    assert!(!other.is_empty());
+    let (accepted, _) = place(&mut alice, order("buy", "1.00", Some("95.00")), 4).await;
+    assert_eq!(accepted["type"], "order_accepted");
+    // Everything Bob receives up to his pong (sent after Alice's order was
+    // accepted) is his pong: no private event of Alice's in between.
+    bob.send(json!({"op":"ping","id":5})).await;
+    let next = bob.next_json().await;
+    assert_eq!(
+        (next["type"].as_str(), next["id"].as_i64()),
+        (Some("pong"), Some(5)),
+        "{next}"
+    );
     let cancelled = bob.request(json!({"op":"cancel_all"}), 6).await;
     assert_eq!(cancelled, json!({"type":"canceled_all","id":6,"count":0}));
     let cancelled = alice

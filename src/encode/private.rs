@@ -64,8 +64,9 @@ pub fn fixed(value: Decimal, decimals: u32) -> String {
 }
 
 /// `order_accepted`, and the body of an `open_orders` entry.
+/// Writes the fields after an opening `{` (no leading comma).
 fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, with_leaves: bool) {
-    out.push_str(",\"order_id\":");
+    out.push_str("\"order_id\":");
     json::push_str(out, &order_id(&instrument.symbol, o.order_id));
     out.push_str(",\"client_order_id\":");
     push_opt_str(out, o.client_order_id.as_deref());
@@ -89,6 +90,7 @@ fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, w
 pub fn order_accepted(id: &RequestId, instrument: &Instrument, order: &OpenOrder) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
     open(&mut out, "order_accepted", id);
+    out.push(',');
     push_order_fields(&mut out, instrument, order, false);
     out.push('}');
     frame(out)
@@ -192,9 +194,7 @@ pub fn open_orders<'a>(
             out.push(',');
         }
         out.push('{');
-        let mut fields = String::with_capacity(256);
-        push_order_fields(&mut fields, instrument, order, true);
-        out.push_str(&fields[1..]);
+        push_order_fields(&mut out, instrument, order, true);
         out.push('}');
     }
     out.push_str("]}");

@@ -236,6 +236,18 @@ impl SymbolTask {
     /// Sends the private events of the current output to the accounts
     /// concerned, and books their fills.
     pub(super) fn private_events(&mut self) {
+        // Most inputs are the crowd's alone: nothing private, nothing to copy.
+        let concerns_an_account = |e: &Event| match *e {
+            Event::Accepted { order, .. } => order.owner != Owner::SIM,
+            Event::Trade { maker, taker, .. } => {
+                maker.owner != Owner::SIM || taker.owner != Owner::SIM
+            }
+            Event::Done { owner, .. } => owner != Owner::SIM,
+            _ => false,
+        };
+        if !self.out.events.iter().any(concerns_an_account) {
+            return;
+        }
         let instrument = self.market.instrument().clone();
         for i in 0..self.out.events.len() {
             match self.out.events[i] {
@@ -353,7 +365,8 @@ impl SymbolTask {
     ) {
         let requester = self.request.as_ref().filter(|c| c.account == account);
         let plain = make(&None);
-        for outbox in self.shared.accounts[account].connections() {
+        let connections = self.shared.accounts[account].connections();
+        for outbox in &connections {
             match requester {
                 Some(c) if c.conn == outbox.id && c.id.is_some() => {
                     outbox.push_priority(make(&c.id))
@@ -363,10 +376,7 @@ impl SymbolTask {
         }
         // A requester not (or no longer) attached still gets its answer.
         if let Some(c) = requester
-            && !self.shared.accounts[account]
-                .connections()
-                .iter()
-                .any(|o| o.id == c.conn)
+            && !connections.iter().any(|o| o.id == c.conn)
         {
             c.outbox.push_priority(make(&c.id));
         }
