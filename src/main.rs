@@ -73,11 +73,26 @@ struct LoadgenCmd {
     #[arg(long, default_value = "10s")]
     duration: String,
     /// Open the connections evenly over this time first.
-    #[arg(long, default_value = "0s")]
+    #[arg(long, default_value = "1s")]
     ramp: String,
+    /// Extra connections that send orders (spread over the symbols).
+    #[arg(long, default_value_t = 0)]
+    traders: usize,
+    /// Orders per second, over all traders (open loop).
+    #[arg(long, default_value_t = 0.0)]
+    orders_per_sec: f64,
+    /// Account tokens for the traders, used in turn (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "TICKWIRE_TOKEN")]
+    token: Vec<String>,
+    /// The server's process id: report its CPU and memory (from /proc).
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -334,6 +349,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
 /// Binds, prints the URLs (and what `extra` adds), and serves until Ctrl-C
 /// or SIGTERM.
+/// A listener with a deep accept queue: thousands of clients connecting at
+/// once (a reconnect storm, a load test) wait in it instead of having their
+/// SYNs dropped and retried seconds later. The kernel caps it at somaxconn.
+fn listen_on(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(listen)?;
+    socket.listen(4096)
+}
+
 fn run_server(
     listen: SocketAddr,
     config: Config,
@@ -342,9 +371,7 @@ fn run_server(
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let listener = listen_on(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "tickwire {} serving {} symbols",
@@ -450,6 +477,10 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
 }
 
 fn loadgen(cmd: LoadgenCmd) -> Result<(), String> {
+    let mut traders = cmd.traders;
+    if cmd.orders_per_sec > 0.0 && traders == 0 {
+        traders = 1;
+    }
     let options = tickwire::loadgen::LoadOptions {
         url: cmd.url,
         connections: cmd.connections,
@@ -457,10 +488,14 @@ fn loadgen(cmd: LoadgenCmd) -> Result<(), String> {
         channels: cmd.channels,
         duration: Duration::from_nanos(record::parse_duration(&cmd.duration)?),
         ramp: Duration::from_nanos(record::parse_duration(&cmd.ramp)?),
+        traders,
+        orders_per_sec: cmd.orders_per_sec,
+        tokens: cmd.token,
+        server_pid: cmd.server_pid,
+        progress: !cmd.quiet,
     };
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let report = runtime.block_on(tickwire::loadgen::run(options));
+    // One thread: the generator is measured (and pinned) as one core.
+    let report = client_runtime()?.block_on(tickwire::loadgen::run(options))?;
     if cmd.json {
         println!("{}", report.to_json());
     } else {

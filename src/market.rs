@@ -54,11 +54,19 @@ impl Market {
         self.sim.next_at()
     }
 
-    /// Lets the simulated crowd act once.
+    /// Lets the simulated crowd act once, at its scheduled time.
     pub fn step_sim(&mut self, out: &mut Output) {
-        let (ts, input) = self.sim.next_input(self.engine.book());
+        self.step_sim_at(0, out);
+    }
+
+    /// Lets the simulated crowd act once, stamped no earlier than
+    /// `not_before`: a live server passes the time it actually applies the
+    /// input, so `ts` says when the event happened, not when it was due.
+    /// What happens (orders, trades, seqs) depends only on the seed.
+    pub fn step_sim_at(&mut self, not_before: UnixNanos, out: &mut Output) {
+        let (due, input) = self.sim.next_input(self.engine.book());
         let start = out.events.len();
-        let result = self.apply(ts, &input, out);
+        let result = self.apply(due.max(not_before), &input, out);
         self.sim.observe(result, &out.events[start..]);
     }
 

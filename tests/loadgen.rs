@@ -10,15 +10,13 @@ use tickwire::loadgen::{LoadOptions, run};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loadgen_measures_a_real_server() {
     let server = Server::start(config(5.0)).await;
-    let options = LoadOptions {
-        url: server.ws_url(),
-        connections: 20,
-        symbols: vec!["BTC-USD".into(), "ETH-USD".into()],
-        channels: vec!["book".into(), "trades".into(), "ticker".into()],
-        duration: Duration::from_millis(1500),
-        ramp: Duration::from_millis(200),
-    };
-    let report = run(options).await;
+    let mut options = LoadOptions::new(&server.ws_url());
+    options.connections = 20;
+    options.symbols = vec!["BTC-USD".into(), "ETH-USD".into()];
+    options.duration = Duration::from_millis(1500);
+    options.ramp = Duration::from_millis(200);
+    options.server_pid = Some(std::process::id());
+    let report = run(options).await.expect("run");
     assert_eq!(report.connected, 20);
     assert!(report.messages > 20 * 500, "{} messages", report.messages);
     assert_eq!(
@@ -41,4 +39,76 @@ async fn loadgen_measures_a_real_server() {
     // The server saw them too.
     assert!(server.metric("tickwire_connections_opened_total").await >= 20.0);
     server.stop().await;
+}
+
+/// Traders: orders priced from the ticker, timed to `order_accepted`,
+/// while watchers read; every order is accepted and cancelled, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_traders_time_their_orders() {
+    let mut config = config(2.0);
+    let accounts = "[[account]]\nname = \"t1\"\ntoken = \"trader-token-1\"\norders_per_sec = 1000\n\n[[account]]\nname = \"t2\"\ntoken = \"trader-token-2\"\norders_per_sec = 1000\n";
+    config.accounts = tickwire::trading::Accounts::parse("accounts", accounts, &config.instruments)
+        .expect("accounts");
+    config.requests_per_sec = 1000.0;
+    config.request_burst = 1000.0;
+    let server = Server::start(config).await;
+    let mut options = LoadOptions::new(&server.ws_url());
+    options.connections = 5;
+    options.traders = 4;
+    options.orders_per_sec = 200.0;
+    options.tokens = vec!["trader-token-1".into(), "trader-token-2".into()];
+    options.symbols = vec!["BTC-USD".into(), "ETH-USD".into()];
+    options.duration = Duration::from_millis(1500);
+    options.ramp = Duration::from_millis(100);
+    let report = run(options).await.expect("run");
+    assert_eq!(report.connected, 9, "{report:?}");
+    assert!(report.orders_sent >= 150, "{report:?}");
+    // Post-only at the touch can meet a book that moved (post_only_would_cross);
+    // nothing else may go wrong, and every order is answered one way or the other
+    // except those still in flight when the window closed (a handful).
+    let rejected: u64 = report.orders_rejected.values().sum();
+    for code in report.orders_rejected.keys() {
+        assert_eq!(code, "post_only_would_cross", "{report:?}");
+    }
+    assert!(
+        report.orders_accepted + rejected + 20 >= report.orders_sent,
+        "{report:?}"
+    );
+    assert!(
+        report.orders_accepted > report.orders_sent / 2,
+        "{report:?}"
+    );
+    assert_eq!(report.order_rtt.len(), report.orders_accepted);
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+    assert_eq!(json["orders"]["accepted"], report.orders_accepted);
+    assert!(json["orders"]["rtt_us"]["p99"].as_u64().is_some());
+    assert!(report.to_table().contains("order round trip"));
+    // Every accepted order was cancelled again: the accounts hold nothing.
+    let mut alice = server.client().await;
+    let reply = alice
+        .request(serde_json::json!({"op":"auth","token":"trader-token-1"}), 1)
+        .await;
+    assert_eq!(reply["type"], "authenticated");
+    let open = alice
+        .request(serde_json::json!({"op":"open_orders"}), 2)
+        .await;
+    assert!(
+        open["orders"].as_array().expect("orders").len() <= 2,
+        "{open}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn loadgen_refuses_what_it_cannot_do() {
+    let mut options = LoadOptions::new("http://127.0.0.1:1/ws");
+    assert!(run(options.clone()).await.unwrap_err().contains("ws://"));
+    options.url = "ws://127.0.0.1:1/ws".into();
+    options.traders = 2;
+    let error = run(options.clone()).await.unwrap_err();
+    assert!(error.contains("--token"), "{error}");
+    options.traders = 0;
+    options.server_pid = Some(u32::MAX);
+    let error = run(options).await.unwrap_err();
+    assert!(error.contains("/proc"), "{error}");
 }

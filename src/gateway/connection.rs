@@ -126,7 +126,8 @@ impl Session {
             account: None,
             cancel_on_disconnect: false,
             auth_failures: 0,
-            scratch: Vec::with_capacity(1024),
+            // Grows to the largest request on the first one.
+            scratch: Vec::new(),
         }
     }
 
@@ -146,7 +147,10 @@ impl Session {
         while let Some(message) = stream.next().await {
             last_heard.store(opened.elapsed().as_millis() as u64, Relaxed);
             match message {
-                Ok(Message::Text(text)) => self.request(&text).await,
+                // Boxed: the request's future (subscribe, order...) is the
+                // largest part of a connection's state, and an idle
+                // connection should not carry it between requests.
+                Ok(Message::Text(text)) => Box::pin(self.request(&text)).await,
                 Ok(Message::Binary(_)) => self.reply_error(
                     &None,
                     None,

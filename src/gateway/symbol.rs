@@ -145,7 +145,7 @@ impl SymbolTask {
         let mut steps = 0;
         while self.market.next_sim_at() <= now && steps < MAX_STEPS_PER_TURN {
             self.out.clear();
-            self.market.step_sim(&mut self.out);
+            self.market.step_sim_at(now, &mut self.out);
             self.publish_output();
             steps += 1;
         }

@@ -1,0 +1,523 @@
+//! `tickwire loadgen`: many WebSocket connections that subscribe and read,
+//! measuring delivered messages and bytes, publish-to-receive latency from
+//! each message's `ts`, `seq` gaps, `lagged` notices and disconnects; with
+//! `traders`, connections that also send orders and time each one to its
+//! `order_accepted`; with `server_pid`, the server's CPU and memory.
+//!
+//! Open loop: watchers only read, as fast as they can, and traders send on
+//! a fixed schedule whatever the answers; nothing makes the server wait on
+//! the generator. Messages are scanned for `type`, `symbol`, `seq` and `ts`
+//! straight out of the read buffer (see `wire`), and the generator's own
+//! CPU is reported, so a run that the generator limited says so.
+//!
+//! The measured window opens once every connection has its `subscribed`
+//! answer (plus half a second for the initial snapshots to pass), and lasts
+//! `duration`.
+
+mod probe;
+mod report;
+mod trader;
+mod wire;
+
+use std::hash::Hasher;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use rustc_hash::{FxHashMap, FxHasher};
+use tokio::sync::watch;
+
+pub use probe::{ProcSample, fetch_metrics, metric, sample};
+pub use report::{LoadReport, ServerReport};
+use wire::WsClient;
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub url: String,
+    /// Connections that subscribe and read.
+    pub connections: usize,
+    pub symbols: Vec<String>,
+    pub channels: Vec<String>,
+    /// The measured window.
+    pub duration: Duration,
+    /// Connections are opened evenly over this time first.
+    pub ramp: Duration,
+    /// Extra connections that authenticate and send orders (and read their
+    /// symbol's ticker, to price them).
+    pub traders: usize,
+    /// Orders per second over all traders.
+    pub orders_per_sec: f64,
+    /// Account tokens, used by the traders in turn.
+    pub tokens: Vec<String>,
+    /// The server's process, for its CPU and memory from /proc.
+    pub server_pid: Option<u32>,
+    /// Print a line a second to stderr while running.
+    pub progress: bool,
+}
+
+impl LoadOptions {
+    pub fn new(url: &str) -> LoadOptions {
+        LoadOptions {
+            url: url.to_string(),
+            connections: 100,
+            symbols: vec!["BTC-USD".into()],
+            channels: vec!["book".into(), "trades".into(), "ticker".into()],
+            duration: Duration::from_secs(10),
+            ramp: Duration::from_secs(1),
+            traders: 0,
+            orders_per_sec: 0.0,
+            tokens: Vec::new(),
+            server_pid: None,
+            progress: false,
+        }
+    }
+}
+
+/// Counters every connection adds to, read by the progress line and by the
+/// window's opening (relaxed atomics: each is only ever summed).
+#[derive(Default)]
+struct Live {
+    /// Connections that got their `subscribed` (or failed for good).
+    settled: AtomicU64,
+    connected: AtomicU64,
+    messages: AtomicU64,
+    gaps: AtomicU64,
+    lagged: AtomicU64,
+    disconnects: AtomicU64,
+    orders: AtomicU64,
+    /// Nanoseconds after `base` at which the window opens (u64::MAX: not yet).
+    window_open: AtomicU64,
+}
+
+/// The shared frame of one run.
+struct RunContext {
+    target: SocketAddr,
+    path: String,
+    base: Instant,
+    live: Live,
+    stop: watch::Receiver<bool>,
+    /// Publish-to-receive latency of every watcher: one histogram, not one
+    /// per connection (20,000 of those would be half a gigabyte).
+    latency: Mutex<Histogram<u64>>,
+}
+
+impl RunContext {
+    /// Whether `now` is inside the measured window.
+    fn measuring(&self, now: Instant) -> bool {
+        (now - self.base).as_nanos() as u64 >= self.live.window_open.load(Relaxed)
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+/// The number after `key` (like `"seq":`), without parsing the rest.
+fn field_u64(text: &[u8], key: &[u8]) -> Option<u64> {
+    let at = find(text, key)? + key.len();
+    let mut value: u64 = 0;
+    let mut digits = 0;
+    for &b in &text[at..] {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some(value)
+}
+
+/// The string after `key` (like `"type":"`), up to the closing quote.
+fn field_str<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = find(text, key)? + key.len();
+    let rest = &text[at..];
+    memchr::memchr(b'"', rest).map(|end| &rest[..end])
+}
+
+/// What one watching connection saw.
+struct WatchStats {
+    connected: bool,
+    disconnected: bool,
+    messages: u64,
+    bytes: u64,
+    gaps: u64,
+    lagged: u64,
+}
+
+/// Per-connection sequence checking: last seq per stream.
+#[derive(Default)]
+struct SeqCheck {
+    last: FxHashMap<u64, u64>,
+}
+
+impl SeqCheck {
+    /// Records one market-data message; true if it skipped some seqs.
+    fn gap(&mut self, kind: &[u8], text: &[u8], seq: u64) -> bool {
+        let stream: &[u8] = match kind {
+            b"book_snapshot" | b"book_update" => b"book",
+            b"candles_snapshot" | b"candle" => b"candle",
+            other => other,
+        };
+        let mut h = FxHasher::default();
+        h.write(stream);
+        h.write(field_str(text, b"\"symbol\":\"").unwrap_or(b""));
+        h.write(field_str(text, b"\"interval\":\"").unwrap_or(b""));
+        let snapshot = kind.ends_with(b"snapshot");
+        match self.last.insert(h.finish(), seq) {
+            // A ticker or candle may be sent again with the same seq.
+            Some(previous) => !snapshot && seq != previous + 1 && seq != previous,
+            None => false,
+        }
+    }
+
+    /// After a `lagged` notice the streams restart from fresh state.
+    fn reset(&mut self) {
+        self.last.clear();
+    }
+}
+
+async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) -> WatchStats {
+    let mut stats = WatchStats {
+        connected: false,
+        disconnected: false,
+        messages: 0,
+        bytes: 0,
+        gaps: 0,
+        lagged: 0,
+    };
+    let mut settled = false;
+    let settle = |settled: &mut bool| {
+        if !*settled {
+            *settled = true;
+            ctx.live.settled.fetch_add(1, Relaxed);
+        }
+    };
+    let mut client = match WsClient::connect(source, ctx.target, &ctx.path).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(error = %e, "connection failed");
+            settle(&mut settled);
+            return stats;
+        }
+    };
+    stats.connected = true;
+    ctx.live.connected.fetch_add(1, Relaxed);
+    client.queue_text(request.as_bytes());
+    let mut stop = ctx.stop.clone();
+    let mut seqs = SeqCheck::default();
+    let mut open = true;
+    while open {
+        if client.flush().await.is_err() {
+            stats.disconnected = true;
+            break;
+        }
+        let read = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            read = client.fill() => read,
+        };
+        match read {
+            Ok(n) if n > 0 => {}
+            _ => {
+                stats.disconnected = true;
+                break;
+            }
+        }
+        let now = Instant::now();
+        let measuring = ctx.measuring(now);
+        let received = now_ns();
+        let (before, gaps_before, lagged_before) = (stats.messages, stats.gaps, stats.lagged);
+        // One thread runs the generator, so this lock is not contended.
+        let mut latency = ctx
+            .latency
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let parsed = client.parse(|text| {
+            let Some(kind) = field_str(text, b"\"type\":\"") else {
+                return;
+            };
+            match kind {
+                b"lagged" => {
+                    stats.lagged += u64::from(measuring);
+                    seqs.reset();
+                    return;
+                }
+                b"subscribed" => settle(&mut settled),
+                _ => {}
+            }
+            let (Some(seq), Some(ts)) = (field_u64(text, b"\"seq\":"), field_u64(text, b"\"ts\":"))
+            else {
+                return;
+            };
+            let gap = seqs.gap(kind, text, seq);
+            if !measuring {
+                return;
+            }
+            stats.gaps += u64::from(gap);
+            stats.messages += 1;
+            stats.bytes += text.len() as u64;
+            if !kind.ends_with(b"snapshot") {
+                let micros = received.saturating_sub(ts) / 1_000;
+                let _ = latency.record(micros.clamp(1, 60_000_000));
+            }
+        });
+        drop(latency);
+        match parsed {
+            Ok(still_open) => open = still_open,
+            Err(e) => {
+                tracing::debug!(error = %e, "bad frame");
+                open = false;
+            }
+        }
+        let live = &ctx.live;
+        live.messages.fetch_add(stats.messages - before, Relaxed);
+        live.gaps.fetch_add(stats.gaps - gaps_before, Relaxed);
+        live.lagged.fetch_add(stats.lagged - lagged_before, Relaxed);
+        if !open {
+            stats.disconnected = true;
+        }
+    }
+    settle(&mut settled);
+    if stats.disconnected {
+        ctx.live.disconnects.fetch_add(1, Relaxed);
+    } else {
+        client.close().await;
+    }
+    stats
+}
+
+fn subscribe_request(options: &LoadOptions) -> String {
+    let quoted = |items: &[String]| {
+        items
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "{{\"op\":\"subscribe\",\"id\":\"load\",\"channels\":[{}],\"symbols\":[{}]}}",
+        quoted(&options.channels),
+        quoted(&options.symbols)
+    )
+}
+
+/// Prints a line a second to stderr until `stop`.
+async fn progress(ctx: Arc<RunContext>, total: usize, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut last = (0, 0);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let live = &ctx.live;
+        let messages = live.messages.load(Relaxed);
+        let orders = live.orders.load(Relaxed);
+        let phase = if live.window_open.load(Relaxed) == u64::MAX {
+            "connecting"
+        } else {
+            "measuring"
+        };
+        eprintln!(
+            "loadgen {:>6.1}s {phase:<10} {}/{total} connected, {} msgs/s, {} orders/s, {} gaps, {} lagged, {} disconnects",
+            ctx.base.elapsed().as_secs_f64(),
+            live.connected.load(Relaxed),
+            messages - last.0,
+            orders - last.1,
+            live.gaps.load(Relaxed),
+            live.lagged.load(Relaxed),
+            live.disconnects.load(Relaxed),
+        );
+        last = (messages, orders);
+    }
+}
+
+/// Runs the load and reports what it saw.
+pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
+    let (target, path) = wire::parse_url(&options.url)?;
+    if options.traders > 0 && (options.tokens.is_empty() || options.orders_per_sec <= 0.0) {
+        return Err("traders need --orders-per-sec above 0 and at least one --token".into());
+    }
+    if options.connections + options.traders == 0 {
+        return Err("nothing to do: no connections and no traders".into());
+    }
+    let server_before = match options.server_pid {
+        Some(pid) => Some(probe::sample(pid).ok_or_else(|| {
+            format!("cannot read /proc/{pid}: is the server's process id right?")
+        })?),
+        None => None,
+    };
+    let (stop_tx, stop) = watch::channel(false);
+    let ctx = Arc::new(RunContext {
+        target,
+        path,
+        base: Instant::now(),
+        live: Live {
+            window_open: AtomicU64::new(u64::MAX),
+            ..Live::default()
+        },
+        stop: stop.clone(),
+        latency: Mutex::new(report::histogram()),
+    });
+    let total = options.connections + options.traders;
+    if options.progress {
+        tokio::spawn(progress(ctx.clone(), total, stop.clone()));
+    }
+    let request: Arc<str> = subscribe_request(&options).into();
+    let mut watchers = Vec::with_capacity(options.connections);
+    let mut traders = Vec::with_capacity(options.traders);
+    let per_trader = options.orders_per_sec / options.traders.max(1) as f64;
+    for i in 0..total {
+        // Source addresses 127.0.0.1 to 127.0.0.250, so that many
+        // connections do not run out of ephemeral ports.
+        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % 250) as u8));
+        let at = ctx.base + options.ramp.mul_f64(i as f64 / total as f64);
+        let ctx = ctx.clone();
+        if i < options.connections {
+            let request = request.clone();
+            watchers.push(tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                watcher(ctx, source, request).await
+            }));
+        } else {
+            let t = i - options.connections;
+            let plan = trader::Plan {
+                symbol: options.symbols[t % options.symbols.len().max(1)].clone(),
+                token: options.tokens[t % options.tokens.len()].clone(),
+                orders_per_sec: per_trader,
+                index: t,
+            };
+            traders.push(tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                trader::run(ctx, source, plan).await
+            }));
+        }
+    }
+    // The window opens when every connection is subscribed (or gave up),
+    // half a second later for initial snapshots to pass.
+    tokio::time::sleep_until((ctx.base + options.ramp).into()).await;
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while ctx.live.settled.load(Relaxed) < total as u64 && Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics_before = fetch_metrics(target).await;
+    let proc_open = options.server_pid.and_then(probe::sample);
+    let cpu_open = probe::sample(0).map_or(0.0, |s| s.cpu_seconds);
+    let opened = Instant::now();
+    ctx.live
+        .window_open
+        .store((opened - ctx.base).as_nanos() as u64, Relaxed);
+    tokio::time::sleep(options.duration).await;
+    let seconds = opened.elapsed().as_secs_f64();
+    let cpu_close = probe::sample(0).map_or(0.0, |s| s.cpu_seconds);
+    let proc_close = options.server_pid.and_then(probe::sample);
+    let metrics_after = fetch_metrics(target).await;
+    let _ = stop_tx.send(true);
+
+    let mut report = LoadReport::empty(options.connections, options.traders);
+    report.seconds = seconds;
+    report.cpu_seconds = cpu_close - cpu_open;
+    let mut first = true;
+    for task in watchers {
+        let Ok(w) = task.await else { continue };
+        report.connected += usize::from(w.connected);
+        report.messages += w.messages;
+        report.bytes += w.bytes;
+        report.gaps += w.gaps;
+        report.lagged += w.lagged;
+        report.disconnects += u64::from(w.disconnected);
+        if w.connected {
+            if first {
+                (report.min_per_connection, report.max_per_connection) = (w.messages, w.messages);
+                first = false;
+            }
+            report.min_per_connection = report.min_per_connection.min(w.messages);
+            report.max_per_connection = report.max_per_connection.max(w.messages);
+        }
+    }
+    for task in traders {
+        let Ok(t) = task.await else { continue };
+        report.connected += usize::from(t.connected);
+        report.disconnects += u64::from(t.disconnected);
+        report.orders_sent += t.sent;
+        report.orders_accepted += t.accepted;
+        for (code, n) in t.rejected {
+            *report.orders_rejected.entry(code).or_default() += n;
+        }
+        let _ = report.order_rtt.add(&t.rtt);
+    }
+    report.latency = ctx
+        .latency
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    if let (Some(before), Some(open), Some(close)) = (server_before, proc_open, proc_close) {
+        let sent = |body: &Option<String>| {
+            body.as_deref()
+                .and_then(|b| metric(b, "tickwire_messages_sent_total"))
+        };
+        report.server = Some(ServerReport {
+            cpu_cores: (close.cpu_seconds - open.cpu_seconds) / seconds.max(1e-9),
+            rss_before: before.rss_bytes,
+            rss_after: close.rss_bytes,
+            sent_per_sec: sent(&metrics_after)
+                .zip(sent(&metrics_before))
+                .map(|(a, b)| (a - b) / seconds.max(1e-9)),
+        });
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_found_without_parsing() {
+        let text =
+            br#"{"type":"book_update","symbol":"BTC-USD","seq":42,"ts":1767225600000,"bids":[]}"#;
+        assert_eq!(field_str(text, b"\"type\":\""), Some(&b"book_update"[..]));
+        assert_eq!(field_str(text, b"\"symbol\":\""), Some(&b"BTC-USD"[..]));
+        assert_eq!(field_u64(text, b"\"seq\":"), Some(42));
+        assert_eq!(field_u64(text, b"\"ts\":"), Some(1_767_225_600_000));
+        assert_eq!(field_u64(text, b"\"nope\":"), None);
+        assert_eq!(field_u64(b"{\"seq\":x}", b"\"seq\":"), None);
+        assert_eq!(
+            field_u64(b"{\"seq\":99999999999999999999999}", b"\"seq\":"),
+            None
+        );
+    }
+
+    #[test]
+    fn seq_gaps_are_per_stream() {
+        let mut seqs = SeqCheck::default();
+        let msg = |kind: &str, symbol: &str| format!(r#"{{"type":"{kind}","symbol":"{symbol}"}}"#);
+        let (b, e) = (msg("book_update", "BTC-USD"), msg("book_update", "ETH-USD"));
+        assert!(!seqs.gap(
+            b"book_snapshot",
+            msg("book_snapshot", "BTC-USD").as_bytes(),
+            10
+        ));
+        assert!(!seqs.gap(b"book_update", b.as_bytes(), 11));
+        assert!(
+            !seqs.gap(b"book_update", e.as_bytes(), 500),
+            "first of its stream"
+        );
+        assert!(seqs.gap(b"book_update", b.as_bytes(), 13), "12 was skipped");
+        let t = msg("ticker", "BTC-USD");
+        assert!(!seqs.gap(b"ticker", t.as_bytes(), 3));
+        assert!(!seqs.gap(b"ticker", t.as_bytes(), 3), "a resent ticker");
+        seqs.reset();
+        assert!(!seqs.gap(b"book_update", b.as_bytes(), 90), "after lagged");
+    }
+}

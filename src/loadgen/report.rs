@@ -1,0 +1,261 @@
+//! What a load run measured, as a table for people or JSON for scripts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+
+/// Microseconds, 1 us to 60 s, 3 significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds")
+}
+
+/// Server-side measures over the measured window.
+#[derive(Clone, Debug, Default)]
+pub struct ServerReport {
+    /// Server CPU in cores (from /proc/PID/stat).
+    pub cpu_cores: f64,
+    /// Resident memory before any connection, and at the window's end.
+    pub rss_before: u64,
+    pub rss_after: u64,
+    /// Messages the server says it sent per second (tickwire's /metrics).
+    pub sent_per_sec: Option<f64>,
+}
+
+#[derive(Debug)]
+pub struct LoadReport {
+    pub connections: usize,
+    pub traders: usize,
+    pub connected: usize,
+    /// Length of the measured window (after every connection was opened).
+    pub seconds: f64,
+    pub messages: u64,
+    pub bytes: u64,
+    /// Fewest and most messages one watching connection received.
+    pub min_per_connection: u64,
+    pub max_per_connection: u64,
+    pub gaps: u64,
+    pub lagged: u64,
+    pub disconnects: u64,
+    /// Publish-to-receive latency (`ts` to the read), microseconds.
+    pub latency: Histogram<u64>,
+    pub orders_sent: u64,
+    pub orders_accepted: u64,
+    /// Rejections by error code.
+    pub orders_rejected: BTreeMap<String, u64>,
+    /// Order submitted to `order_accepted`, microseconds.
+    pub order_rtt: Histogram<u64>,
+    /// CPU seconds the generator itself used in the window.
+    pub cpu_seconds: f64,
+    pub server: Option<ServerReport>,
+}
+
+impl LoadReport {
+    pub fn empty(connections: usize, traders: usize) -> LoadReport {
+        LoadReport {
+            connections,
+            traders,
+            connected: 0,
+            seconds: 0.0,
+            messages: 0,
+            bytes: 0,
+            min_per_connection: 0,
+            max_per_connection: 0,
+            gaps: 0,
+            lagged: 0,
+            disconnects: 0,
+            latency: histogram(),
+            orders_sent: 0,
+            orders_accepted: 0,
+            orders_rejected: BTreeMap::new(),
+            order_rtt: histogram(),
+            cpu_seconds: 0.0,
+            server: None,
+        }
+    }
+
+    pub fn messages_per_sec(&self) -> f64 {
+        self.messages as f64 / self.seconds.max(1e-9)
+    }
+
+    pub fn bytes_per_sec(&self) -> f64 {
+        self.bytes as f64 / self.seconds.max(1e-9)
+    }
+
+    /// The generator's CPU use, in cores.
+    pub fn cpu_cores(&self) -> f64 {
+        self.cpu_seconds / self.seconds.max(1e-9)
+    }
+
+    /// True when the generator, not the server, may have been the limit.
+    pub fn generator_bound(&self) -> bool {
+        self.cpu_cores() > 0.9
+    }
+
+    /// Server memory per connection (watchers and traders), bytes.
+    pub fn memory_per_connection(&self) -> Option<f64> {
+        let server = self.server.as_ref()?;
+        let grown = server.rss_after.saturating_sub(server.rss_before) as f64;
+        (self.connected > 0).then(|| grown / self.connected as f64)
+    }
+
+    fn percentiles_json(h: &Histogram<u64>) -> String {
+        if h.is_empty() {
+            return "null".to_string();
+        }
+        let q = |p: f64| h.value_at_quantile(p);
+        format!(
+            "{{\"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{},\"max\":{}}}",
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            h.max()
+        )
+    }
+
+    fn percentiles_text(h: &Histogram<u64>) -> String {
+        if h.is_empty() {
+            return "none".to_string();
+        }
+        let q = |p: f64| h.value_at_quantile(p);
+        format!(
+            "p50 {} us, p90 {} us, p99 {} us, p99.9 {} us, max {} us",
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            h.max()
+        )
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = String::with_capacity(1024);
+        let _ = write!(
+            s,
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{}",
+            self.connections,
+            self.traders,
+            self.connected,
+            self.seconds,
+            self.messages,
+            self.bytes,
+            self.messages_per_sec(),
+            self.bytes_per_sec(),
+            self.messages_per_sec() / self.connected.saturating_sub(self.traders).max(1) as f64,
+            self.min_per_connection,
+            self.max_per_connection,
+            Self::percentiles_json(&self.latency),
+            self.gaps,
+            self.lagged,
+            self.disconnects,
+        );
+        let rejected: Vec<String> = self
+            .orders_rejected
+            .iter()
+            .map(|(code, n)| format!("\"{code}\":{n}"))
+            .collect();
+        let _ = write!(
+            s,
+            ",\"orders\":{{\"sent\":{},\"accepted\":{},\"rejected\":{{{}}},\"rtt_us\":{}}}",
+            self.orders_sent,
+            self.orders_accepted,
+            rejected.join(","),
+            Self::percentiles_json(&self.order_rtt)
+        );
+        let _ = write!(
+            s,
+            ",\"loadgen_cpu_cores\":{:.2},\"loadgen_bound\":{}",
+            self.cpu_cores(),
+            self.generator_bound()
+        );
+        match &self.server {
+            Some(server) => {
+                let sent = server
+                    .sent_per_sec
+                    .map_or("null".to_string(), |v| format!("{v:.0}"));
+                let _ = write!(
+                    s,
+                    ",\"server\":{{\"cpu_cores\":{:.2},\"rss_before_bytes\":{},\"rss_after_bytes\":{},\"memory_per_connection_bytes\":{:.0},\"sent_per_sec\":{}}}",
+                    server.cpu_cores,
+                    server.rss_before,
+                    server.rss_after,
+                    self.memory_per_connection().unwrap_or(0.0),
+                    sent
+                );
+            }
+            None => s.push_str(",\"server\":null"),
+        }
+        s.push('}');
+        s
+    }
+
+    pub fn to_table(&self) -> String {
+        let mut t = String::new();
+        let watchers = self.connected.saturating_sub(self.traders).max(1) as f64;
+        let _ = writeln!(
+            t,
+            "connections          {} of {} ({} traders)",
+            self.connected,
+            self.connections + self.traders,
+            self.traders
+        );
+        let _ = writeln!(t, "measured for         {:.2} s", self.seconds);
+        let _ = writeln!(
+            t,
+            "delivered            {:.0} msgs/s, {:.1} MB/s; per connection {:.1} msgs/s (fewest {}, most {} in the window)",
+            self.messages_per_sec(),
+            self.bytes_per_sec() / 1e6,
+            self.messages_per_sec() / watchers,
+            self.min_per_connection,
+            self.max_per_connection
+        );
+        let _ = writeln!(
+            t,
+            "latency (ts to read) {}",
+            Self::percentiles_text(&self.latency)
+        );
+        let _ = writeln!(
+            t,
+            "integrity            {} seq gaps, {} lagged notices, {} disconnects",
+            self.gaps, self.lagged, self.disconnects
+        );
+        if self.traders > 0 {
+            let rejected: u64 = self.orders_rejected.values().sum();
+            let _ = writeln!(
+                t,
+                "orders               {} sent, {} accepted, {} rejected {:?}",
+                self.orders_sent, self.orders_accepted, rejected, self.orders_rejected
+            );
+            let _ = writeln!(
+                t,
+                "order round trip     {}",
+                Self::percentiles_text(&self.order_rtt)
+            );
+        }
+        let limited = if self.generator_bound() {
+            " (busy: the generator may have been the bottleneck)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "loadgen CPU          {:.2} cores{limited}",
+            self.cpu_cores()
+        );
+        if let Some(server) = &self.server {
+            let _ = writeln!(
+                t,
+                "server CPU           {:.2} cores; RSS {:.1} MiB -> {:.1} MiB, {:.0} bytes per connection",
+                server.cpu_cores,
+                server.rss_before as f64 / 1048576.0,
+                server.rss_after as f64 / 1048576.0,
+                self.memory_per_connection().unwrap_or(0.0)
+            );
+            if let Some(sent) = server.sent_per_sec {
+                let _ = writeln!(t, "server sent          {sent:.0} msgs/s (its /metrics)");
+            }
+        }
+        t
+    }
+}
