@@ -75,6 +75,10 @@ fn stream_key(channel: &str, symbol: &str, interval: Option<&str>) -> String {
 }
 
 async fn connection(stream: TcpStream, id: u64, subscribers: Subscribers) {
+    // The chat example leaves Nagle on; with it, small messages wait for
+    // ACKs (tens of ms), which would measure the kernel, not the design.
+    // Every server here sets TCP_NODELAY (Node's ws does by default).
+    let _ = stream.set_nodelay(true);
     let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };

@@ -1,0 +1,330 @@
+//! End to end, over real sockets: tickwire against the servers users would
+//! pick instead (a Node `ws` fan-out, and a naive Rust fan-out in the shape
+//! of the tokio-tungstenite chat example), each measured in the same run by
+//! the same `tickwire loadgen`, with the server pinned to core 0 and the
+//! generator to core 1 (`taskset`). The peers play a `tickwire simulate`
+//! recording of the same seed and rate, so they send the same messages at
+//! the same rates to the same subscriptions.
+//!
+//! ```text
+//! bash benches/run.sh          # or: cargo bench --bench e2e
+//! ```
+//!
+//! Scenarios: (1) 1,000 connections, all symbols, book+trades+ticker,
+//! default rates; (2) flat out: 100 such connections while the event rate
+//! rises, until p99 passes 10 ms; (3) 20,000 idle-but-subscribed
+//! connections (the heartbeat of one symbol): memory per connection;
+//! (4) 100 traders sending orders while 1,000 connections watch (tickwire
+//! only: the peers do not trade). Writes `target/bench/e2e.md`, `e2e.png`
+//! and `e2e.json`.
+//!
+//! Under `cargo test` (no `--bench` argument) it runs every scenario small
+//! and quick, writes `e2e-smoke.*`, and fails if any run went wrong: the
+//! harness itself is tested, not the speed.
+
+mod procs;
+mod report;
+
+use std::fmt::Write;
+
+use procs::{Kind, Load, Paths};
+
+/// The sizes of one run of every scenario.
+pub struct Plan {
+    pub full: bool,
+    pub watchers: usize,
+    pub sweep_connections: usize,
+    pub sweep_scales: Vec<f64>,
+    pub idle_connections: usize,
+    pub traders: usize,
+    pub orders_per_sec: f64,
+    pub window_s: u64,
+    pub sweep_window_s: u64,
+    pub ramp_s: u64,
+    pub idle_ramp_s: u64,
+}
+
+impl Plan {
+    fn new(full: bool) -> Plan {
+        // A connection is one descriptor in the server and one in the
+        // generator; keep clear of the open-file limit.
+        let fd_room = procs::open_file_limit().saturating_sub(200) as usize;
+        if full {
+            Plan {
+                full,
+                watchers: 1000,
+                sweep_connections: 100,
+                sweep_scales: vec![1.0, 1.33, 2.0, 5.0, 10.0, 20.0, 33.0, 50.0, 70.0, 100.0],
+                idle_connections: 20_000.min(fd_room),
+                traders: 100,
+                orders_per_sec: 2000.0,
+                window_s: 10,
+                sweep_window_s: 5,
+                ramp_s: 3,
+                idle_ramp_s: 20,
+            }
+        } else {
+            Plan {
+                full,
+                watchers: 20,
+                sweep_connections: 10,
+                sweep_scales: vec![1.0, 5.0],
+                idle_connections: 200.min(fd_room),
+                traders: 4,
+                orders_per_sec: 40.0,
+                window_s: 1,
+                sweep_window_s: 1,
+                ramp_s: 1,
+                idle_ramp_s: 1,
+            }
+        }
+    }
+
+    /// Seconds of feed a peer needs for one run: the ramp, the wait for
+    /// every subscription, the window, with room to spare.
+    fn feed_seconds(&self, ramp_s: u64, window_s: u64) -> u64 {
+        ramp_s + window_s + if ramp_s > 5 { 30 } else { 10 }
+    }
+}
+
+const ALL_SYMBOLS: &str = "BTC-USD,ETH-USD,SOL-USD,AAPL";
+
+/// One measured run.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub scenario: &'static str,
+    pub kind: Kind,
+    pub scale: f64,
+    pub load: Load,
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// One server under one load.
+struct Job {
+    scenario: &'static str,
+    kind: Kind,
+    scale: f64,
+    load: Vec<String>,
+    server_extra: Vec<String>,
+    ramp_s: u64,
+    window_s: u64,
+}
+
+fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
+    let Job {
+        scenario,
+        kind,
+        scale,
+        load: load_args,
+        server_extra,
+        ramp_s,
+        window_s,
+    } = job;
+    let feed = match kind {
+        Kind::Tickwire => std::path::PathBuf::new(), // simulates live
+        _ => paths.feed(scale, plan.feed_seconds(ramp_s, window_s))?,
+    };
+    let tag = format!("{scenario}-{}-x{scale}", kind.slug());
+    let server = paths.start(kind, scale, &feed, &server_extra, &format!("{tag}-server"))?;
+    let mut all = load_args;
+    all.extend(args(&["--duration"]));
+    all.push(format!("{window_s}s"));
+    all.push("--ramp".into());
+    all.push(format!("{ramp_s}s"));
+    let load = paths.loadgen(&server, &all, &format!("{tag}-loadgen"))?;
+    drop(server);
+    eprintln!(
+        "e2e {scenario:<8} {:<10} x{scale:<5} {:>10.0} msgs/s  p50 {:>8.2} ms  p99 {:>8.2} ms  server {:.2} cores  loadgen {:.2} cores  gaps/lags/disconnects {}",
+        kind.name(),
+        load.delivered(),
+        load.latency_ms("p50"),
+        load.latency_ms("p99"),
+        load.f(&["server", "cpu_cores"]),
+        load.f(&["loadgen_cpu_cores"]),
+        load.problems()
+    );
+    Ok(Run {
+        scenario,
+        kind,
+        scale,
+        load,
+    })
+}
+
+fn watch_args(connections: usize, symbols: &str, channels: &str) -> Vec<String> {
+    vec![
+        "--connections".into(),
+        connections.to_string(),
+        "--symbols".into(),
+        symbols.into(),
+        "--channels".into(),
+        channels.into(),
+    ]
+}
+
+fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
+    let mut runs = Vec::new();
+    // 1. Many connections at the default rates.
+    for kind in Kind::ALL {
+        let load = watch_args(plan.watchers, ALL_SYMBOLS, "book,trades,ticker");
+        runs.push(measure(
+            paths,
+            plan,
+            Job {
+                scenario: "watchers",
+                kind,
+                scale: 1.0,
+                load,
+                server_extra: vec![],
+                ramp_s: plan.ramp_s,
+                window_s: plan.window_s,
+            },
+        )?);
+    }
+    // 2. Flat out: the rate rises until p99 passes 10 ms (or the run loses
+    //    messages, or the generator is the limit).
+    for kind in Kind::ALL {
+        for &scale in &plan.sweep_scales {
+            let load = watch_args(plan.sweep_connections, ALL_SYMBOLS, "book,trades,ticker");
+            let run = measure(
+                paths,
+                plan,
+                Job {
+                    scenario: "sweep",
+                    kind,
+                    scale,
+                    load,
+                    server_extra: vec![],
+                    ramp_s: 1,
+                    window_s: plan.sweep_window_s,
+                },
+            )?;
+            let done = run.load.latency_ms("p99") > 10.0
+                || run.load.problems() > 0
+                || run.load.loadgen_bound();
+            runs.push(run);
+            if done && plan.full {
+                break;
+            }
+        }
+    }
+    // 3. Idle but subscribed: memory per connection.
+    for kind in Kind::ALL {
+        let load = watch_args(plan.idle_connections, "BTC-USD", "heartbeat");
+        runs.push(measure(
+            paths,
+            plan,
+            Job {
+                scenario: "idle",
+                kind,
+                scale: 1.0,
+                load,
+                server_extra: vec![],
+                ramp_s: plan.idle_ramp_s,
+                window_s: plan.window_s,
+            },
+        )?);
+    }
+    // 4. Traders and watchers together (tickwire only).
+    let accounts = paths.out.join("e2e-accounts.toml");
+    let mut file = String::new();
+    let mut tokens = Vec::new();
+    for i in 0..plan.traders {
+        let token = format!("bench-trader-token-{i:03}");
+        let _ = writeln!(file, "[[account]]\nname = \"trader{i:03}\"");
+        let _ = writeln!(file, "token = \"{token}\"\norders_per_sec = 100000\n");
+        tokens.push(token);
+    }
+    std::fs::write(&accounts, file).map_err(|e| e.to_string())?;
+    let mut load = watch_args(plan.watchers, ALL_SYMBOLS, "book,trades,ticker");
+    load.extend([
+        "--traders".into(),
+        plan.traders.to_string(),
+        "--orders-per-sec".into(),
+        plan.orders_per_sec.to_string(),
+        "--token".into(),
+        tokens.join(","),
+    ]);
+    let extra = vec!["--accounts".to_string(), accounts.display().to_string()];
+    runs.push(measure(
+        paths,
+        plan,
+        Job {
+            scenario: "trading",
+            kind: Kind::Tickwire,
+            scale: 1.0,
+            load,
+            server_extra: extra,
+            ramp_s: plan.ramp_s,
+            window_s: plan.window_s,
+        },
+    )?);
+    Ok(runs)
+}
+
+/// What the smoke run (under `cargo test`) must show: every run connected
+/// everyone and tickwire lost nothing.
+fn check(runs: &[Run]) -> Result<(), String> {
+    for run in runs {
+        let l = &run.load;
+        let wanted = l.f(&["connections"]) + l.f(&["traders"]);
+        if l.f(&["connected"]) != wanted {
+            return Err(format!(
+                "{} {}: connected {} of {wanted}",
+                run.scenario,
+                run.kind.name(),
+                l.f(&["connected"])
+            ));
+        }
+        if l.f(&["messages"]) <= 0.0 {
+            return Err(format!("{} {}: no messages", run.scenario, run.kind.name()));
+        }
+        if run.kind == Kind::Tickwire && l.problems() > 0 {
+            return Err(format!(
+                "{} tickwire: gaps, lags or disconnects: {}",
+                run.scenario, l.json
+            ));
+        }
+        if l.f(&["server", "rss_after_bytes"]).is_nan() {
+            return Err(format!(
+                "{} {}: no server measures",
+                run.scenario,
+                run.kind.name()
+            ));
+        }
+    }
+    let trading = runs
+        .iter()
+        .find(|r| r.scenario == "trading")
+        .ok_or("no trading run")?;
+    if trading.load.f(&["orders", "accepted"]).is_nan()
+        || trading.load.f(&["orders", "accepted"]) <= 0.0
+    {
+        return Err(format!("no order was accepted: {}", trading.load.json));
+    }
+    Ok(())
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let plan = Plan::new(full);
+    let result = Paths::find().and_then(|paths| {
+        let runs = run_all(&paths, &plan)?;
+        let name = if full { "e2e" } else { "e2e-smoke" };
+        report::write(&paths, &plan, &runs, name)?;
+        if !full {
+            check(&runs)?;
+        }
+        Ok(paths.out.join(format!("{name}.md")))
+    });
+    match result {
+        Ok(table) => println!("e2e: wrote {}", table.display()),
+        Err(e) => {
+            eprintln!("e2e: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The processes of an end-to-end run: servers (tickwire and its peers),
+//! pinned to core 0, and the load generator, pinned to core 1.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The servers compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Tickwire,
+    NodeWs,
+    NaiveRust,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Tickwire, Kind::NodeWs, Kind::NaiveRust];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tickwire => "tickwire",
+            Kind::NodeWs => "Node ws",
+            Kind::NaiveRust => "naive Rust",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Kind::Tickwire => "tickwire",
+            Kind::NodeWs => "node-ws",
+            Kind::NaiveRust => "naive-rust",
+        }
+    }
+}
+
+/// Where things are: binaries, the Node peer, the output directory.
+pub struct Paths {
+    pub tickwire: PathBuf,
+    pub naive_peer: PathBuf,
+    pub node_peer: PathBuf,
+    pub out: PathBuf,
+    /// Pin with taskset (two or more cores and taskset present).
+    pub pin: bool,
+}
+
+impl Paths {
+    pub fn find() -> Result<Paths, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        // target/<profile>/deps/e2e-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .ok_or("cannot locate the target directory")?;
+        let target = profile_dir.parent().ok_or("cannot locate target/")?;
+        let paths = Paths {
+            tickwire: PathBuf::from(env!("CARGO_BIN_EXE_tickwire")),
+            naive_peer: profile_dir.join("examples").join("naive-peer"),
+            node_peer: root.join("benches/peers/node-ws"),
+            out: target.join("bench"),
+            pin: std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+                && Command::new("taskset")
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+        };
+        if !paths.naive_peer.exists() {
+            return Err(format!(
+                "{} is missing: build it with `cargo build --release --example naive-peer` (benches/run.sh does)",
+                paths.naive_peer.display()
+            ));
+        }
+        if !paths.node_peer.join("node_modules/ws").exists() {
+            return Err(
+                "the Node peer's `ws` package is missing: run `npm ci --prefix benches/peers/node-ws` (benches/run.sh and .ci/test do)"
+                    .into(),
+            );
+        }
+        std::fs::create_dir_all(paths.out.join("logs")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(paths.out.join("feeds")).map_err(|e| e.to_string())?;
+        Ok(paths)
+    }
+
+    fn pinned(&self, core: u32, program: &Path) -> Command {
+        if self.pin {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(core.to_string()).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn log(&self, name: &str) -> Stdio {
+        std::fs::File::create(self.out.join("logs").join(format!("{name}.log")))
+            .map_or(Stdio::null(), Stdio::from)
+    }
+
+    /// A recording for the peers to play: `tickwire simulate` at `scale`.
+    pub fn feed(&self, scale: f64, seconds: u64) -> Result<PathBuf, String> {
+        let file = self
+            .out
+            .join("feeds")
+            .join(format!("seed42-x{scale}-{seconds}s.jsonl"));
+        if file.exists() {
+            return Ok(file);
+        }
+        let status = Command::new(&self.tickwire)
+            .args(["simulate", "--seed", "42", "--rate-scale"])
+            .arg(scale.to_string())
+            .arg("--duration")
+            .arg(format!("{seconds}s"))
+            .arg("--out")
+            .arg(&file)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("tickwire simulate failed for scale {scale}"));
+        }
+        Ok(file)
+    }
+
+    /// Starts a server on 127.0.0.1:0, pinned to core 0.
+    pub fn start(
+        &self,
+        kind: Kind,
+        scale: f64,
+        feed: &Path,
+        extra: &[String],
+        log: &str,
+    ) -> Result<Server, String> {
+        let mut command = match kind {
+            Kind::Tickwire => {
+                let mut c = self.pinned(0, &self.tickwire);
+                c.args(["serve", "--listen", "127.0.0.1:0", "--seed", "42"])
+                    .arg("--rate-scale")
+                    .arg(scale.to_string())
+                    .args(["--max-connections", "30000"])
+                    .args(["--requests-per-sec", "100000", "--request-burst", "100000"])
+                    .args(extra)
+                    .env("RUST_LOG", "warn");
+                c
+            }
+            Kind::NodeWs => {
+                let node = which("node").ok_or("node is not installed")?;
+                let mut c = self.pinned(0, &node);
+                c.arg(self.node_peer.join("server.js"))
+                    .arg("--feed")
+                    .arg(feed)
+                    .args(["--listen", "127.0.0.1:0"]);
+                c
+            }
+            Kind::NaiveRust => {
+                let mut c = self.pinned(0, &self.naive_peer);
+                c.arg("--feed").arg(feed).args(["--listen", "127.0.0.1:0"]);
+                c
+            }
+        };
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(self.log(log))
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+        let pid = child.id();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut server = Server {
+            child,
+            pid,
+            addr: String::new(),
+        };
+        // The address is on stdout; keep draining it afterwards.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let addr = line
+                    .split("ws://")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .or_else(|| line.strip_prefix("listening on "));
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        server.addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .map_err(|_| format!("{} did not say where it listens", kind.name()))?;
+        Ok(server)
+    }
+
+    /// Runs the load generator (pinned to core 1) and returns its JSON report.
+    pub fn loadgen(&self, server: &Server, args: &[String], log: &str) -> Result<Load, String> {
+        let mut command = self.pinned(1, &self.tickwire);
+        command
+            .arg("loadgen")
+            .arg("--url")
+            .arg(format!("ws://{}/ws", server.addr))
+            .args(["--json", "--quiet", "--server-pid"])
+            .arg(server.pid.to_string())
+            .args(args)
+            .env("RUST_LOG", "warn");
+        let output = command
+            .stderr(self.log(log))
+            .output()
+            .map_err(|e| format!("cannot run the load generator: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!("loadgen failed ({}): {text}", output.status));
+        }
+        let json = serde_json::from_str(text.trim())
+            .map_err(|e| format!("loadgen printed no JSON ({e}): {text}"))?;
+        Ok(Load { json })
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub pid: u32,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One load generator report.
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub json: serde_json::Value,
+}
+
+impl Load {
+    pub fn f(&self, path: &[&str]) -> f64 {
+        let mut v = &self.json;
+        for key in path {
+            v = &v[*key];
+        }
+        v.as_f64().unwrap_or(f64::NAN)
+    }
+
+    pub fn delivered(&self) -> f64 {
+        self.f(&["messages_per_sec"])
+    }
+
+    /// Latency percentile in milliseconds ("p50", "p99", ...).
+    pub fn latency_ms(&self, p: &str) -> f64 {
+        self.f(&["latency_us", p]) / 1000.0
+    }
+
+    pub fn problems(&self) -> u64 {
+        (self.f(&["seq_gaps"]) + self.f(&["lagged"]) + self.f(&["disconnects"])) as u64
+    }
+
+    pub fn loadgen_bound(&self) -> bool {
+        self.json["loadgen_bound"].as_bool().unwrap_or(false)
+    }
+}
+
+/// The open-file limit (soft) of this process, which children inherit.
+pub fn open_file_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(1024)
+}
+
+/// The CPU model, for the table's heading.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
