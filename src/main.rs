@@ -84,6 +84,10 @@ struct LoadgenCmd {
     /// Account tokens for the traders, used in turn (comma-separated).
     #[arg(long, value_delimiter = ',', env = "TICKWIRE_TOKEN")]
     token: Vec<String>,
+    /// Each connection subscribes to one of the symbols, in turn (a screen
+    /// that shows one market), instead of to all of them.
+    #[arg(long)]
+    one_symbol_each: bool,
     /// The server's process id: report its CPU and memory (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
@@ -493,6 +497,7 @@ fn loadgen(cmd: LoadgenCmd) -> Result<(), String> {
         tokens: cmd.token,
         server_pid: cmd.server_pid,
         progress: !cmd.quiet,
+        one_symbol_each: cmd.one_symbol_each,
     };
     // One thread: the generator is measured (and pinned) as one core.
     let report = client_runtime()?.block_on(tickwire::loadgen::run(options))?;

@@ -216,6 +216,37 @@ impl Paths {
     }
 }
 
+/// Messages per second a recording offers one connection subscribed to
+/// `channels` of `symbols` (comma-separated).
+pub fn offered_rate(feed: &Path, symbols: &str, channels: &str) -> Result<f64, String> {
+    let wanted: Vec<String> = channels
+        .split(',')
+        .flat_map(|c| {
+            symbols
+                .split(',')
+                .map(move |s| format!("\"stream\":\"{c}:{s}\",\"msg\""))
+        })
+        .collect();
+    let file = std::fs::File::open(feed).map_err(|e| format!("{}: {e}", feed.display()))?;
+    let (mut count, mut first, mut last) = (0u64, None, 0u64);
+    for line in BufReader::new(file).lines().skip(1) {
+        let line = line.map_err(|e| format!("{}: {e}", feed.display()))?;
+        let ts = line
+            .strip_prefix("{\"ts\":")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|ts| ts.parse::<u64>().ok());
+        if let Some(ts) = ts {
+            first.get_or_insert(ts);
+            last = ts;
+        }
+        if wanted.iter().any(|w| line.contains(w.as_str())) {
+            count += 1;
+        }
+    }
+    let seconds = last.saturating_sub(first.unwrap_or(last)) as f64 / 1e9;
+    Ok(count as f64 / seconds.max(1e-9))
+}
+
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)

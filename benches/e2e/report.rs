@@ -36,12 +36,34 @@ fn ms(v: f64) -> String {
     }
 }
 
+/// One summary value, with what a reader must know about it.
+#[derive(Clone, Copy)]
+struct Cell {
+    value: f64,
+    note: &'static str,
+    /// False when a ratio would mislead (the latency of a server that fell
+    /// behind its feed is measured from its late publishing).
+    comparable: bool,
+}
+
+fn note_of(r: &Run) -> &'static str {
+    match (r.load.loadgen_bound(), r.behind()) {
+        (true, _) => " (generator-bound)",
+        (false, true) => " (fell behind)",
+        _ => "",
+    }
+}
+
 /// The flat-out point: most delivered with p99 at or under `limit_ms`.
-fn best_under(runs: &[&Run], limit_ms: f64) -> Option<f64> {
+fn best_under(runs: &[&Run], limit_ms: f64) -> Option<Cell> {
     runs.iter()
-        .filter(|r| r.load.latency_ms("p99") <= limit_ms && r.load.problems() == 0)
-        .map(|r| r.load.delivered())
-        .reduce(f64::max)
+        .filter(|r| r.load.latency_ms("p99") <= limit_ms && r.load.problems() == 0 && !r.behind())
+        .max_by(|a, b| a.load.delivered().total_cmp(&b.load.delivered()))
+        .map(|r| Cell {
+            value: r.load.delivered(),
+            note: note_of(r),
+            comparable: true,
+        })
 }
 
 /// A row of the summary: one measure for every server, with ratios.
@@ -49,27 +71,60 @@ fn row(
     t: &mut String,
     scenario: &str,
     measure: &str,
-    values: [Option<f64>; 3],
+    cells: [Option<Cell>; 3],
     show: fn(f64) -> String,
 ) {
-    let cell = |v: Option<f64>| v.map_or("n/a".to_string(), show);
-    let ratio = |peer: Option<f64>| match (values[0], peer) {
-        (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => format!("{:.2}", a / b),
+    let cell = |c: Option<Cell>| {
+        c.map_or("n/a".to_string(), |c| {
+            format!("{}{}", show(c.value), c.note)
+        })
+    };
+    let ratio = |peer: Option<Cell>| match (cells[0], peer) {
+        (Some(a), Some(b))
+            if a.comparable
+                && b.comparable
+                && b.value > 0.0
+                && a.value.is_finite()
+                && b.value.is_finite() =>
+        {
+            format!("{:.2}", a.value / b.value)
+        }
         _ => "n/a".into(),
     };
     let _ = writeln!(
         t,
         "| {scenario} | {measure} | {} | {} | {} | {} | {} |",
-        cell(values[0]),
-        cell(values[1]),
-        cell(values[2]),
-        ratio(values[1]),
-        ratio(values[2])
+        cell(cells[0]),
+        cell(cells[1]),
+        cell(cells[2]),
+        ratio(cells[1]),
+        ratio(cells[2])
     );
 }
 
-fn per_kind(runs: &[Run], scenario: &str, f: impl Fn(&Run) -> f64) -> [Option<f64>; 3] {
-    Kind::ALL.map(|k| of(runs, scenario, k).first().map(|r| f(r)))
+/// A measure of each server's run of `scenario`; `latency` measures are
+/// not compared for a server that fell behind.
+fn per_kind(
+    runs: &[Run],
+    scenario: &str,
+    latency: bool,
+    f: impl Fn(&Run) -> f64,
+) -> [Option<Cell>; 3] {
+    Kind::ALL.map(|k| {
+        of(runs, scenario, k).first().map(|r| Cell {
+            value: f(r),
+            note: note_of(r),
+            comparable: !(latency && r.behind()),
+        })
+    })
+}
+
+fn plain(value: Option<f64>) -> Option<Cell> {
+    value.map(|value| Cell {
+        value,
+        note: "",
+        comparable: true,
+    })
 }
 
 pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(), String> {
@@ -108,7 +163,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         &mut t,
         &s1,
         "delivered msgs/s",
-        per_kind(runs, "watchers", |r| r.load.delivered()),
+        per_kind(runs, "watchers", false, |r| r.load.delivered()),
         rate,
     );
     for p in ["p50", "p99", "p999"] {
@@ -116,7 +171,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
             &mut t,
             &s1,
             &format!("latency {p} (ms)"),
-            per_kind(runs, "watchers", |r| r.load.latency_ms(p)),
+            per_kind(runs, "watchers", true, |r| r.load.latency_ms(p)),
             ms,
         );
     }
@@ -124,7 +179,9 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         &mut t,
         &s1,
         "server CPU (cores)",
-        per_kind(runs, "watchers", |r| r.load.f(&["server", "cpu_cores"])),
+        per_kind(runs, "watchers", false, |r| {
+            r.load.f(&["server", "cpu_cores"])
+        }),
         |v| format!("{v:.2}"),
     );
     let s2 = format!(
@@ -160,14 +217,14 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         &mut t,
         &s2,
         "p99 (ms) at the point nearest 80 k msgs/s",
-        Kind::ALL.map(|k| near(k, target).map(|p| p.1)),
+        Kind::ALL.map(|k| plain(near(k, target).map(|p| p.1))),
         ms,
     );
     row(
         &mut t,
         &s2,
         "(that point's msgs/s)",
-        Kind::ALL.map(|k| near(k, target).map(|p| p.0)),
+        Kind::ALL.map(|k| plain(near(k, target).map(|p| p.0))),
         rate,
     );
     let s3 = format!(
@@ -179,21 +236,21 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         &mut t,
         &s3,
         "server memory per connection (KiB)",
-        per_kind(runs, "idle", memory),
+        per_kind(runs, "idle", false, memory),
         |v| format!("{v:.1}"),
     );
     row(
         &mut t,
         &s3,
         "heartbeat latency p99 (ms)",
-        per_kind(runs, "idle", |r| r.load.latency_ms("p99")),
+        per_kind(runs, "idle", true, |r| r.load.latency_ms("p99")),
         ms,
     );
     let s4 = format!(
-        "4. {} traders ({} orders/s) + {} watchers",
+        "4. {} traders ({} orders/s in all) + {} watchers of one symbol each",
         plan.traders, plan.orders_per_sec, plan.watchers
     );
-    let trading = |f: fn(&Run) -> f64| per_kind(runs, "trading", f);
+    let trading = |f: fn(&Run) -> f64| per_kind(runs, "trading", false, f);
     row(
         &mut t,
         &s4,
@@ -237,7 +294,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
     let _ = writeln!(t, "## Every run\n");
     let _ = writeln!(
         t,
-        "| scenario | server | rate scale | connections | delivered msgs/s | p50 ms | p99 ms | p99.9 ms | max ms | server CPU | server RSS MiB | loadgen CPU | gaps | lagged | disconnects |"
+        "| scenario | server | rate scale | connections | offered msgs/s | delivered msgs/s | p50 ms | p99 ms | p99.9 ms | max ms | server CPU | server RSS MiB | loadgen CPU | gaps | lagged | disconnects |"
     );
     let _ = writeln!(
         t,
@@ -252,11 +309,12 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         };
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {}{bound} | {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {}{bound} | {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} | {} | {} |",
             r.scenario,
             r.kind.name(),
             r.scale,
             l.f(&["connected"]),
+            rate(r.offered),
             rate(l.delivered()),
             ms(l.latency_ms("p50")),
             ms(l.latency_ms("p99")),

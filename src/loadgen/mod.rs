@@ -55,6 +55,8 @@ pub struct LoadOptions {
     pub server_pid: Option<u32>,
     /// Print a line a second to stderr while running.
     pub progress: bool,
+    /// Each watcher subscribes to one of `symbols`, in turn, instead of all.
+    pub one_symbol_each: bool,
 }
 
 impl LoadOptions {
@@ -71,6 +73,7 @@ impl LoadOptions {
             tokens: Vec::new(),
             server_pid: None,
             progress: false,
+            one_symbol_each: false,
         }
     }
 }
@@ -294,7 +297,7 @@ async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) -> Wat
     stats
 }
 
-fn subscribe_request(options: &LoadOptions) -> String {
+fn subscribe_request(options: &LoadOptions, symbols: &[String]) -> String {
     let quoted = |items: &[String]| {
         items
             .iter()
@@ -305,7 +308,7 @@ fn subscribe_request(options: &LoadOptions) -> String {
     format!(
         "{{\"op\":\"subscribe\",\"id\":\"load\",\"channels\":[{}],\"symbols\":[{}]}}",
         quoted(&options.channels),
-        quoted(&options.symbols)
+        quoted(symbols)
     )
 }
 
@@ -347,6 +350,9 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     if options.traders > 0 && (options.tokens.is_empty() || options.orders_per_sec <= 0.0) {
         return Err("traders need --orders-per-sec above 0 and at least one --token".into());
     }
+    if options.symbols.is_empty() || options.channels.is_empty() {
+        return Err("give at least one symbol and one channel".into());
+    }
     if options.connections + options.traders == 0 {
         return Err("nothing to do: no connections and no traders".into());
     }
@@ -372,7 +378,16 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     if options.progress {
         tokio::spawn(progress(ctx.clone(), total, stop.clone()));
     }
-    let request: Arc<str> = subscribe_request(&options).into();
+    // Every symbol to each connection, or one symbol each, in turn.
+    let requests: Vec<Arc<str>> = if options.one_symbol_each {
+        options
+            .symbols
+            .iter()
+            .map(|s| subscribe_request(&options, std::slice::from_ref(s)).into())
+            .collect()
+    } else {
+        vec![subscribe_request(&options, &options.symbols).into()]
+    };
     let mut watchers = Vec::with_capacity(options.connections);
     let mut traders = Vec::with_capacity(options.traders);
     let per_trader = options.orders_per_sec / options.traders.max(1) as f64;
@@ -383,7 +398,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         let at = ctx.base + options.ramp.mul_f64(i as f64 / total as f64);
         let ctx = ctx.clone();
         if i < options.connections {
-            let request = request.clone();
+            let request = requests[i % requests.len()].clone();
             watchers.push(tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
                 watcher(ctx, source, request).await
