@@ -298,7 +298,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
     );
     let _ = writeln!(
         t,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in runs {
         let l = &r.load;
@@ -362,7 +362,8 @@ fn plot(
     .map_err(|_| format!("{FONT} is not a font"))?;
     let points: Vec<(Kind, f64, f64, f64)> = runs
         .iter()
-        .filter(|r| r.scenario == "sweep")
+        // A server that fell behind its feed has no meaningful latency.
+        .filter(|r| r.scenario == "sweep" && !r.behind())
         .map(|r| {
             (
                 r.kind,
