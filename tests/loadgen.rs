@@ -112,3 +112,33 @@ async fn loadgen_refuses_what_it_cannot_do() {
     let error = run(options).await.unwrap_err();
     assert!(error.contains("/proc"), "{error}");
 }
+
+/// A subscription the server refuses is counted, and the measured window
+/// does not wait for an answer that will never be `subscribed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_counts_refused_subscriptions() {
+    let server = Server::start(config(1.0)).await;
+    let mut options = LoadOptions::new(&server.ws_url());
+    options.connections = 3;
+    options.symbols = vec!["NOPE-USD".into()];
+    options.duration = Duration::from_millis(300);
+    options.ramp = Duration::from_millis(50);
+    let started = std::time::Instant::now();
+    let report = run(options).await.expect("run");
+    // Not a speed check: waiting for the missing answers would take the
+    // generator's 60 s give-up time.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the refused"
+    );
+    assert_eq!(
+        (report.connected, report.errors, report.messages),
+        (3, 3, 0)
+    );
+    assert!(
+        report.to_table().contains("3 errors"),
+        "{}",
+        report.to_table()
+    );
+    server.stop().await;
+}

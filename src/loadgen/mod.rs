@@ -153,6 +153,8 @@ struct WatchStats {
     bytes: u64,
     gaps: u64,
     lagged: u64,
+    /// `error` answers from the server.
+    errors: u64,
 }
 
 /// Per-connection sequence checking: last seq per stream.
@@ -195,6 +197,7 @@ async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) -> Wat
         bytes: 0,
         gaps: 0,
         lagged: 0,
+        errors: 0,
     };
     let mut settled = false;
     let settle = |settled: &mut bool| {
@@ -254,6 +257,12 @@ async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) -> Wat
                     return;
                 }
                 b"subscribed" => settle(&mut settled),
+                // A refused subscription (a limit, a bad name) counts, and
+                // the window does not wait for it.
+                b"error" => {
+                    stats.errors += 1;
+                    settle(&mut settled);
+                }
                 _ => {}
             }
             let (Some(seq), Some(ts)) = (field_u64(text, b"\"seq\":"), field_u64(text, b"\"ts\":"))
@@ -450,6 +459,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.bytes += w.bytes;
         report.gaps += w.gaps;
         report.lagged += w.lagged;
+        report.errors += w.errors;
         report.disconnects += u64::from(w.disconnected);
         if w.connected {
             if first {

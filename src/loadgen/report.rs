@@ -37,6 +37,8 @@ pub struct LoadReport {
     pub gaps: u64,
     pub lagged: u64,
     pub disconnects: u64,
+    /// `error` answers to the watchers' subscriptions.
+    pub errors: u64,
     /// Publish-to-receive latency (`ts` to the read), microseconds.
     pub latency: Histogram<u64>,
     pub orders_sent: u64,
@@ -64,6 +66,7 @@ impl LoadReport {
             gaps: 0,
             lagged: 0,
             disconnects: 0,
+            errors: 0,
             latency: histogram(),
             orders_sent: 0,
             orders_accepted: 0,
@@ -133,7 +136,7 @@ impl LoadReport {
         let mut s = String::with_capacity(1024);
         let _ = write!(
             s,
-            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{}",
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{}",
             self.connections,
             self.traders,
             self.connected,
@@ -149,6 +152,7 @@ impl LoadReport {
             self.gaps,
             self.lagged,
             self.disconnects,
+            self.errors,
         );
         let rejected: Vec<String> = self
             .orders_rejected
@@ -217,8 +221,8 @@ impl LoadReport {
         );
         let _ = writeln!(
             t,
-            "integrity            {} seq gaps, {} lagged notices, {} disconnects",
-            self.gaps, self.lagged, self.disconnects
+            "integrity            {} seq gaps, {} lagged notices, {} disconnects, {} errors",
+            self.gaps, self.lagged, self.disconnects, self.errors
         );
         if self.traders > 0 {
             let rejected: u64 = self.orders_rejected.values().sum();
