@@ -201,7 +201,8 @@ fn upgrade(
     response
 }
 
-/// Sized for many connections: a small read buffer (requests are small;
+/// Sized for many connections: a small read buffer (512 B holds an order or
+/// two; requests are small;
 /// a bigger one is reserved only while a bigger message arrives; each
 /// connection keeps its read buffer resident, so 4 KiB here would be half
 /// an idle connection's memory), a write buffer that batches frames into
@@ -209,7 +210,7 @@ fn upgrade(
 fn ws_config(shared: &Shared) -> WebSocketConfig {
     let max = shared.config.max_message_bytes;
     WebSocketConfig::default()
-        .read_buffer_size(1 << 10)
+        .read_buffer_size(512)
         .write_buffer_size(32 << 10)
         .max_write_buffer_size(32 << 10 | 4 << 20)
         .max_message_size(Some(max))
