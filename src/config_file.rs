@@ -27,6 +27,32 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The text of one configuration file, for errors that point into it.
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at byte `offset` of the file, about `field`.
+    pub fn invalid(&self, offset: usize, field: &str, message: String) -> FileError {
+        FileError::Invalid {
+            file: self.file.to_string(),
+            line: line_of(self.text, offset),
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    /// The file as TOML; a syntax or shape error names its line.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, FileError> {
+        toml::from_str(self.text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            self.invalid(offset, "toml", e.message().trim().to_string())
+        })
+    }
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &std::path::Path) -> Result<(String, String), FileError> {
     let file = path.display().to_string();

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::config_file::{FileError, line_of};
+use crate::config_file::{FileError, Source};
 use toml::Spanned;
 
 use crate::types::{Price, Qty};
@@ -368,16 +368,10 @@ impl Instruments {
 
     /// Parses the text of an instruments file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Instruments, InstrumentsError> {
-        let invalid = |offset: usize, field: &str, message: String| FileError::Invalid {
-            file: file.to_string(),
-            line: line_of(text, offset),
-            field: field.to_string(),
-            message,
-        };
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            invalid(offset, "toml", e.message().trim().to_string())
-        })?;
+        let source = Source { file, text };
+        let invalid =
+            |offset: usize, field: &str, message: String| source.invalid(offset, field, message);
+        let raw: RawFile = source.parse()?;
         if raw.instrument.is_empty() {
             return Err(invalid(
                 0,

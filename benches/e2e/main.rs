@@ -107,10 +107,6 @@ impl Run {
     }
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 /// One server under one load.
 struct Job {
     scenario: &'static str,
@@ -153,10 +149,12 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
     let tag = format!("{scenario}-{}-x{scale}", kind.slug());
     let server = paths.start(kind, scale, &feed, &server_extra, &format!("{tag}-server"))?;
     let mut all = load_args;
-    all.extend(args(&["--duration"]));
-    all.push(format!("{window_s}s"));
-    all.push("--ramp".into());
-    all.push(format!("{ramp_s}s"));
+    all.extend([
+        "--duration".into(),
+        format!("{window_s}s"),
+        "--ramp".into(),
+        format!("{ramp_s}s"),
+    ]);
     let load = paths.loadgen(&server, &all, &format!("{tag}-loadgen"))?;
     drop(server);
     eprintln!(

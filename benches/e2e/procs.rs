@@ -219,27 +219,29 @@ impl Paths {
 /// Messages per second a recording offers one connection subscribed to
 /// `channels` of `symbols` (comma-separated).
 pub fn offered_rate(feed: &Path, symbols: &str, channels: &str) -> Result<f64, String> {
-    let wanted: Vec<String> = channels
+    let wanted: std::collections::HashSet<String> = channels
         .split(',')
-        .flat_map(|c| {
-            symbols
-                .split(',')
-                .map(move |s| format!("\"stream\":\"{c}:{s}\",\"msg\""))
-        })
+        .flat_map(|c| symbols.split(',').map(move |s| format!("{c}:{s}")))
         .collect();
     let file = std::fs::File::open(feed).map_err(|e| format!("{}: {e}", feed.display()))?;
     let (mut count, mut first, mut last) = (0u64, None, 0u64);
+    // Entries are `{"ts":N,"stream":"S","msg":...}` (or "snapshot").
     for line in BufReader::new(file).lines().skip(1) {
         let line = line.map_err(|e| format!("{}: {e}", feed.display()))?;
-        let ts = line
-            .strip_prefix("{\"ts\":")
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|ts| ts.parse::<u64>().ok());
-        if let Some(ts) = ts {
+        let Some(rest) = line.strip_prefix("{\"ts\":") else {
+            continue;
+        };
+        let Some((ts, rest)) = rest.split_once(",\"stream\":\"") else {
+            continue;
+        };
+        if let Ok(ts) = ts.parse::<u64>() {
             first.get_or_insert(ts);
             last = ts;
         }
-        if wanted.iter().any(|w| line.contains(w.as_str())) {
+        if let Some((stream, rest)) = rest.split_once('"')
+            && rest.starts_with(",\"msg\"")
+            && wanted.contains(stream)
+        {
             count += 1;
         }
     }

@@ -433,6 +433,8 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     while ctx.live.settled.load(Relaxed) < total as u64 && Instant::now() < give_up {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Connections still waiting for an answer when the window opened.
+    let unsettled = total.saturating_sub(ctx.live.settled.load(Relaxed) as usize);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let metrics_before = fetch_metrics(target).await;
     let proc_open = options.server_pid.and_then(probe::sample);
@@ -450,6 +452,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
 
     let mut report = LoadReport::empty(options.connections, options.traders);
     report.seconds = seconds;
+    report.unsettled = unsettled;
     report.cpu_seconds = cpu_close - cpu_open;
     let mut first = true;
     for task in watchers {

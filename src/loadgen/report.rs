@@ -39,6 +39,9 @@ pub struct LoadReport {
     pub disconnects: u64,
     /// `error` answers to the watchers' subscriptions.
     pub errors: u64,
+    /// Connections with no answer to their subscription (or no trading
+    /// start) after 60 s, when the window opened without them.
+    pub unsettled: usize,
     /// Publish-to-receive latency (`ts` to the read), microseconds.
     pub latency: Histogram<u64>,
     pub orders_sent: u64,
@@ -67,6 +70,7 @@ impl LoadReport {
             lagged: 0,
             disconnects: 0,
             errors: 0,
+            unsettled: 0,
             latency: histogram(),
             orders_sent: 0,
             orders_accepted: 0,
@@ -102,41 +106,50 @@ impl LoadReport {
         (self.connected > 0).then(|| grown / self.connected as f64)
     }
 
+    /// p50, p90, p99, p99.9 and max, named for JSON and for people.
+    const PERCENTILES: [(&'static str, &'static str, f64); 5] = [
+        ("p50", "p50", 0.5),
+        ("p90", "p90", 0.9),
+        ("p99", "p99", 0.99),
+        ("p999", "p99.9", 0.999),
+        ("max", "max", 1.0),
+    ];
+
+    fn at(h: &Histogram<u64>, q: f64) -> u64 {
+        if q >= 1.0 {
+            h.max()
+        } else {
+            h.value_at_quantile(q)
+        }
+    }
+
     fn percentiles_json(h: &Histogram<u64>) -> String {
         if h.is_empty() {
             return "null".to_string();
         }
-        let q = |p: f64| h.value_at_quantile(p);
-        format!(
-            "{{\"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{},\"max\":{}}}",
-            q(0.5),
-            q(0.9),
-            q(0.99),
-            q(0.999),
-            h.max()
-        )
+        let fields: Vec<String> = Self::PERCENTILES
+            .iter()
+            .map(|(key, _, q)| format!("\"{key}\":{}", Self::at(h, *q)))
+            .collect();
+        format!("{{{}}}", fields.join(","))
     }
 
     fn percentiles_text(h: &Histogram<u64>) -> String {
         if h.is_empty() {
             return "none".to_string();
         }
-        let q = |p: f64| h.value_at_quantile(p);
-        format!(
-            "p50 {} us, p90 {} us, p99 {} us, p99.9 {} us, max {} us",
-            q(0.5),
-            q(0.9),
-            q(0.99),
-            q(0.999),
-            h.max()
-        )
+        let fields: Vec<String> = Self::PERCENTILES
+            .iter()
+            .map(|(_, name, q)| format!("{name} {} us", Self::at(h, *q)))
+            .collect();
+        fields.join(", ")
     }
 
     pub fn to_json(&self) -> String {
         let mut s = String::with_capacity(1024);
         let _ = write!(
             s,
-            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{}",
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{}",
             self.connections,
             self.traders,
             self.connected,
@@ -153,6 +166,7 @@ impl LoadReport {
             self.lagged,
             self.disconnects,
             self.errors,
+            self.unsettled,
         );
         let rejected: Vec<String> = self
             .orders_rejected
@@ -221,8 +235,8 @@ impl LoadReport {
         );
         let _ = writeln!(
             t,
-            "integrity            {} seq gaps, {} lagged notices, {} disconnects, {} errors",
-            self.gaps, self.lagged, self.disconnects, self.errors
+            "integrity            {} seq gaps, {} lagged notices, {} disconnects, {} errors, {} unanswered",
+            self.gaps, self.lagged, self.disconnects, self.errors, self.unsettled
         );
         if self.traders > 0 {
             let rejected: u64 = self.orders_rejected.values().sum();

@@ -9,7 +9,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::config_file::{FileError, line_of};
+use crate::config_file::{FileError, Source};
 use toml::Spanned;
 
 use crate::instrument::Instruments;
@@ -153,19 +153,10 @@ impl Accounts {
         text: &str,
         instruments: &Instruments,
     ) -> Result<Accounts, AccountsError> {
-        let invalid = |offset: usize, field: &str, message: String| FileError::Invalid {
-            file: file.to_string(),
-            line: line_of(text, offset),
-            field: field.to_string(),
-            message,
-        };
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            invalid(
-                e.span().map(|s| s.start).unwrap_or(0),
-                "toml",
-                e.message().trim().to_string(),
-            )
-        })?;
+        let source = Source { file, text };
+        let invalid =
+            |offset: usize, field: &str, message: String| source.invalid(offset, field, message);
+        let raw: RawFile = source.parse()?;
         let mut list: Vec<AccountConfig> = Vec::new();
         for r in raw.account {
             check_name(r.name.get_ref()).map_err(|m| invalid(r.name.span().start, "name", m))?;

@@ -58,6 +58,8 @@ async function loadFeed(path) {
   return entries;
 }
 
+const TEXT = { binary: false }; // one options object for every send
+
 function streamKey(channel, symbol, interval) {
   if (channel === 'candles') return `candles_${interval || '1m'}:${symbol}`;
   return `${channel}:${symbol}`;
@@ -118,7 +120,7 @@ async function main() {
         const subscribers = streams.get(e.stream);
         if (subscribers && subscribers.size > 0) {
           const frame = Buffer.from(e.head + nowNs().toString() + e.tail);
-          for (const ws of subscribers) ws.send(frame, { binary: false });
+          for (const ws of subscribers) ws.send(frame, TEXT);
         }
         next += 1;
         if (next === entries.length) {
