@@ -1,0 +1,843 @@
+/**
+ * `connect(url, options)`: one tickwire connection that stays up.
+ *
+ * - Reconnects with exponential backoff and jitter; on each new connection
+ *   it asks for the instruments, authenticates again (if it has a token),
+ *   subscribes to every stream still wanted, and reconciles the account's
+ *   open orders.
+ * - Notices a dead connection: every message counts as life; when the feed
+ *   is quiet it sends `ping`, and with nothing for `idleTimeoutMs` it drops
+ *   the socket and reconnects.
+ * - Market data goes to reference-counted streams (`book()`, `trades()`,
+ *   `ticker()`, `candles()`) that check every `seq` and checksum and resync
+ *   themselves; heartbeats are subscribed alongside, so a quiet stream can
+ *   still prove it missed nothing.
+ * - Requests are promises resolved by the response with the request's `id`
+ *   and rejected with a typed error; private events also arrive as events
+ *   and in `orders`. Orders are never queued: without an open connection
+ *   they fail at once with `NotConnectedError`.
+ */
+
+import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import {
+  ClosedError,
+  DisconnectedError,
+  NotConnectedError,
+  TickwireError,
+  TimeoutError,
+  fromErrorMessage,
+} from "./errors.js";
+import { IntegrityCounters, type IntegrityStats, type ResyncReason } from "./integrity.js";
+import { Emitter, Value, type Observable } from "./observable.js";
+import { OrdersStore } from "./orders.js";
+import type {
+  AccountState,
+  Authenticated,
+  CancelParams,
+  CandleInterval,
+  Fill,
+  Instrument,
+  InstrumentsResponse,
+  Lagged,
+  OpenOrder,
+  OrderAccepted,
+  OrderDone,
+  OrderParams,
+  Pong,
+  PrivateEvent,
+  Request,
+  ServerMessage,
+  Subscribed,
+} from "./protocol.js";
+import { StreamRegistry, subscribeRequests } from "./registry.js";
+import {
+  BookStream,
+  CandlesStream,
+  HeartbeatStream,
+  type MarketStream,
+  type StreamHost,
+  TickerStream,
+  TradesStream,
+  streamKey,
+} from "./streams.js";
+
+/** The part of the WebSocket API the client uses (browsers', Node's, `ws`). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface ClientOptions {
+  /** The WebSocket class (default: the global one, as in browsers and Node 22+). */
+  WebSocket?: WebSocketConstructor;
+  /** Authenticate with this token on every connection. */
+  token?: string;
+  /** With `token`: the server cancels this connection's orders when it drops. */
+  cancelOnDisconnect?: boolean;
+  /** Reconnect when the connection drops (default true). */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  /** Send `ping` after this long without a message (default 5,000 ms). */
+  pingIntervalMs?: number;
+  /** Give a connection up after this long without a message (default 20,000 ms). */
+  idleTimeoutMs?: number;
+  /** Reject a request not answered in this time (default 10,000 ms). */
+  requestTimeoutMs?: number;
+  /** Subscribe to each watched symbol's heartbeat, to check quiet streams (default true). */
+  heartbeats?: boolean;
+  /** Verify every book update's checksum (default true). */
+  verifyChecksums?: boolean;
+  /** Trades kept per symbol (default 200). */
+  tradesKept?: number;
+  /**
+   * For tests of the integrity machinery: return `true` to drop a message
+   * as if it had been lost in transit.
+   */
+  dropInbound?: (message: ServerMessage) => boolean;
+}
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ConnectionInfo {
+  state: ConnectionState;
+  /** Failed attempts since the last open connection. */
+  attempt: number;
+  /** How the last connection ended, if one did. */
+  lastClose: { code: number; reason: string; at: number } | null;
+  /** When `state` last changed (ms since the epoch). */
+  since: number;
+  /** The account authenticated on the current connection. */
+  account: string | null;
+  /** Why authentication failed, if it did. */
+  authError: string | null;
+}
+
+export interface ServerInfo {
+  mode: "live" | "replay";
+  file: string | null;
+  speed: string | null;
+  instruments: Instrument[];
+  /** Replay: the recording has been played to its end. */
+  replayEnded: boolean;
+  /** Replay with `--loop`: the pass being played (1 is the first). */
+  replayPass: number;
+}
+
+export interface ClientEvents {
+  /** Every message, before the client handles it. */
+  message: ServerMessage;
+  order_accepted: OrderAccepted;
+  fill: Fill;
+  order_done: OrderDone;
+  /** Every private event (accepted, fill, done), in order. */
+  private: PrivateEvent;
+  lagged: Lagged;
+  shutdown: { ts: number };
+  replay_end: { ts: number };
+  replay_loop: { pass: number };
+  resync: { stream: string; reason: ResyncReason };
+  /** An error not tied to a request of the caller's. */
+  error: TickwireError;
+}
+
+/** What each request's successful answer is called. */
+const ANSWER: Record<Request["op"], ServerMessage["type"]> = {
+  subscribe: "subscribed",
+  unsubscribe: "unsubscribed",
+  instruments: "instruments",
+  auth: "authenticated",
+  order: "order_accepted",
+  cancel: "order_done",
+  cancel_all: "canceled_all",
+  open_orders: "open_orders",
+  account: "account",
+  ping: "pong",
+};
+
+interface Pending {
+  op: Request["op"];
+  resolve: (message: ServerMessage) => void;
+  reject: (error: TickwireError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type WithoutId<R> = R extends unknown ? Omit<R, "id"> : never;
+
+const OPEN = 1;
+
+export class TickwireClient {
+  /** Connection state, observable. */
+  readonly connection: Value<ConnectionInfo>;
+  /** The server's mode and instruments (null until the first connection). */
+  readonly server = new Value<ServerInfo | null>(null);
+  /** Integrity counters: gaps, checksums, resyncs, lags, reconnects. */
+  readonly stats = new IntegrityCounters();
+  /** Open orders, fills and positions of the authenticated account. */
+  readonly orders = new OrdersStore();
+  private readonly events = new Emitter<ClientEvents>();
+  private readonly registry = new StreamRegistry();
+  private readonly pending = new Map<number, Pending>();
+  private readonly host: StreamHost;
+  private readonly options: ClientOptions;
+  private socket: WebSocketLike | null = null;
+  private nextId = 1;
+  private attempt = 0;
+  private opened = false;
+  private closedByUser = false;
+  private token: string | undefined;
+  private cancelOnDisconnect: boolean;
+  private lastMessageAt = 0;
+  private lastPingAt = 0;
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private syncQueued = false;
+  private accountTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastClose: ConnectionInfo["lastClose"] = null;
+
+  constructor(
+    readonly url: string,
+    options: ClientOptions = {},
+  ) {
+    this.options = options;
+    this.token = options.token;
+    this.cancelOnDisconnect = options.cancelOnDisconnect ?? false;
+    this.connection = new Value<ConnectionInfo>(this.info("connecting"));
+    this.host = {
+      resync: (stream, reason) => {
+        this.resync(stream, reason);
+      },
+      count: (name, n) => {
+        this.stats.count(name, n);
+      },
+    };
+    this.open();
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Closes the connection for good (no reconnect); pending requests fail. */
+  close(): void {
+    this.closedByUser = true;
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const socket = this.socket;
+    this.detach();
+    socket?.close(1000, "closed by the client");
+    this.failPending(new ClosedError("the client was closed"));
+    this.lastClose = { code: 1000, reason: "closed by the client", at: Date.now() };
+    this.setState("closed");
+  }
+
+  /** Subscribes `handler` to an event; returns the unsubscriber. */
+  on<K extends keyof ClientEvents>(
+    name: K,
+    handler: (payload: ClientEvents[K]) => void,
+  ): () => void {
+    return this.events.on(name, handler);
+  }
+
+  /** The instrument for `symbol`, once the instruments are known. */
+  instrument(symbol: string): Instrument | undefined {
+    return this.server.get()?.instruments.find((i) => i.symbol === symbol);
+  }
+
+  private info(state: ConnectionState): ConnectionInfo {
+    return {
+      state,
+      attempt: this.attempt,
+      lastClose: this.lastClose,
+      since: Date.now(),
+      account: this.orders.get().account,
+      authError: null,
+    };
+  }
+
+  private setState(state: ConnectionState, patch: Partial<ConnectionInfo> = {}): void {
+    const before = this.connection.get();
+    this.connection.set({
+      ...this.info(state),
+      authError: before.authError,
+      ...(before.state === state ? { since: before.since } : {}),
+      ...patch,
+    });
+  }
+
+  private open(): void {
+    if (this.closedByUser) return;
+    const Ctor =
+      this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Ctor === undefined) {
+      this.lastClose = {
+        code: 0,
+        reason: "no WebSocket implementation: pass options.WebSocket (e.g. the ws package)",
+        at: Date.now(),
+      };
+      this.setState("closed");
+      return;
+    }
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(this.url);
+    } catch (error) {
+      // A malformed URL: retrying will not help.
+      this.lastClose = {
+        code: 0,
+        reason: `cannot connect to ${this.url}: ${String(error)}`,
+        at: Date.now(),
+      };
+      this.setState("closed");
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.onOpen(socket);
+    };
+    socket.onmessage = (event) => {
+      if (this.socket === socket && typeof event.data === "string") this.onText(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket === socket) this.onClose(event.code, event.reason);
+    };
+    socket.onerror = () => {
+      // The close event that follows says what happened.
+    };
+  }
+
+  private onOpen(socket: WebSocketLike): void {
+    if (this.socket !== socket) return;
+    this.lastMessageAt = Date.now();
+    this.registry.disconnected();
+    for (const stream of this.registry.all()) stream.expectFresh();
+    this.idleTimer ??= setInterval(
+      () => {
+        this.checkIdle();
+      },
+      Math.min(1000, this.pingInterval()),
+    );
+    this.syncSubscriptions();
+    void this.handshake(socket);
+  }
+
+  /** Instruments and authentication before the connection counts as open. */
+  private async handshake(socket: WebSocketLike): Promise<void> {
+    try {
+      const answer = await this.send<InstrumentsResponse>({ op: "instruments" }, true);
+      const previous = this.server.get();
+      this.server.set({
+        mode: answer.mode,
+        file: answer.file ?? null,
+        speed: answer.speed ?? null,
+        instruments: answer.instruments,
+        replayEnded: previous?.replayEnded ?? false,
+        replayPass: previous?.replayPass ?? 1,
+      });
+      let account: string | null = null;
+      let authError: string | null = null;
+      if (this.token !== undefined) {
+        try {
+          account = (await this.sendAuth(this.token, true)).account;
+        } catch (error) {
+          if (!(error instanceof TickwireError) || error.code === "disconnected") throw error;
+          authError = error.message;
+          this.events.emit("error", error);
+        }
+      }
+      if (this.socket !== socket) return;
+      if (this.opened) this.stats.count("reconnects");
+      this.opened = true;
+      this.attempt = 0;
+      this.setState("open", { account, authError });
+      if (account !== null) void this.reconcileOrders();
+    } catch {
+      // The connection dropped during the handshake: onClose reconnects.
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.detach();
+    this.lastClose = { code, reason: this.closeReason(code, reason), at: Date.now() };
+    this.failPending(
+      new DisconnectedError(
+        `the connection closed (${code}${reason ? ` ${reason}` : ""}) before the answer came; ` +
+          "if it was an order, check open_orders or resend it with the same client_order_id",
+      ),
+    );
+    if (this.closedByUser) return;
+    if (this.options.reconnect === false) {
+      this.setState("closed");
+      return;
+    }
+    this.attempt++;
+    const delay = backoffDelay(this.attempt - 1, this.options.backoff);
+    this.setState("reconnecting");
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.open();
+    }, delay);
+  }
+
+  private closeReason(code: number, reason: string): string {
+    if (reason) return reason;
+    if (code === 1006) return "the connection was lost";
+    return "";
+  }
+
+  /** Forgets the current socket (its later events are ignored). */
+  private detach(): void {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket !== null) {
+      socket.onopen = null;
+      socket.onmessage = null;
+      socket.onclose = null;
+    }
+    if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+    this.setState(this.connection.get().state, { account: null });
+  }
+
+  private pingInterval(): number {
+    return this.options.pingIntervalMs ?? 5000;
+  }
+
+  private checkIdle(): void {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== OPEN) return;
+    const now = Date.now();
+    const quiet = now - this.lastMessageAt;
+    const idleTimeout = this.options.idleTimeoutMs ?? 20_000;
+    if (quiet >= idleTimeout) {
+      // Nothing at all, not even a pong: the connection is dead even if the
+      // socket has not noticed. Give it up and reconnect.
+      const reason = `nothing received for ${Math.round(quiet / 1000)} s`;
+      this.detach();
+      socket.close(4000, "idle");
+      this.onClose(4000, reason);
+      return;
+    }
+    if (quiet >= this.pingInterval() && now - this.lastPingAt >= this.pingInterval()) {
+      this.lastPingAt = now;
+      this.send<Pong>({ op: "ping" }, true).catch(() => {});
+    }
+  }
+
+  // ------------------------------------------------------------- messages
+
+  private onText(text: string): void {
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(text) as ServerMessage;
+    } catch {
+      this.events.emit(
+        "error",
+        new TickwireError(
+          "internal",
+          `the server sent a frame that is not JSON: ${text.slice(0, 80)}`,
+        ),
+      );
+      return;
+    }
+    if (this.options.dropInbound?.(message) === true) return;
+    this.lastMessageAt = Date.now();
+    this.events.emit("message", message);
+    this.route(message);
+  }
+
+  private find<S extends MarketStream>(
+    key: string,
+    kind: abstract new (...args: never[]) => S,
+  ): S | undefined {
+    const stream = this.registry.get(key);
+    return stream instanceof kind ? stream : undefined;
+  }
+
+  private route(m: ServerMessage): void {
+    switch (m.type) {
+      case "book_snapshot":
+        this.stats.count("messages");
+        this.find(`book:${m.symbol}`, BookStream)?.onSnapshot(m);
+        return;
+      case "book_update":
+        this.stats.count("messages");
+        this.find(`book:${m.symbol}`, BookStream)?.onUpdate(m);
+        return;
+      case "trade":
+        this.stats.count("messages");
+        this.find(`trades:${m.symbol}`, TradesStream)?.onTrade(m);
+        return;
+      case "ticker":
+        this.stats.count("messages");
+        this.find(`ticker:${m.symbol}`, TickerStream)?.onTicker(m);
+        return;
+      case "candles_snapshot":
+        this.stats.count("messages");
+        this.find(`candles:${m.symbol}:${m.interval}`, CandlesStream)?.onSnapshot(m);
+        return;
+      case "candle":
+        this.stats.count("messages");
+        this.find(`candles:${m.symbol}:${m.interval}`, CandlesStream)?.onCandle(m);
+        return;
+      case "heartbeat":
+        this.stats.count("messages");
+        this.find(`heartbeat:${m.symbol}`, HeartbeatStream)?.onHeartbeat(m);
+        return;
+      case "lagged":
+        this.onLagged(m);
+        return;
+      case "shutdown":
+        this.lastClose = { code: 1001, reason: "server shutting down", at: Date.now() };
+        this.events.emit("shutdown", m);
+        return;
+      case "replay_end":
+        this.patchServer({ replayEnded: true });
+        this.events.emit("replay_end", m);
+        return;
+      case "replay_loop":
+        this.onReplayLoop(m.pass);
+        return;
+      case "order_accepted":
+        this.orders.onAccepted(m);
+        this.privateEvent(m);
+        break;
+      case "fill":
+        this.orders.onFill(m);
+        this.privateEvent(m);
+        this.refreshAccountSoon();
+        break;
+      case "order_done":
+        this.orders.onDone(m);
+        this.privateEvent(m);
+        break;
+      default:
+        break;
+    }
+    this.answer(m);
+  }
+
+  private privateEvent(m: PrivateEvent): void {
+    this.events.emit(m.type, m);
+    this.events.emit("private", m);
+  }
+
+  /** Resolves or rejects the request `m` answers, if any. */
+  private answer(m: ServerMessage): void {
+    const id = "id" in m ? m.id : undefined;
+    if (typeof id !== "number") {
+      if (m.type === "error") this.events.emit("error", fromErrorMessage(m));
+      return;
+    }
+    const pending = this.pending.get(id);
+    if (pending === undefined) return;
+    if (m.type === "error") {
+      this.pending.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(fromErrorMessage(m));
+    } else if (m.type === ANSWER[pending.op]) {
+      this.pending.delete(id);
+      clearTimeout(pending.timer);
+      pending.resolve(m);
+    }
+  }
+
+  private onLagged(m: Lagged): void {
+    this.stats.count("lagged");
+    this.stats.count("droppedByServer", m.dropped);
+    // The server follows with a fresh book snapshot and the newest ticker of
+    // every subscribed symbol; candles get only the newest bar, so bars that
+    // closed meanwhile are asked for again.
+    for (const stream of this.registry.all()) {
+      if (stream instanceof CandlesStream) {
+        stream.expectFresh();
+        this.resync(stream, "lagged");
+      } else if (stream instanceof BookStream || stream instanceof TickerStream) {
+        stream.expectFresh();
+      }
+    }
+    this.events.emit("lagged", m);
+  }
+
+  private onReplayLoop(pass: number): void {
+    // The recording starts again: every stream's sequence restarts, and
+    // fresh state follows for each.
+    for (const stream of this.registry.all()) {
+      stream.expectFresh();
+      if (stream instanceof TradesStream) stream.reset();
+    }
+    this.patchServer({ replayPass: pass, replayEnded: false });
+    this.events.emit("replay_loop", { pass });
+  }
+
+  private patchServer(patch: Partial<ServerInfo>): void {
+    const server = this.server.get();
+    if (server !== null) this.server.set({ ...server, ...patch });
+  }
+
+  // ------------------------------------------------------------- requests
+
+  private send<T extends ServerMessage>(request: WithoutId<Request>, internal = false): Promise<T> {
+    const socket = this.socket;
+    const state = this.connection.get().state;
+    if (socket === null || socket.readyState !== OPEN || (!internal && state !== "open")) {
+      return Promise.reject(
+        new NotConnectedError(
+          `not connected (${state}): ${request.op} was not sent` +
+            (request.op === "order"
+              ? "; orders are never queued, send it again once connected"
+              : ""),
+          request.op,
+        ),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new TimeoutError(
+            `no answer to ${request.op} within ${this.requestTimeout()} ms` +
+              (request.op === "order" ? "; check open_orders before resending" : ""),
+            request.op,
+          ),
+        );
+      }, this.requestTimeout());
+      this.pending.set(id, {
+        op: request.op,
+        resolve: resolve as (m: ServerMessage) => void,
+        reject,
+        timer,
+      });
+      socket.send(JSON.stringify({ ...request, id }));
+    });
+  }
+
+  private requestTimeout(): number {
+    return this.options.requestTimeoutMs ?? 10_000;
+  }
+
+  private failPending(error: TickwireError): void {
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.pending.clear();
+  }
+
+  /** Sends any request and resolves with its answer (for what has no method). */
+  request<T extends ServerMessage = ServerMessage>(request: WithoutId<Request>): Promise<T> {
+    return this.send<T>(request);
+  }
+
+  /** Round trip to the server; resolves with its clock. */
+  ping(): Promise<Pong> {
+    return this.send<Pong>({ op: "ping" });
+  }
+
+  // -------------------------------------------------------------- trading
+
+  /**
+   * Authenticates this connection (and every later one: the token is kept
+   * for reconnects).
+   */
+  async auth(
+    token: string,
+    options: { cancelOnDisconnect?: boolean } = {},
+  ): Promise<Authenticated> {
+    const answer = await this.sendAuth(token, false, options.cancelOnDisconnect);
+    this.token = token;
+    this.cancelOnDisconnect = options.cancelOnDisconnect ?? false;
+    this.setState(this.connection.get().state, { account: answer.account, authError: null });
+    void this.reconcileOrders();
+    return answer;
+  }
+
+  private async sendAuth(
+    token: string,
+    internal: boolean,
+    cancelOnDisconnect = this.cancelOnDisconnect,
+  ): Promise<Authenticated> {
+    const answer = await this.send<Authenticated>(
+      { op: "auth", token, ...(cancelOnDisconnect ? { cancel_on_disconnect: true } : {}) },
+      internal,
+    );
+    this.orders.setAccount(answer.account);
+    return answer;
+  }
+
+  /** Places an order; resolves with its `order_accepted`. */
+  order(params: OrderParams): Promise<OrderAccepted> {
+    return this.send<OrderAccepted>({ op: "order", ...params });
+  }
+
+  /** Cancels an order; resolves with its `order_done` (`reason: "canceled"`). */
+  cancel(params: CancelParams): Promise<OrderDone> {
+    return this.send<OrderDone>({ op: "cancel", ...params });
+  }
+
+  /** Cancels every open order (of `symbol`); resolves with the count. */
+  async cancelAll(symbol?: string): Promise<number> {
+    const answer = await this.send<{ type: "canceled_all"; count: number }>(
+      symbol === undefined ? { op: "cancel_all" } : { op: "cancel_all", symbol },
+    );
+    return answer.count;
+  }
+
+  /** The account's open orders (of `symbol`). */
+  async openOrders(symbol?: string): Promise<OpenOrder[]> {
+    const answer = await this.send<{ type: "open_orders"; orders: OpenOrder[] }>(
+      symbol === undefined ? { op: "open_orders" } : { op: "open_orders", symbol },
+    );
+    return answer.orders;
+  }
+
+  /** Cash, positions and realised P&L. */
+  async account(): Promise<AccountState> {
+    const answer = await this.send<AccountState>({ op: "account" });
+    this.orders.onAccount(answer);
+    return answer;
+  }
+
+  /** Brings `orders` in line with the server after an (re)authentication. */
+  private async reconcileOrders(): Promise<void> {
+    try {
+      const answer = await this.send<{ type: "open_orders"; orders: OpenOrder[] }>(
+        { op: "open_orders" },
+        true,
+      );
+      this.orders.reconcile(answer.orders);
+      this.orders.onAccount(await this.send<AccountState>({ op: "account" }, true));
+    } catch {
+      // Disconnected again: the next connection reconciles.
+    }
+  }
+
+  /** Fills change cash and P&L, which only `account` tells: ask, at most 4 times a second. */
+  private refreshAccountSoon(): void {
+    if (this.accountTimer !== null) return;
+    this.accountTimer = setTimeout(() => {
+      this.accountTimer = null;
+      this.send<AccountState>({ op: "account" }, true)
+        .then((state) => {
+          this.orders.onAccount(state);
+        })
+        .catch(() => {});
+    }, 250);
+  }
+
+  // ---------------------------------------------------------- market data
+
+  /**
+   * The order book of `symbol`, kept and verified. Each call is one more
+   * user of the shared subscription; call `release(stream)` when done.
+   */
+  book(symbol: string): BookStream {
+    return this.acquire(`book:${symbol}`, () => {
+      const stream = new BookStream(symbol, this.host);
+      stream.verify = this.options.verifyChecksums ?? true;
+      return stream;
+    });
+  }
+
+  /** The last trades of `symbol`, newest first. */
+  trades(symbol: string): TradesStream {
+    return this.acquire(
+      `trades:${symbol}`,
+      () => new TradesStream(symbol, this.host, this.options.tradesKept ?? 200),
+    );
+  }
+
+  /** The newest ticker of `symbol`. */
+  ticker(symbol: string): TickerStream {
+    return this.acquire(`ticker:${symbol}`, () => new TickerStream(symbol, this.host));
+  }
+
+  /** Candles of `symbol` at `interval`, from the snapshot's history on. */
+  candles(symbol: string, interval: CandleInterval = "1m"): CandlesStream {
+    return this.acquire(
+      streamKey({ channel: "candles", symbol, interval }),
+      () => new CandlesStream(symbol, interval, this.host),
+    );
+  }
+
+  /** One user of `stream` fewer; the last unsubscribes. */
+  release(stream: MarketStream): void {
+    this.registry.release(stream.key);
+    if (this.options.heartbeats !== false) this.registry.release(`heartbeat:${stream.symbol}`);
+    this.queueSync();
+  }
+
+  /** Integrity counters, observable. */
+  integrity(): Observable<IntegrityStats> {
+    return this.stats;
+  }
+
+  private acquire<S extends MarketStream>(key: string, create: () => S): S {
+    const stream = this.registry.acquire(key, create);
+    if (this.options.heartbeats !== false) {
+      const symbol = stream.symbol;
+      this.registry.acquire(
+        `heartbeat:${symbol}`,
+        () => new HeartbeatStream(symbol, this.host, (s) => this.registry.streamsOf(s)),
+      );
+    }
+    this.queueSync();
+    return stream;
+  }
+
+  /** Subscription changes made in one tick go out together. */
+  private queueSync(): void {
+    if (this.syncQueued) return;
+    this.syncQueued = true;
+    queueMicrotask(() => {
+      this.syncQueued = false;
+      this.syncSubscriptions();
+    });
+  }
+
+  private syncSubscriptions(): void {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== OPEN) return;
+    for (const request of subscribeRequests("unsubscribe", this.registry.takeToUnsubscribe())) {
+      this.send(request, true).catch(() => {});
+    }
+    const streams = this.registry.takeToSubscribe();
+    for (const request of subscribeRequests(
+      "subscribe",
+      streams.map((s) => s.ref),
+    )) {
+      this.send<Subscribed>(request, true).catch((error: unknown) => {
+        if (
+          !(error instanceof TickwireError) ||
+          error.code === "disconnected" ||
+          error.code === "closed"
+        )
+          return;
+        for (const stream of streams) {
+          if (stream.symbol === request.symbols[0] && request.channels.includes(stream.channel)) {
+            this.registry.refused(stream.key);
+            stream.fail(error.message);
+          }
+        }
+        this.events.emit("error", error);
+      });
+    }
+  }
+
+  /** Asks the server for `stream`'s initial state again. */
+  private resync(stream: MarketStream, reason: ResyncReason): void {
+    this.stats.count("resyncs");
+    this.events.emit("resync", { stream: stream.key, reason });
+    const [request] = subscribeRequests("subscribe", [stream.ref]);
+    if (request !== undefined) this.send(request, true).catch(() => {});
+  }
+}
+
+/** Opens a client to `url` (`ws://host:port/ws`); it connects at once and stays connected. */
+export function connect(url: string, options: ClientOptions = {}): TickwireClient {
+  return new TickwireClient(url, options);
+}

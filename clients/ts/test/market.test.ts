@@ -1,0 +1,315 @@
+// Market data against real tickwire servers: a book kept through 10,000
+// fast updates, forced gaps and corrupted checksums that resync, the
+// checksum function against the server's own books, and a server killed and
+// restarted on the same port.
+
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+
+import {
+  OrderBook,
+  connect,
+  type BookUpdate,
+  type ClientOptions,
+  type ServerMessage,
+  type TickwireClient,
+  type WebSocketConstructor,
+} from "../src/index.js";
+import {
+  SAMPLE_RECORDING,
+  killServer,
+  startServer,
+  stopServer,
+  until,
+  type Server,
+} from "./server.js";
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+const servers: Server[] = [];
+const clients: TickwireClient[] = [];
+
+async function server(args: string[], port = 0): Promise<Server> {
+  const s = await startServer(args, port);
+  servers.push(s);
+  return s;
+}
+
+function client(url: string, options: ClientOptions = {}): TickwireClient {
+  const c = connect(url, { WebSocket: WS, ...options });
+  clients.push(c);
+  return c;
+}
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  for (const s of servers) await killServer(s);
+});
+
+describe("the order book against a real server", () => {
+  it("stays exact through 10,000 updates at a high rate and matches a fresh snapshot", async () => {
+    const s = await server(["serve", "--seed", "11", "--rate-scale", "50"]);
+    const c = client(s.url);
+    const book = c.book("BTC-USD");
+    await until("10,000 book updates", () => c.stats.get().bookUpdates >= 10_000, 60_000);
+    book.resync();
+    await until("the resync snapshot", () => c.stats.get().snapshotsVerified >= 1);
+    const stats = c.stats.get();
+    expect(stats.gaps).toBe(0);
+    expect(stats.checksumMismatches).toBe(0);
+    expect(stats.checksumsVerified).toBe(stats.bookUpdates);
+    expect(stats.snapshotsVerified).toBe(1);
+    expect(book.get().status).toBe("live");
+    expect(book.get().bids.length).toBeGreaterThan(10);
+  });
+
+  it("computes the server's checksum for every book it sends", async () => {
+    const s = await server(["serve", "--seed", "12", "--rate-scale", "20"]);
+    const ws = new WebSocket(s.url);
+    const books = new Map<string, OrderBook>();
+    let checked = 0;
+    let mismatched = 0;
+    ws.on("message", (data: Buffer) => {
+      const m = JSON.parse(data.toString()) as ServerMessage;
+      if (m.type === "book_snapshot" || m.type === "book_update") {
+        const book = books.get(m.symbol) ?? new OrderBook();
+        books.set(m.symbol, book);
+        if (m.type === "book_snapshot") book.reset(m.bids, m.asks);
+        else book.apply(m.bids, m.asks);
+        if (book.checksum() === m.checksum) checked++;
+        else mismatched++;
+      }
+    });
+    await new Promise((done) => ws.once("open", done));
+    ws.send(
+      JSON.stringify({
+        op: "subscribe",
+        channels: ["book"],
+        symbols: ["BTC-USD", "ETH-USD", "SOL-USD", "AAPL"],
+      }),
+    );
+    await until("2,000 checked books", () => checked >= 2000, 30_000);
+    ws.close();
+    expect(mismatched).toBe(0);
+    expect(books.size).toBe(4);
+  });
+
+  it("resyncs one symbol alone after a dropped update, and recovers", async () => {
+    const s = await server(["serve", "--seed", "13", "--rate-scale", "10"]);
+    let dropped: BookUpdate | null = null;
+    const c = client(s.url, {
+      dropInbound: (m) => {
+        if (dropped === null && m.type === "book_update" && m.symbol === "BTC-USD" && m.seq > 0) {
+          dropped = m;
+          return true;
+        }
+        return false;
+      },
+    });
+    const resyncs: string[] = [];
+    c.on("resync", (r) => resyncs.push(`${r.stream} ${r.reason}`));
+    const btc = c.book("BTC-USD");
+    const eth = c.book("ETH-USD");
+    await until(
+      "the gap to be resynced",
+      () => resyncs.length > 0 && btc.get().status === "live" && btc.seq > (dropped?.seq ?? 0) + 20,
+    );
+    expect(resyncs[0]).toBe("book:BTC-USD gap");
+    expect(c.stats.get().gaps).toBe(1);
+    // Only BTC-USD was asked for again; ETH-USD went on untouched.
+    expect(resyncs.every((r) => r.startsWith("book:BTC-USD"))).toBe(true);
+    expect(eth.get().status).toBe("live");
+    btc.resync();
+    await until("a verified snapshot", () => c.stats.get().snapshotsVerified >= 1);
+    expect(c.stats.get().checksumMismatches).toBe(0);
+  });
+
+  it("resyncs after a corrupted update fails its checksum", async () => {
+    const s = await server(["serve", "--seed", "14", "--rate-scale", "10"]);
+    let corrupted = false;
+    const c = client(s.url, {
+      dropInbound: (m) => {
+        if (!corrupted && m.type === "book_update" && m.bids.length > 0) {
+          corrupted = true;
+          const [price] = m.bids[0] ?? ["0"];
+          m.bids[0] = [price, "123.4567"];
+        }
+        return false;
+      },
+    });
+    const book = c.book("BTC-USD");
+    const reasons: string[] = [];
+    c.on("resync", (r) => reasons.push(r.reason));
+    await until(
+      "the mismatch to be resynced",
+      () => reasons.includes("checksum") && book.get().status === "live",
+    );
+    expect(c.stats.get().checksumMismatches).toBe(1);
+    await until("updates after the resync", () => c.stats.get().checksumsVerified > 50);
+    expect(c.stats.get().checksumMismatches).toBe(1);
+  });
+
+  it("delivers trades, ticker and candles with their initial state", async () => {
+    const s = await server(["serve", "--seed", "15", "--rate-scale", "10"]);
+    const c = client(s.url);
+    const trades = c.trades("ETH-USD");
+    const ticker = c.ticker("ETH-USD");
+    const candles = c.candles("ETH-USD", "1s");
+    await until(
+      "a ticker, candles and trades",
+      () =>
+        ticker.get() !== null && candles.get().status === "live" && trades.get().trades.length >= 5,
+    );
+    expect(candles.get().bars.length).toBeGreaterThan(0);
+    const t = ticker.get();
+    expect(t?.symbol).toBe("ETH-USD");
+    expect(Number(t?.ask)).toBeGreaterThan(Number(t?.bid));
+    expect(c.stats.get().gaps).toBe(0);
+    const info = c.server.get();
+    expect(info?.mode).toBe("live");
+    expect(info?.instruments.map((i) => i.symbol)).toEqual([
+      "BTC-USD",
+      "ETH-USD",
+      "SOL-USD",
+      "AAPL",
+    ]);
+  });
+
+  it("unsubscribes a stream when its last user releases it", async () => {
+    const s = await server(["serve", "--seed", "16", "--rate-scale", "10"]);
+    const c = client(s.url, { heartbeats: false });
+    const seen: string[] = [];
+    c.on("message", (m) => {
+      if (m.type === "unsubscribed") seen.push(JSON.stringify(m.subscriptions));
+    });
+    const a = c.book("SOL-USD");
+    const b = c.book("SOL-USD");
+    await until("the book", () => a.get().status === "live");
+    c.release(a);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(seen).toEqual([]);
+    c.release(b);
+    await until("the unsubscribe", () => seen.length === 1);
+    expect(seen[0]).toBe("[]");
+  });
+});
+
+describe("reconnecting", () => {
+  it("reconnects to a killed and restarted server and resumes every stream", async () => {
+    const first = await server(["serve", "--seed", "21", "--rate-scale", "10"]);
+    const c = client(first.url, {
+      token: "alice-token-1",
+      backoff: { initialMs: 100, maxMs: 500 },
+    });
+    const book = c.book("BTC-USD");
+    const trades = c.trades("BTC-USD");
+    const ticker = c.ticker("BTC-USD");
+    const candles = c.candles("BTC-USD", "1s");
+    await until(
+      "every stream",
+      () =>
+        c.connection.get().state === "open" &&
+        book.get().status === "live" &&
+        ticker.get() !== null &&
+        candles.get().status === "live" &&
+        trades.get().trades.length > 0,
+    );
+    expect(c.connection.get().account).toBe("alice");
+    const states: string[] = [];
+    c.connection.subscribe(() => states.push(c.connection.get().state));
+
+    await killServer(first);
+    await until("reconnecting", () => c.connection.get().state === "reconnecting");
+    const epoch = candles.get().epoch;
+    const second = await server(["serve", "--seed", "22", "--rate-scale", "10"], first.port);
+    await until("open again", () => c.connection.get().state === "open", 20_000);
+    const tradesBefore = trades.get().trades[0]?.trade_id;
+    await until(
+      "every stream again",
+      () =>
+        book.get().status === "live" &&
+        candles.get().epoch > epoch &&
+        trades.get().trades[0]?.trade_id !== tradesBefore,
+    );
+    expect(c.connection.get().account).toBe("alice");
+    expect(c.stats.get().reconnects).toBe(1);
+    expect(states).toContain("reconnecting");
+    expect(c.connection.get().lastClose?.code).toBe(1006);
+    const updates = c.stats.get().bookUpdates;
+    await until("book updates on the new server", () => c.stats.get().bookUpdates > updates + 50);
+    expect(c.stats.get().checksumMismatches).toBe(0);
+    await stopServer(second);
+  });
+
+  it("says why the server went away on shutdown, and fails requests at once while down", async () => {
+    const s = await server(["serve", "--seed", "23"]);
+    const c = client(s.url, { backoff: { initialMs: 5000, maxMs: 5000 } });
+    await until("open", () => c.connection.get().state === "open");
+    await stopServer(s);
+    await until("reconnecting", () => c.connection.get().state === "reconnecting");
+    expect(c.connection.get().lastClose).toMatchObject({
+      code: 1001,
+      reason: "server shutting down",
+    });
+    await expect(c.ping()).rejects.toMatchObject({ code: "not_connected" });
+  });
+
+  it("gives a silent connection up and reconnects", async () => {
+    const s = await server(["serve", "--seed", "24"]);
+    let silent = false;
+    const c = client(s.url, {
+      pingIntervalMs: 200,
+      idleTimeoutMs: 1000,
+      backoff: { initialMs: 50, maxMs: 100 },
+      heartbeats: false,
+      dropInbound: () => silent,
+    });
+    await until("open", () => c.connection.get().state === "open");
+    silent = true;
+    await until(
+      "the idle connection to be dropped",
+      () => c.connection.get().lastClose?.code === 4000,
+      5000,
+    );
+    silent = false;
+    await until(
+      "open again",
+      () => c.connection.get().state === "open" && c.stats.get().reconnects === 1,
+      5000,
+    );
+  });
+});
+
+describe("replay mode", () => {
+  it("reports the replay, starts again at each loop, and refuses orders", async () => {
+    const s = await server(["replay", SAMPLE_RECORDING, "--speed", "20", "--loop"]);
+    const c = client(s.url, { token: "alice-token-1" });
+    const book = c.book("BTC-USD");
+    const passes: number[] = [];
+    c.on("replay_loop", (l) => passes.push(l.pass));
+    await until("a loop", () => passes.length >= 1 && book.get().status === "live", 30_000);
+    const info = c.server.get();
+    expect(info?.mode).toBe("replay");
+    expect(info?.file).toMatch(/sample-30s/);
+    expect(info?.replayPass).toBe(passes[0]);
+    const before = c.stats.get().bookUpdates;
+    await until("updates of the new pass", () => c.stats.get().bookUpdates > before + 100);
+    expect(c.stats.get().gaps).toBe(0);
+    expect(c.stats.get().checksumMismatches).toBe(0);
+    await expect(
+      c.order({ symbol: "BTC-USD", side: "buy", order_type: "market", qty: "0.0100" }),
+    ).rejects.toMatchObject({
+      code: "replay_mode",
+      name: "ReplayModeError",
+    });
+  });
+
+  it("marks the end of a replay", async () => {
+    const s = await server(["replay", SAMPLE_RECORDING, "--max-speed", "--symbols", "AAPL"]);
+    const c = client(s.url);
+    c.book("AAPL");
+    await until("the end", () => c.server.get()?.replayEnded === true, 30_000);
+    expect(c.stats.get().gaps).toBe(0);
+  });
+});
