@@ -83,7 +83,6 @@ fn main() {
     config.accounts = Accounts::parse("bench accounts", &accounts, &instruments).expect("accounts");
     config.requests_per_sec = 1e9;
     config.request_burst = 1e9;
-    config.web_dir = None;
 
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

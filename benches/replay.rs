@@ -70,7 +70,6 @@ fn replay_into(file: &std::path::Path, instruments: &Instruments, n: usize) -> (
         .expect("runtime");
     runtime.block_on(async {
         let mut config = Config::new(instruments.clone(), 0);
-        config.web_dir = None;
         config.lag.budget = 64 << 20;
         config.replay = Some(ReplayOptions {
             file: file.to_path_buf(),

@@ -141,9 +141,10 @@ struct ServeArgs {
     /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
     #[arg(long)]
     accounts: Option<PathBuf>,
-    /// Directory of the built web UI served at `/`.
-    #[arg(long, default_value = "clients/web/dist")]
-    web_dir: PathBuf,
+    /// Serve the web UI from this directory (a `vite build` output) instead
+    /// of the copy embedded in the binary.
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
     /// Record every published message into this file (.jsonl or .jsonl.zst).
     #[arg(long)]
     record: Option<PathBuf>,
@@ -333,7 +334,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     config.ping_interval = Duration::from_secs(args.ping_interval.max(1));
     config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
-    config.web_dir = Some(args.web_dir);
+    config.web_dir = args.web_dir;
     config.record = args.record.clone();
     config.record_snapshot_every_s = args.snapshot_every;
     run_server(args.listen, config, move |address| {

@@ -47,7 +47,6 @@ fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Config {
         Instruments::from_list(list).expect("instruments")
     };
     let mut config = Config::new(instruments, 0);
-    config.web_dir = None;
     config.replay = Some(ReplayOptions {
         file: file.to_path_buf(),
         speed,

@@ -51,7 +51,6 @@ fn trading_config() -> Config {
     let accounts = Accounts::parse("accounts", ACCOUNTS, &instruments).expect("accounts");
     let mut config = Config::new(instruments, 3);
     config.accounts = accounts;
-    config.web_dir = None;
     config
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP side of the port: the accept loop, the routes, and the upgrade
-//! of `GET /ws` into a WebSocket.
+//! The HTTP side of the port: the accept loop, the routes (the web UI, health,
+//! metrics, `/api/*` with CORS), and the upgrade of `GET /ws` into a
+//! WebSocket.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,7 +11,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    CONNECTION, CONTENT_TYPE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HeaderValue,
+    SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,7 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::{Shared, connection, metrics};
+use super::{Shared, connection, metrics, web};
 use crate::encode;
 
 type Body = Full<Bytes>;
@@ -102,13 +105,28 @@ async fn route(
     stop: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) -> Result<Response<Body>, Infallible> {
-    if request.method() != Method::GET {
-        return Ok(text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "only GET is served here\n",
-        ));
+    let path = request.uri().path();
+    let api = path.starts_with("/api/");
+    let method = request.method();
+    if method == Method::OPTIONS && api {
+        return Ok(cors(preflight()));
     }
-    Ok(match request.uri().path() {
+    if method != Method::GET && method != Method::HEAD {
+        let mut refused = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are served here\n",
+        );
+        let allow = if api {
+            "GET, HEAD, OPTIONS"
+        } else {
+            "GET, HEAD"
+        };
+        refused
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+        return Ok(if api { cors(refused) } else { refused });
+    }
+    let response = match path {
         "/ws" => upgrade(request, shared, stop, done),
         "/healthz" => response(
             StatusCode::OK,
@@ -128,9 +146,55 @@ async fn route(
                 Bytes::from(body.as_str().to_string()),
             )
         }
-        "/" | "/index.html" => index(&shared).await,
-        _ => text(StatusCode::NOT_FOUND, "not found\n"),
-    })
+        _ if api => text(StatusCode::NOT_FOUND, "not found\n"),
+        _ => web_file(&shared, path).await,
+    };
+    Ok(if api { cors(response) } else { response })
+}
+
+/// `/api/*` may be read from pages of other origins (a Vite dev server on
+/// another port, a notebook): the data is public.
+fn cors(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// The answer to a CORS preflight (`OPTIONS`) on `/api/*`.
+fn preflight() -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    response
+}
+
+/// A file of the web UI (embedded, or from `--web-dir`), with its content
+/// type and cache policy; `/` is the UI's page, or a placeholder when the
+/// binary was built without one.
+async fn web_file(shared: &Shared, path: &str) -> Response<Body> {
+    let dir = shared.config.web_dir.as_deref();
+    match web::file(dir, path).await {
+        Some(file) => {
+            let mut ok = response(StatusCode::OK, file.content_type, file.body);
+            ok.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static(file.cache_control));
+            ok
+        }
+        None if (path == "/" || path == "/index.html") && dir.is_none() => response(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            web::placeholder(&shared.instruments),
+        ),
+        None => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
 }
 
 fn header_has(request: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
@@ -215,32 +279,4 @@ fn ws_config(shared: &Shared) -> WebSocketConfig {
         .max_write_buffer_size(32 << 10 | 4 << 20)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
-}
-
-/// The web UI if it is built, else a page that says how to connect.
-async fn index(shared: &Shared) -> Response<Body> {
-    if let Some(dir) = &shared.config.web_dir
-        && let Ok(page) = tokio::fs::read(dir.join("index.html")).await
-    {
-        return response(StatusCode::OK, "text/html; charset=utf-8", page);
-    }
-    let mut rows = String::new();
-    for i in shared.instruments.iter() {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            i.symbol,
-            i.tick_size,
-            i.lot_size,
-            i.format_qty(i.max_qty)
-        ));
-    }
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>tickwire</title></head><body>\
-         <h1>tickwire</h1><p>A simulated exchange feed. Connect a WebSocket to <code>/ws</code> on this host and port, \
-         for example:</p><pre>websocat ws://HOST/ws\n{{\"op\":\"subscribe\",\"id\":1,\"channels\":[\"book\",\"trades\"],\"symbols\":[\"BTC-USD\"]}}</pre>\
-         <h2>Instruments</h2><table><tr><th>symbol</th><th>tick</th><th>lot</th><th>max qty</th></tr>{rows}</table>\
-         <p>Also: <a href=\"/api/instruments\">/api/instruments</a>, <a href=\"/healthz\">/healthz</a>, \
-         <a href=\"/metrics\">/metrics</a>.</p></body></html>"
-    );
-    response(StatusCode::OK, "text/html; charset=utf-8", page)
 }

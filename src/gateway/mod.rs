@@ -23,6 +23,7 @@ mod rate;
 mod replay;
 mod symbol;
 mod trading;
+mod web;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -72,7 +73,8 @@ pub struct Config {
     pub close_timeout: Duration,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
-    /// The built web UI, served at `/` when it exists.
+    /// Serve the web UI from this directory instead of the copy embedded in
+    /// the binary (`--web-dir`, for trying a fresh build).
     pub web_dir: Option<PathBuf>,
     /// Record every published message into this file (`serve --record`).
     pub record: Option<PathBuf>,
@@ -100,7 +102,7 @@ impl Config {
             idle_timeout: Duration::from_secs(45),
             close_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
-            web_dir: Some(PathBuf::from("clients/web/dist")),
+            web_dir: None,
             record: None,
             record_snapshot_every_s: 10,
             replay: None,
@@ -225,6 +227,11 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    if config.web_dir.is_none() && !web::embedded() {
+        tracing::warn!(
+            "this binary was built without the web UI (clients/web/dist was missing): / serves a placeholder"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = Clock::start();
     let instruments = Arc::new(config.instruments.clone());
