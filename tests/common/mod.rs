@@ -27,8 +27,7 @@ pub fn instruments(scale: f64) -> Instruments {
 }
 
 pub fn config(scale: f64) -> Config {
-    let mut config = Config::new(instruments(scale), 7);
-    config
+    Config::new(instruments(scale), 7)
 }
 
 pub struct Server {
