@@ -209,6 +209,10 @@ struct ReplayCmd {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Accounts file, as for serve: clients can authenticate, and their
+    /// orders are answered with replay_mode.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -313,14 +317,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     init_logs();
     let instruments = load_instruments(&args.instruments)?.with_rate_scale(args.rate_scale)?;
     let seed = args.seed.unwrap_or_else(rand::random);
-    let (accounts, demo) = match (&args.accounts, std::env::var("TICKWIRE_ACCOUNTS")) {
-        (Some(path), _) => (
-            Accounts::load(path, &instruments).map_err(|e| e.to_string())?,
-            false,
-        ),
-        (None, Ok(value)) => (Accounts::from_env_value(&value, &instruments)?, false),
-        (None, Err(_)) => (Accounts::demo(&instruments), true),
-    };
+    let (accounts, demo) = load_accounts(&args.accounts, &instruments)?;
     let mut config = Config::new(instruments, seed);
     config.accounts = accounts.clone();
     config.max_connections = args.max_connections;
@@ -342,14 +339,34 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         if let Some(path) = &args.record {
             println!("  recording    {}", path.display());
         }
-        if demo && let Some(token) = accounts.token_of(0) {
-            println!("  account      demo, token {token}");
-            println!("  trade in the UI: http://{address}/#token={token}");
-        } else {
-            let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-            println!("  accounts     {}", names.join(", "));
-        }
+        print_accounts(&accounts, demo, address);
     })
+}
+
+/// The accounts of `--accounts FILE`, else of `TICKWIRE_ACCOUNTS`, else one
+/// demo account with a random token (`true`: the demo).
+fn load_accounts(
+    path: &Option<PathBuf>,
+    instruments: &Instruments,
+) -> Result<(Accounts, bool), String> {
+    Ok(match (path, std::env::var("TICKWIRE_ACCOUNTS")) {
+        (Some(path), _) => (
+            Accounts::load(path, instruments).map_err(|e| e.to_string())?,
+            false,
+        ),
+        (None, Ok(value)) => (Accounts::from_env_value(&value, instruments)?, false),
+        (None, Err(_)) => (Accounts::demo(instruments), true),
+    })
+}
+
+fn print_accounts(accounts: &Accounts, demo: bool, address: SocketAddr) {
+    if demo && let Some(token) = accounts.token_of(0) {
+        println!("  account      demo, token {token}");
+        println!("  trade in the UI: http://{address}/#token={token}");
+    } else {
+        let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+        println!("  accounts     {}", names.join(", "));
+    }
 }
 
 /// Binds, prints the URLs (and what `extra` adds), and serves until Ctrl-C
@@ -464,7 +481,9 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
     if !(cmd.speed.is_finite() && cmd.speed > 0.0) {
         return Err(format!("--speed {} must be a positive number", cmd.speed));
     }
+    let (accounts, demo) = load_accounts(&cmd.accounts, &instruments)?;
     let mut config = Config::new(instruments, header.seed.unwrap_or(0));
+    config.accounts = accounts.clone();
     let speed = (!cmd.max_speed).then_some(cmd.speed);
     config.replay = Some(ReplayOptions {
         file: cmd.file.clone(),
@@ -475,9 +494,12 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
         wait_for: cmd.wait_for,
     });
     let file = cmd.file.display().to_string();
-    run_server(cmd.listen, config, move |_| match speed {
-        Some(speed) => println!("  replaying    {file} at x{speed}"),
-        None => println!("  replaying    {file} as fast as the clients read"),
+    run_server(cmd.listen, config, move |address| {
+        match speed {
+            Some(speed) => println!("  replaying    {file} at x{speed}"),
+            None => println!("  replaying    {file} as fast as the clients read"),
+        }
+        print_accounts(&accounts, demo, address);
     })
 }
 

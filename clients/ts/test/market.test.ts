@@ -130,10 +130,11 @@ describe("the order book against a real server", () => {
     let corrupted = false;
     const c = client(s.url, {
       dropInbound: (m) => {
-        if (!corrupted && m.type === "book_update" && m.bids.length > 0) {
+        // A bid above every other becomes the best bid: the top 10 the
+        // checksum covers has changed for sure.
+        if (!corrupted && m.type === "book_update") {
           corrupted = true;
-          const [price] = m.bids[0] ?? ["0"];
-          m.bids[0] = [price, "123.4567"];
+          m.bids.push(["999999.99", "1.0000"]);
         }
         return false;
       },

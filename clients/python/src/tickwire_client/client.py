@@ -1,0 +1,495 @@
+"""The asyncio client.
+
+::
+
+    async with Client("ws://127.0.0.1:8080/ws", token=TOKEN) as client:
+        book = await client.watch_book("BTC-USD")
+        async for event in client.events():
+            if isinstance(event, BookUpdated):
+                print(event.book.best_bid(), event.book.best_ask())
+
+One background task reads the socket: it answers requests (futures keyed by
+the request ``id``), keeps each watched book (every ``seq`` checked, every
+checksum recomputed; a gap, a mismatch, or a heartbeat naming a later
+``seq`` sends a new subscribe for that symbol alone), and hands events to
+whoever iterates :meth:`events`. Private events are never dropped; market
+events are dropped (and counted) only for an iterator that falls more than
+``event_backlog`` behind. There is no automatic reconnect: when the
+connection drops, pending requests fail with :class:`DisconnectedError` and
+:meth:`events` ends; open a new client to go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .book import OrderBook
+from .errors import (
+    DisconnectedError,
+    NotConnectedError,
+    RequestTimeoutError,
+    TickwireError,
+    from_error_message,
+)
+from .messages import (
+    Account,
+    BookUpdated,
+    Event,
+    Fill,
+    Instrument,
+    Notice,
+    OpenOrder,
+    OrderAccepted,
+    OrderDone,
+    Position,
+    Resync,
+    Stats,
+    Trade,
+    build,
+)
+
+# What each request's successful answer is called.
+_ANSWER = {
+    "subscribe": "subscribed",
+    "unsubscribe": "unsubscribed",
+    "instruments": "instruments",
+    "auth": "authenticated",
+    "order": "order_accepted",
+    "cancel": "order_done",
+    "cancel_all": "canceled_all",
+    "open_orders": "open_orders",
+    "account": "account",
+    "ping": "pong",
+}
+
+
+class _BookState:
+    def __init__(self) -> None:
+        self.book = OrderBook()
+        self.seq = 0
+        self.live = False
+        self.resync_pending = False
+        # Set once the first snapshot has been applied.
+        self.ready = asyncio.Event()
+
+
+class Client:
+    """A tickwire connection. Use ``async with`` (or :meth:`connect` and
+    :meth:`close`)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        cancel_on_disconnect: bool = False,
+        verify_checksums: bool = True,
+        request_timeout: float = 10.0,
+        event_backlog: int = 10_000,
+        drop_inbound: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.cancel_on_disconnect = cancel_on_disconnect
+        self.verify_checksums = verify_checksums
+        self.request_timeout = request_timeout
+        self.event_backlog = event_backlog
+        self.drop_inbound = drop_inbound
+        """For tests of the integrity checks: return True to drop a message."""
+        self.stats = Stats()
+        self.instruments: dict[str, Instrument] = {}
+        self.mode = "live"
+        self.account_name: str | None = None
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._next_id = 1
+        self._books: dict[str, _BookState] = {}
+        self._trade_seq: dict[str, int] = {}
+        self._queues: list[asyncio.Queue[Event | None]] = []
+        self._closed = asyncio.Event()
+        self.close_reason: str | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Client:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Opens the connection, learns the instruments, authenticates if a
+        token was given. Raises ``OSError`` if the server is unreachable."""
+        self._ws = await connect(self.url, max_size=None, open_timeout=self.request_timeout)
+        self._reader = asyncio.create_task(self._read(self._ws))
+        answer = await self._request({"op": "instruments"})
+        self.mode = str(answer.get("mode", "live"))
+        self.instruments = {i["symbol"]: build(Instrument, i) for i in answer["instruments"]}
+        if self.token is not None:
+            await self.auth(self.token, cancel_on_disconnect=self.cancel_on_disconnect)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._closed.is_set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # ------------------------------------------------------------- requests
+
+    async def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        ws = self._ws
+        op = str(request["op"])
+        if ws is None or self._closed.is_set():
+            raise NotConnectedError(f"not connected: {op} was not sent", op)
+        request_id = self._next_id
+        self._next_id += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (op, future)
+        try:
+            await ws.send(json.dumps({**request, "id": request_id}))
+            return await asyncio.wait_for(future, self.request_timeout)
+        except ConnectionClosed as closed:
+            raise DisconnectedError(
+                f"the connection closed before {op} was answered", op
+            ) from closed
+        except TimeoutError as late:
+            raise RequestTimeoutError(
+                f"no answer to {op} within {self.request_timeout} s", op
+            ) from late
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def ping(self) -> int:
+        """The server's clock (ns since the Unix epoch)."""
+        return int((await self._request({"op": "ping"}))["ts"])
+
+    async def subscribe(
+        self, channels: list[str], symbols: list[str], interval: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Subscribes; returns the connection's whole set of subscriptions."""
+        request: dict[str, Any] = {"op": "subscribe", "channels": channels, "symbols": symbols}
+        if interval is not None:
+            request["interval"] = interval
+        for symbol in symbols:
+            if "book" in channels:
+                self._books.setdefault(symbol, _BookState()).live = False
+        subscriptions: list[dict[str, Any]] = (await self._request(request))["subscriptions"]
+        return subscriptions
+
+    async def watch_book(self, symbol: str, heartbeat: bool = True) -> OrderBook:
+        """Subscribes to ``symbol``'s book (and heartbeat, so that a quiet
+        book can still prove it missed nothing) and returns the book once
+        its snapshot has arrived. The book is kept up to date in place."""
+        state = self._books.setdefault(symbol, _BookState())
+        await self.subscribe(["book", "heartbeat"] if heartbeat else ["book"], [symbol])
+        ready = asyncio.ensure_future(state.ready.wait())
+        closed = asyncio.ensure_future(self._closed.wait())
+        await asyncio.wait([ready, closed], return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        closed.cancel()
+        if not state.ready.is_set():
+            raise DisconnectedError(f"the connection closed before {symbol}'s snapshot")
+        return state.book
+
+    def book(self, symbol: str) -> OrderBook | None:
+        state = self._books.get(symbol)
+        return state.book if state is not None else None
+
+    def book_seq(self, symbol: str) -> int:
+        state = self._books.get(symbol)
+        return state.seq if state is not None else 0
+
+    def resync(self, symbol: str, reason: str = "manual") -> None:
+        """Asks for a fresh snapshot of ``symbol``'s book. Asked for by hand
+        on a live book, it is a check: the snapshot must equal the book."""
+        state = self._books.get(symbol)
+        if state is None or self._closed.is_set():
+            return
+        if reason != "manual":
+            state.live = False
+            if state.resync_pending:
+                return
+        state.resync_pending = True
+        self.stats.resyncs += 1
+        self._emit(Resync(symbol, reason))
+        task = asyncio.get_running_loop().create_task(
+            self._request({"op": "subscribe", "channels": ["book"], "symbols": [symbol]})
+        )
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    # -------------------------------------------------------------- trading
+
+    async def auth(self, token: str, *, cancel_on_disconnect: bool = False) -> str:
+        request: dict[str, Any] = {"op": "auth", "token": token}
+        if cancel_on_disconnect:
+            request["cancel_on_disconnect"] = True
+        self.account_name = str((await self._request(request))["account"])
+        self.token = token
+        return self.account_name
+
+    async def order(
+        self,
+        symbol: str,
+        side: str,
+        qty: str,
+        price: str | None = None,
+        *,
+        order_type: str | None = None,
+        tif: str | None = None,
+        post_only: bool | None = None,
+        client_order_id: str | None = None,
+    ) -> OrderAccepted:
+        """Places an order (a limit order when ``price`` is given, else a
+        market order) and returns its acknowledgement."""
+        request: dict[str, Any] = {
+            "op": "order",
+            "symbol": symbol,
+            "side": side,
+            "qty": qty,
+            "order_type": order_type or ("limit" if price is not None else "market"),
+        }
+        for name, value in (
+            ("price", price),
+            ("tif", tif),
+            ("post_only", post_only),
+            ("client_order_id", client_order_id),
+        ):
+            if value is not None:
+                request[name] = value
+        return build(OrderAccepted, await self._request(request))
+
+    async def cancel(
+        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> OrderDone:
+        request: dict[str, Any] = {"op": "cancel", "symbol": symbol}
+        if order_id is not None:
+            request["order_id"] = order_id
+        if client_order_id is not None:
+            request["client_order_id"] = client_order_id
+        return build(OrderDone, await self._request(request))
+
+    async def cancel_all(self, symbol: str | None = None) -> int:
+        request: dict[str, Any] = {"op": "cancel_all"}
+        if symbol is not None:
+            request["symbol"] = symbol
+        return int((await self._request(request))["count"])
+
+    async def open_orders(self, symbol: str | None = None) -> list[OpenOrder]:
+        request: dict[str, Any] = {"op": "open_orders"}
+        if symbol is not None:
+            request["symbol"] = symbol
+        return [build(OpenOrder, o) for o in (await self._request(request))["orders"]]
+
+    async def account(self) -> Account:
+        answer = await self._request({"op": "account"})
+        positions = [build(Position, p) for p in answer["positions"]]
+        return Account(account=answer["account"], cash=answer["cash"], positions=positions)
+
+    # --------------------------------------------------------------- events
+
+    def events(self) -> EventStream:
+        """Every event from this call on, until the connection closes (the
+        stream listens from the moment it is made, not from the first
+        ``await``, so nothing between is missed). ``aclose()`` it when done."""
+        return EventStream(self)
+
+    def _emit(self, event: Event, private: bool = False) -> None:
+        for queue in self._queues:
+            if private or queue.qsize() < self.event_backlog:
+                queue.put_nowait(event)
+            else:
+                self.stats.events_dropped += 1
+
+    # ------------------------------------------------------------- reading
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for text in ws:
+                if not isinstance(text, str):
+                    continue
+                message: dict[str, Any] = json.loads(text)
+                if self.drop_inbound is not None and self.drop_inbound(message):
+                    continue
+                self._handle(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_reason = _close_reason(ws)
+            self._closed.set()
+            for _op, future in self._pending.values():
+                if not future.done():
+                    future.set_exception(
+                        DisconnectedError(
+                            f"the connection closed ({self.close_reason}) before the answer came"
+                        )
+                    )
+            for queue in self._queues:
+                queue.put_nowait(None)
+
+    def _handle(self, m: dict[str, Any]) -> None:
+        kind = m.get("type")
+        if kind == "book_snapshot":
+            self._on_snapshot(m)
+        elif kind == "book_update":
+            self._on_update(m)
+        elif kind == "trade":
+            self._on_trade(m)
+        elif kind == "heartbeat":
+            self._on_heartbeat(m)
+            self._emit(Notice("heartbeat", m))
+        elif kind in ("lagged", "replay_loop"):
+            self._on_fresh_state_coming(m)
+            self._emit(Notice(str(kind), m))
+        elif kind == "order_accepted":
+            self._emit(build(OrderAccepted, m), private=True)
+        elif kind == "fill":
+            self._emit(build(Fill, m), private=True)
+        elif kind == "order_done":
+            self._emit(build(OrderDone, m), private=True)
+        elif kind not in ("error", *_ANSWER.values()):
+            self._emit(Notice(str(kind), m))
+        self._answer(m)
+
+    def _answer(self, m: dict[str, Any]) -> None:
+        request_id = m.get("id")
+        if not isinstance(request_id, int) or request_id not in self._pending:
+            return
+        op, future = self._pending[request_id]
+        if future.done():
+            return
+        if m.get("type") == "error":
+            future.set_exception(from_error_message(m))
+        elif m.get("type") == _ANSWER.get(op):
+            future.set_result(m)
+
+    def _on_snapshot(self, m: dict[str, Any]) -> None:
+        symbol = str(m["symbol"])
+        state = self._books.get(symbol)
+        if state is None:
+            return
+        if state.live and m["seq"] == state.seq:
+            if state.book.equals(m["bids"], m["asks"]):
+                self.stats.snapshots_verified += 1
+            else:
+                self.stats.checksum_mismatches += 1
+        state.book.reset(m["bids"], m["asks"])
+        state.seq = int(m["seq"])
+        state.live = True
+        state.resync_pending = False
+        state.ready.set()
+        if self.verify_checksums and state.book.checksum() != m["checksum"]:
+            self.stats.checksum_mismatches += 1
+            self.resync(symbol, "checksum")
+            return
+        self._emit(BookUpdated(symbol, state.seq, state.book))
+
+    def _on_update(self, m: dict[str, Any]) -> None:
+        symbol = str(m["symbol"])
+        state = self._books.get(symbol)
+        seq = int(m["seq"])
+        if state is None or not state.live or seq <= state.seq:
+            return
+        if seq != state.seq + 1:
+            self.stats.gaps += 1
+            self.resync(symbol, "gap")
+            return
+        state.book.apply(m["bids"], m["asks"])
+        state.seq = seq
+        self.stats.book_updates += 1
+        if self.verify_checksums:
+            if state.book.checksum() != m["checksum"]:
+                self.stats.checksum_mismatches += 1
+                self.resync(symbol, "checksum")
+                return
+            self.stats.checksums_verified += 1
+        self._emit(BookUpdated(symbol, seq, state.book))
+
+    def _on_trade(self, m: dict[str, Any]) -> None:
+        symbol = str(m["symbol"])
+        seq = int(m["seq"])
+        last = self._trade_seq.get(symbol, 0)
+        if last and seq > last + 1:
+            self.stats.gaps += 1
+            self.stats.trades_missed += seq - last - 1
+        self._trade_seq[symbol] = seq
+        self._emit(build(Trade, m))
+
+    def _on_heartbeat(self, m: dict[str, Any]) -> None:
+        symbol = str(m["symbol"])
+        state = self._books.get(symbol)
+        last_book = m.get("last_seq", {}).get("book", 0)
+        if state is not None and state.live and last_book > state.seq:
+            self.stats.gaps += 1
+            self.resync(symbol, "heartbeat")
+
+    def _on_fresh_state_coming(self, m: dict[str, Any]) -> None:
+        # After `lagged` the server sends fresh snapshots of every book; after
+        # `replay_loop` every sequence starts again with fresh state.
+        if m.get("type") == "lagged":
+            self.stats.lagged += 1
+        else:
+            self._trade_seq.clear()
+        for state in self._books.values():
+            state.live = False
+
+
+class EventStream:
+    """An async iterator over a client's events; see :meth:`Client.events`."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._open = True
+        client._queues.append(self._queue)
+        if client._closed.is_set():
+            self._queue.put_nowait(None)
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        if not self._open:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._client._queues.remove(self._queue)
+
+
+def _close_reason(ws: ClientConnection) -> str:
+    code = ws.close_code
+    if code is None or code == 1006:
+        return "the connection was lost"
+    return f"{code} {ws.close_reason or ''}".strip()
+
+
+__all__ = ["Client", "TickwireError"]
