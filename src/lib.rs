@@ -34,3 +34,4 @@ pub mod stats;
 pub mod summary;
 pub mod trading;
 pub mod types;
+pub mod watch;

@@ -7,6 +7,7 @@
 //! cargo run --release -- replay feed.jsonl.zst --speed 10
 //! cargo run --release -- order --token T buy BTC-USD 0.5 --limit 64000.50
 //! cargo run --release -- summary --seed 42 --seconds 600    # simulate offline, print the books
+//! cargo run --release -- watch BTC-USD ETH-USD               # a live ladder in the terminal
 //! ```
 
 use std::net::SocketAddr;
@@ -49,6 +50,26 @@ enum Command {
     Summary(SummaryArgs),
     /// Open many connections to a server and measure what they receive.
     Loadgen(LoadgenCmd),
+    /// Watch symbols live in the terminal (JSON lines when piped), checking
+    /// every seq and checksum.
+    Watch(WatchCmd),
+}
+
+/// `tickwire watch BTC-USD ETH-USD`
+#[derive(Args, Debug)]
+struct WatchCmd {
+    /// The server's WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// Symbols to watch.
+    #[arg(required = true)]
+    symbols: Vec<String>,
+    /// Channels to subscribe to (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "book,trades,ticker")]
+    channels: Vec<String>,
+    /// Stop after this long (30s, 5m); else at Ctrl-C.
+    #[arg(long)]
+    duration: Option<String>,
 }
 
 /// `tickwire loadgen --connections 1000 --duration 30s`
@@ -275,6 +296,16 @@ struct SummaryArgs {
     seconds: u64,
 }
 
+/// A line of the server's start-up banner. A server whose stdout was closed
+/// (`tickwire serve | head -3`) goes on serving rather than dying on its
+/// next line.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn load_instruments(path: &Option<PathBuf>) -> Result<Instruments, String> {
     match path {
         Some(path) => Instruments::load(path).map_err(|e| e.to_string()),
@@ -292,6 +323,7 @@ fn main() -> ExitCode {
         Some(Command::Cancel(cmd)) => trade_cancel(cmd),
         Some(Command::Summary(args)) => summary(&args),
         Some(Command::Loadgen(cmd)) => loadgen(cmd),
+        Some(Command::Watch(cmd)) => watch(cmd),
         None => serve(cli.serve),
     };
     match result {
@@ -335,9 +367,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     config.record = args.record.clone();
     config.record_snapshot_every_s = args.snapshot_every;
     run_server(args.listen, config, move |address| {
-        println!("  seed         {seed} (repeat this run with --seed {seed})");
+        say!("  seed         {seed} (repeat this run with --seed {seed})");
         if let Some(path) = &args.record {
-            println!("  recording    {}", path.display());
+            say!("  recording    {}", path.display());
         }
         print_accounts(&accounts, demo, address);
     })
@@ -361,11 +393,11 @@ fn load_accounts(
 
 fn print_accounts(accounts: &Accounts, demo: bool, address: SocketAddr) {
     if demo && let Some(token) = accounts.token_of(0) {
-        println!("  account      demo, token {token}");
-        println!("  trade in the UI: http://{address}/#token={token}");
+        say!("  account      demo, token {token}");
+        say!("  trade in the UI: http://{address}/#token={token}");
     } else {
         let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-        println!("  accounts     {}", names.join(", "));
+        say!("  accounts     {}", names.join(", "));
     }
 }
 
@@ -395,16 +427,16 @@ fn run_server(
     runtime.block_on(async move {
         let listener = listen_on(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        println!(
+        say!(
             "tickwire {} serving {} symbols",
             env!("CARGO_PKG_VERSION"),
             config.instruments.len()
         );
-        println!("  web UI       http://{address}/");
-        println!("  WebSocket    ws://{address}/ws");
-        println!("  instruments  http://{address}/api/instruments");
-        println!("  health       http://{address}/healthz");
-        println!("  metrics      http://{address}/metrics");
+        say!("  web UI       http://{address}/");
+        say!("  WebSocket    ws://{address}/ws");
+        say!("  instruments  http://{address}/api/instruments");
+        say!("  health       http://{address}/healthz");
+        say!("  metrics      http://{address}/metrics");
         extra(address);
         gateway::serve(listener, config, gateway::shutdown_signal())
             .await
@@ -441,7 +473,7 @@ fn simulate(cmd: SimulateCmd) -> Result<(), String> {
         bar.finish_and_clear();
     }
     let elapsed = clock.elapsed().as_secs_f64();
-    println!(
+    say!(
         "{}: {} events, {} messages, {} simulated s, seed {seed}, in {elapsed:.2} s ({:.0} events/s)",
         cmd.out.display(),
         stats.events,
@@ -496,8 +528,8 @@ fn replay(cmd: ReplayCmd) -> Result<(), String> {
     let file = cmd.file.display().to_string();
     run_server(cmd.listen, config, move |address| {
         match speed {
-            Some(speed) => println!("  replaying    {file} at x{speed}"),
-            None => println!("  replaying    {file} as fast as the clients read"),
+            Some(speed) => say!("  replaying    {file} at x{speed}"),
+            None => say!("  replaying    {file} as fast as the clients read"),
         }
         print_accounts(&accounts, demo, address);
     })
@@ -531,6 +563,30 @@ fn loadgen(cmd: LoadgenCmd) -> Result<(), String> {
     }
     if report.connected == 0 {
         return Err("no connection could be opened".to_string());
+    }
+    Ok(())
+}
+
+fn watch(cmd: WatchCmd) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let screen = std::io::stdout().is_terminal();
+    let options = tickwire::watch::WatchOptions {
+        url: cmd.url,
+        symbols: cmd.symbols,
+        channels: cmd.channels,
+        duration: cmd
+            .duration
+            .as_deref()
+            .map(record::parse_duration)
+            .transpose()?
+            .map(Duration::from_nanos),
+        screen,
+    };
+    let counters = client_runtime()?.block_on(tickwire::watch::run(options))?;
+    if screen {
+        println!("{}", counters.summary());
+    } else {
+        eprintln!("{}", counters.summary());
     }
     Ok(())
 }
