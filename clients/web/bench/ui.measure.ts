@@ -32,9 +32,7 @@ function bundleSizes(): { file: string; bytes: number; gzip: number }[] {
 }
 
 async function metrics(cdp: CDPSession): Promise<Record<string, number>> {
-  const { metrics: list } = (await cdp.send("Performance.getMetrics")) as {
-    metrics: { name: string; value: number }[];
-  };
+  const { metrics: list } = await cdp.send("Performance.getMetrics");
   return Object.fromEntries(list.map((m) => [m.name, m.value]));
 }
 
@@ -91,9 +89,13 @@ test("web UI figures", async ({ browser }) => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(server.http + "/");
-      await page.waitForFunction(() => performance.getEntriesByName("tickwire:first-book").length > 0);
+      await page.waitForFunction(
+        () => performance.getEntriesByName("tickwire:first-book").length > 0,
+      );
       firstBook.push(
-        await page.evaluate(() => performance.getEntriesByName("tickwire:first-book")[0]?.startTime ?? -1),
+        await page.evaluate(
+          () => performance.getEntriesByName("tickwire:first-book")[0]?.startTime ?? -1,
+        ),
       );
       await context.close();
     }
