@@ -4,8 +4,9 @@
  * chart, ladder, tape, ticket and account around it.
  */
 
-import { useMemo, useState } from "react";
-import { TickwireProvider, useServerInfo, useTickwire } from "tickwire-client/react";
+import { useLayoutEffect, useMemo, useState } from "react";
+import type { TickwireClient } from "tickwire-client";
+import { TickwireProvider, useClient, useServerInfo, useTickwire } from "tickwire-client/react";
 
 import { Account } from "./components/Account";
 import { Chart } from "./components/Chart";
@@ -38,6 +39,7 @@ function Terminal({ initialToken }: { initialToken: string }) {
   const [picked, setPicked] = useState<string | null>(() => fragment().get("symbol"));
   const [prefill, setPrefill] = useState<TicketPrefill | null>(null);
   const instrument = instruments.find((i) => i.symbol === picked) ?? instruments[0] ?? null;
+  useEarlyStreams(useClient(), instrument?.symbol ?? null);
 
   const select = (symbol: string) => {
     setPicked(symbol);
@@ -96,4 +98,21 @@ function Terminal({ initialToken }: { initialToken: string }) {
       </footer>
     </div>
   );
+}
+
+/**
+ * Asks for the selected symbol's streams as soon as it is known, before
+ * the first paint of the screen that shows them: the panels' own
+ * subscriptions come only after that paint (React runs their effects
+ * then), which would put the paint's time before the first book. The
+ * client shares one subscription per stream, so the panels find these.
+ */
+function useEarlyStreams(client: TickwireClient, symbol: string | null) {
+  useLayoutEffect(() => {
+    if (symbol === null) return;
+    const held = [client.book(symbol), client.trades(symbol), client.candles(symbol, "1m")];
+    return () => {
+      for (const stream of held) client.release(stream);
+    };
+  }, [client, symbol]);
 }

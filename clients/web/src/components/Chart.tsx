@@ -4,17 +4,12 @@
  * library's own examples do. 1s / 1m switch.
  */
 
-import {
-  CandlestickSeries,
-  ColorType,
-  CrosshairMode,
-  HistogramSeries,
-  createChart,
-  type CandlestickData,
-  type HistogramData,
-  type IChartApi,
-  type ISeriesApi,
-  type UTCTimestamp,
+import type {
+  CandlestickData,
+  HistogramData,
+  IChartApi,
+  ISeriesApi,
+  UTCTimestamp,
 } from "lightweight-charts";
 import { useEffect, useRef, useState } from "react";
 import type { CandleBar, CandleInterval } from "tickwire-client";
@@ -48,10 +43,42 @@ interface Series {
   volume: ISeriesApi<"Histogram">;
 }
 
+/** The charting library, loaded after the page (a chunk of its own). */
+type Charts = typeof import("lightweight-charts");
+
+function build(charts: Charts, element: HTMLElement, interval: CandleInterval): Series {
+  const { CandlestickSeries, ColorType, CrosshairMode, HistogramSeries, createChart } = charts;
+  const chart = createChart(element, {
+    autoSize: true,
+    layout: {
+      background: { type: ColorType.Solid, color: "#0d1117" },
+      textColor: "#9aa4b2",
+      attributionLogo: true,
+    },
+    grid: { vertLines: { color: "#1b2230" }, horzLines: { color: "#1b2230" } },
+    timeScale: { timeVisible: true, secondsVisible: interval === "1s", borderColor: "#2a3342" },
+    rightPriceScale: { borderColor: "#2a3342" },
+    crosshair: { mode: CrosshairMode.Normal },
+  });
+  const candles = chart.addSeries(CandlestickSeries, {
+    upColor: UP,
+    downColor: DOWN,
+    borderVisible: false,
+    wickUpColor: UP,
+    wickDownColor: DOWN,
+  });
+  const volumes = chart.addSeries(HistogramSeries, {
+    priceFormat: { type: "volume" },
+    priceScaleId: "",
+  });
+  volumes.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+  return { chart, candles, volume: volumes };
+}
+
 export function Chart({ symbol }: { symbol: string }) {
   const [interval, setChartInterval] = useState<CandleInterval>("1m");
   const container = useRef<HTMLDivElement>(null);
-  const series = useRef<Series | null>(null);
+  const [series, setSeries] = useState<Series | null>(null);
   // What the chart holds: the stream epoch it was loaded from, and the
   // start of its last bar.
   const loaded = useRef<{ epoch: number; last: number } | null>(null);
@@ -60,57 +87,41 @@ export function Chart({ symbol }: { symbol: string }) {
   useEffect(() => {
     const element = container.current;
     if (element === null) return;
-    const chart = createChart(element, {
-      autoSize: true,
-      layout: {
-        background: { type: ColorType.Solid, color: "#0d1117" },
-        textColor: "#9aa4b2",
-        attributionLogo: true,
-      },
-      grid: { vertLines: { color: "#1b2230" }, horzLines: { color: "#1b2230" } },
-      timeScale: { timeVisible: true, secondsVisible: interval === "1s", borderColor: "#2a3342" },
-      rightPriceScale: { borderColor: "#2a3342" },
-      crosshair: { mode: CrosshairMode.Normal },
+    let made: Series | null = null;
+    let gone = false;
+    // The library is loaded and the chart made after the first paint: it
+    // is the heaviest part of the page, and the book and trades come first.
+    void import("lightweight-charts").then((charts) => {
+      if (gone) return;
+      made = build(charts, element, interval);
+      loaded.current = null;
+      setSeries(made);
     });
-    const candles = chart.addSeries(CandlestickSeries, {
-      upColor: UP,
-      downColor: DOWN,
-      borderVisible: false,
-      wickUpColor: UP,
-      wickDownColor: DOWN,
-    });
-    const volumes = chart.addSeries(HistogramSeries, {
-      priceFormat: { type: "volume" },
-      priceScaleId: "",
-    });
-    volumes.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-    series.current = { chart, candles, volume: volumes };
-    loaded.current = null;
     return () => {
-      chart.remove();
-      series.current = null;
+      gone = true;
+      made?.chart.remove();
+      setSeries(null);
     };
   }, [symbol, interval]);
 
   useEffect(() => {
-    const s = series.current;
-    if (s === null || view === null || view.status !== "live") return;
+    if (series === null || view === null || view.status !== "live") return;
     const bars = view.bars;
     const held = loaded.current;
     if (held?.epoch !== view.epoch) {
-      s.candles.setData(bars.map(candle));
-      s.volume.setData(bars.map(volume));
-      s.chart.timeScale().scrollToRealTime();
+      series.candles.setData(bars.map(candle));
+      series.volume.setData(bars.map(volume));
+      series.chart.timeScale().scrollToRealTime();
     } else {
       // Bars since the last frame: the current one changed, new ones opened.
       for (const bar of bars) {
         if (bar.start < held.last) continue;
-        s.candles.update(candle(bar));
-        s.volume.update(volume(bar));
+        series.candles.update(candle(bar));
+        series.volume.update(volume(bar));
       }
     }
     loaded.current = { epoch: view.epoch, last: bars.at(-1)?.start ?? 0 };
-  }, [view]);
+  }, [view, series]);
 
   return (
     <div className="chart">
