@@ -4,7 +4,7 @@
 // restarted on the same port.
 
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 
 import {
   OrderBook,
@@ -18,6 +18,7 @@ import {
 import {
   SAMPLE_RECORDING,
   killServer,
+  sleep,
   startServer,
   stopServer,
   until,
@@ -151,6 +152,25 @@ describe("the order book against a real server", () => {
     expect(c.stats.get().checksumMismatches).toBe(1);
   });
 
+  it("notices from a heartbeat that updates went missing, before any later update shows it", async () => {
+    const s = await server(["serve", "--seed", "18"]);
+    let applied = 0;
+    let dropping = false;
+    const c = client(s.url, {
+      dropInbound: (m) => {
+        if (m.type === "book_update" && m.symbol === "BTC-USD" && ++applied === 50) dropping = true;
+        if (dropping && m.type === "heartbeat" && m.symbol === "BTC-USD") dropping = false;
+        return dropping && m.type === "book_update";
+      },
+    });
+    const reasons: string[] = [];
+    c.on("resync", (r) => reasons.push(r.reason));
+    const book = c.book("BTC-USD");
+    await until("the resync", () => reasons.length > 0 && book.get().status === "live");
+    expect(reasons[0]).toBe("heartbeat");
+    expect(c.stats.get().checksumMismatches).toBe(0);
+  });
+
   it("delivers trades, ticker and candles with their initial state", async () => {
     const s = await server(["serve", "--seed", "15", "--rate-scale", "10"]);
     const c = client(s.url);
@@ -279,6 +299,126 @@ describe("reconnecting", () => {
       () => c.connection.get().state === "open" && c.stats.get().reconnects === 1,
       5000,
     );
+  });
+});
+
+describe("slow consumers", () => {
+  it("a reader that stalls is cut off as a slow consumer, reconnects, and its books resume verified", async () => {
+    const s = await server([
+      "serve",
+      "--seed",
+      "25",
+      "--rate-scale",
+      "50",
+      "--queue-budget",
+      "65536",
+    ]);
+    const sockets: WebSocket[] = [];
+    class Tracked extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        sockets.push(this);
+      }
+    }
+    const c = client(s.url, {
+      WebSocket: Tracked as unknown as WebSocketConstructor,
+      backoff: { initialMs: 50, maxMs: 100 },
+    });
+    const symbols = ["BTC-USD", "ETH-USD", "SOL-USD", "AAPL"];
+    const books = symbols.map((symbol) => c.book(symbol));
+    await until("live books", () => books.every((b) => b.get().status === "live"));
+    // Stop reading: the kernel's buffers fill, then the server's budget.
+    sockets[0]?.pause();
+    await sleep(3000);
+    sockets[0]?.resume();
+    await until(
+      "the reconnect",
+      () => c.stats.get().reconnects === 1 && c.connection.get().state === "open",
+    );
+    expect(c.connection.get().lastClose).toMatchObject({ code: 1008, reason: "slow consumer" });
+    const verified = c.stats.get().checksumsVerified;
+    await until(
+      "verified books again",
+      () =>
+        books.every((b) => b.get().status === "live") &&
+        c.stats.get().checksumsVerified > verified + 100,
+    );
+    expect(c.stats.get().checksumMismatches).toBe(0);
+  });
+
+  it("after lagged, waits for the fresh state the server sends and asks candles again", async () => {
+    // A scripted server: the exact message sequence of a lag, which a real
+    // server produces only under timing no test can pin down.
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((done) => wss.once("listening", done));
+    const port = (wss.address() as { port: number }).port;
+    const requests: Record<string, unknown>[] = [];
+    // The server's side of the book, so each message's checksum is right.
+    const served = new OrderBook();
+    const book = (type: "book_snapshot" | "book_update", seq: number, bid: string) => {
+      const bids: [string, string][] = [[bid, "1.0000"]];
+      const asks: [string, string][] = [["101.00", "1.0000"]];
+      if (type === "book_snapshot") served.reset(bids, asks);
+      else served.apply(bids, asks);
+      return { type, symbol: "BTC-USD", seq, ts: seq, bids, asks, checksum: served.checksum() };
+    };
+    const candles = (seq: number) => ({
+      type: "candles_snapshot",
+      symbol: "BTC-USD",
+      seq,
+      ts: 1,
+      interval: "1m",
+      candles: [],
+    });
+    wss.on("connection", (ws) => {
+      const send = (m: unknown) => {
+        ws.send(JSON.stringify(m));
+      };
+      ws.on("message", (data: Buffer) => {
+        const r = JSON.parse(data.toString()) as { op: string; id: number; channels?: string[] };
+        requests.push(r);
+        if (r.op === "instruments")
+          send({ type: "instruments", id: r.id, mode: "live", instruments: [] });
+        if (r.op !== "subscribe") return;
+        send({ type: "subscribed", id: r.id, subscriptions: [] });
+        if (r.channels?.includes("candles")) send(candles(requests.length));
+        if (
+          r.channels?.includes("book") &&
+          requests.filter((q) => q.op === "subscribe").length === 1
+        ) {
+          send(book("book_snapshot", 10, "100.00"));
+          send(book("book_update", 11, "100.10"));
+          send({ type: "lagged", dropped: 5, streams: [{ channel: "book", symbol: "BTC-USD" }] });
+          // Left from before the lag: must not be taken as a gap.
+          send(book("book_update", 14, "100.40"));
+          send(book("book_snapshot", 17, "100.70"));
+          send(book("book_update", 18, "100.80"));
+        }
+      });
+    });
+    try {
+      const c = client(`ws://127.0.0.1:${port}/ws`, { heartbeats: false });
+      const b = c.book("BTC-USD");
+      c.candles("BTC-USD", "1m");
+      await until("the book after the lag", () => b.seq === 18);
+      expect(b.get().bids).toEqual([
+        ["100.80", "1.0000"],
+        ["100.70", "1.0000"],
+      ]);
+      const stats = c.stats.get();
+      expect([stats.lagged, stats.droppedByServer, stats.gaps, stats.checksumMismatches]).toEqual([
+        1, 5, 0, 0,
+      ]);
+      await until(
+        "candles asked for again",
+        () =>
+          requests.filter(
+            (r) => r.op === "subscribe" && (r.channels as string[]).includes("candles"),
+          ).length === 2,
+      );
+    } finally {
+      wss.close();
+    }
   });
 });
 
