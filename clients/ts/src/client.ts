@@ -18,27 +18,34 @@
  *   they fail at once with `NotConnectedError`.
  */
 
-import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { backoffDelay } from "./backoff.js";
 import {
   ClosedError,
   DisconnectedError,
   NotConnectedError,
   TickwireError,
-  TimeoutError,
   fromErrorMessage,
 } from "./errors.js";
-import { IntegrityCounters, type IntegrityStats, type ResyncReason } from "./integrity.js";
+import { IntegrityCounters, type IntegrityStats } from "./integrity.js";
+import { MarketData } from "./market.js";
 import { Emitter, Value, type Observable } from "./observable.js";
+import type {
+  ClientEvents,
+  ClientOptions,
+  ConnectionInfo,
+  ConnectionState,
+  ServerInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./options.js";
 import { OrdersStore } from "./orders.js";
 import type {
   AccountState,
   Authenticated,
   CancelParams,
   CandleInterval,
-  Fill,
   Instrument,
   InstrumentsResponse,
-  Lagged,
   OpenOrder,
   OrderAccepted,
   OrderDone,
@@ -47,127 +54,25 @@ import type {
   PrivateEvent,
   Request,
   ServerMessage,
-  Subscribed,
 } from "./protocol.js";
-import { StreamRegistry, subscribeRequests } from "./registry.js";
-import {
+import { RequestTable, type WithoutId } from "./requests.js";
+import type {
   BookStream,
   CandlesStream,
-  HeartbeatStream,
-  type MarketStream,
-  type StreamHost,
+  MarketStream,
   TickerStream,
   TradesStream,
-  streamKey,
 } from "./streams.js";
 
-/** The part of the WebSocket API the client uses (browsers', Node's, `ws`). */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-export interface ClientOptions {
-  /** The WebSocket class (default: the global one, as in browsers and Node 22+). */
-  WebSocket?: WebSocketConstructor;
-  /** Authenticate with this token on every connection. */
-  token?: string;
-  /** With `token`: the server cancels this connection's orders when it drops. */
-  cancelOnDisconnect?: boolean;
-  /** Reconnect when the connection drops (default true). */
-  reconnect?: boolean;
-  backoff?: BackoffOptions;
-  /** Send `ping` after this long without a message (default 5,000 ms). */
-  pingIntervalMs?: number;
-  /** Give a connection up after this long without a message (default 20,000 ms). */
-  idleTimeoutMs?: number;
-  /** Reject a request not answered in this time (default 10,000 ms). */
-  requestTimeoutMs?: number;
-  /** Subscribe to each watched symbol's heartbeat, to check quiet streams (default true). */
-  heartbeats?: boolean;
-  /** Verify every book update's checksum (default true). */
-  verifyChecksums?: boolean;
-  /** Trades kept per symbol (default 200). */
-  tradesKept?: number;
-  /**
-   * For tests of the integrity machinery: return `true` to drop a message
-   * as if it had been lost in transit.
-   */
-  dropInbound?: (message: ServerMessage) => boolean;
-}
-
-export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
-
-export interface ConnectionInfo {
-  state: ConnectionState;
-  /** Failed attempts since the last open connection. */
-  attempt: number;
-  /** How the last connection ended, if one did. */
-  lastClose: { code: number; reason: string; at: number } | null;
-  /** When `state` last changed (ms since the epoch). */
-  since: number;
-  /** The account authenticated on the current connection. */
-  account: string | null;
-  /** Why authentication failed, if it did. */
-  authError: string | null;
-}
-
-export interface ServerInfo {
-  mode: "live" | "replay";
-  file: string | null;
-  speed: string | null;
-  instruments: Instrument[];
-  /** Replay: the recording has been played to its end. */
-  replayEnded: boolean;
-  /** Replay with `--loop`: the pass being played (1 is the first). */
-  replayPass: number;
-}
-
-export interface ClientEvents {
-  /** Every message, before the client handles it. */
-  message: ServerMessage;
-  order_accepted: OrderAccepted;
-  fill: Fill;
-  order_done: OrderDone;
-  /** Every private event (accepted, fill, done), in order. */
-  private: PrivateEvent;
-  lagged: Lagged;
-  shutdown: { ts: number };
-  replay_end: { ts: number };
-  replay_loop: { pass: number };
-  resync: { stream: string; reason: ResyncReason };
-  /** An error not tied to a request of the caller's. */
-  error: TickwireError;
-}
-
-/** What each request's successful answer is called. */
-const ANSWER: Record<Request["op"], ServerMessage["type"]> = {
-  subscribe: "subscribed",
-  unsubscribe: "unsubscribed",
-  instruments: "instruments",
-  auth: "authenticated",
-  order: "order_accepted",
-  cancel: "order_done",
-  cancel_all: "canceled_all",
-  open_orders: "open_orders",
-  account: "account",
-  ping: "pong",
-};
-
-interface Pending {
-  op: Request["op"];
-  resolve: (message: ServerMessage) => void;
-  reject: (error: TickwireError) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-type WithoutId<R> = R extends unknown ? Omit<R, "id"> : never;
+export type {
+  ClientEvents,
+  ClientOptions,
+  ConnectionInfo,
+  ConnectionState,
+  ServerInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./options.js";
 
 const OPEN = 1;
 
@@ -181,12 +86,10 @@ export class TickwireClient {
   /** Open orders, fills and positions of the authenticated account. */
   readonly orders = new OrdersStore();
   private readonly events = new Emitter<ClientEvents>();
-  private readonly registry = new StreamRegistry();
-  private readonly pending = new Map<number, Pending>();
-  private readonly host: StreamHost;
+  private readonly requests: RequestTable;
+  private readonly market: MarketData;
   private readonly options: ClientOptions;
   private socket: WebSocketLike | null = null;
-  private nextId = 1;
   private attempt = 0;
   private opened = false;
   private closedByUser = false;
@@ -196,7 +99,6 @@ export class TickwireClient {
   private lastPingAt = 0;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private syncQueued = false;
   private accountTimer: ReturnType<typeof setTimeout> | null = null;
   private lastClose: ConnectionInfo["lastClose"] = null;
 
@@ -208,14 +110,13 @@ export class TickwireClient {
     this.token = options.token;
     this.cancelOnDisconnect = options.cancelOnDisconnect ?? false;
     this.connection = new Value<ConnectionInfo>(this.info("connecting"));
-    this.host = {
-      resync: (stream, reason) => {
-        this.resync(stream, reason);
-      },
-      count: (name, n) => {
-        this.stats.count(name, n);
-      },
-    };
+    this.requests = new RequestTable(() => options.requestTimeoutMs ?? 10_000);
+    this.market = new MarketData(options, {
+      connected: () => this.socket?.readyState === OPEN,
+      request: (request) => this.send(request, true),
+      stats: this.stats,
+      events: this.events,
+    });
     this.open();
   }
 
@@ -229,7 +130,7 @@ export class TickwireClient {
     const socket = this.socket;
     this.detach();
     socket?.close(1000, "closed by the client");
-    this.failPending(new ClosedError("the client was closed"));
+    this.requests.failAll(new ClosedError("the client was closed"));
     this.lastClose = { code: 1000, reason: "closed by the client", at: Date.now() };
     this.setState("closed");
   }
@@ -312,15 +213,13 @@ export class TickwireClient {
   private onOpen(socket: WebSocketLike): void {
     if (this.socket !== socket) return;
     this.lastMessageAt = Date.now();
-    this.registry.disconnected();
-    for (const stream of this.registry.all()) stream.expectFresh();
     this.idleTimer ??= setInterval(
       () => {
         this.checkIdle();
       },
       Math.min(1000, this.pingInterval()),
     );
-    this.syncSubscriptions();
+    this.market.connected();
     void this.handshake(socket);
   }
 
@@ -362,7 +261,7 @@ export class TickwireClient {
   private onClose(code: number, reason: string): void {
     this.detach();
     this.lastClose = { code, reason: this.closeReason(code, reason), at: Date.now() };
-    this.failPending(
+    this.requests.failAll(
       new DisconnectedError(
         `the connection closed (${code}${reason ? ` ${reason}` : ""}) before the answer came; ` +
           "if it was an order, check open_orders or resend it with the same client_order_id",
@@ -449,46 +348,12 @@ export class TickwireClient {
     this.route(message);
   }
 
-  private find<S extends MarketStream>(
-    key: string,
-    kind: abstract new (...args: never[]) => S,
-  ): S | undefined {
-    const stream = this.registry.get(key);
-    return stream instanceof kind ? stream : undefined;
-  }
-
   private route(m: ServerMessage): void {
+    if (this.market.route(m)) return;
     switch (m.type) {
-      case "book_snapshot":
-        this.stats.count("messages");
-        this.find(`book:${m.symbol}`, BookStream)?.onSnapshot(m);
-        return;
-      case "book_update":
-        this.stats.count("messages");
-        this.find(`book:${m.symbol}`, BookStream)?.onUpdate(m);
-        return;
-      case "trade":
-        this.stats.count("messages");
-        this.find(`trades:${m.symbol}`, TradesStream)?.onTrade(m);
-        return;
-      case "ticker":
-        this.stats.count("messages");
-        this.find(`ticker:${m.symbol}`, TickerStream)?.onTicker(m);
-        return;
-      case "candles_snapshot":
-        this.stats.count("messages");
-        this.find(`candles:${m.symbol}:${m.interval}`, CandlesStream)?.onSnapshot(m);
-        return;
-      case "candle":
-        this.stats.count("messages");
-        this.find(`candles:${m.symbol}:${m.interval}`, CandlesStream)?.onCandle(m);
-        return;
-      case "heartbeat":
-        this.stats.count("messages");
-        this.find(`heartbeat:${m.symbol}`, HeartbeatStream)?.onHeartbeat(m);
-        return;
       case "lagged":
-        this.onLagged(m);
+        this.market.lagged(m);
+        this.events.emit("lagged", m);
         return;
       case "shutdown":
         this.lastClose = { code: 1001, reason: "server shutting down", at: Date.now() };
@@ -499,7 +364,9 @@ export class TickwireClient {
         this.events.emit("replay_end", m);
         return;
       case "replay_loop":
-        this.onReplayLoop(m.pass);
+        this.market.replayLoop();
+        this.patchServer({ replayPass: m.pass, replayEnded: false });
+        this.events.emit("replay_loop", { pass: m.pass });
         return;
       case "order_accepted":
         this.orders.onAccepted(m);
@@ -517,60 +384,15 @@ export class TickwireClient {
       default:
         break;
     }
-    this.answer(m);
+    if (!this.requests.answer(m) && m.type === "error") {
+      // An error that answers no request of ours.
+      this.events.emit("error", fromErrorMessage(m));
+    }
   }
 
   private privateEvent(m: PrivateEvent): void {
     this.events.emit(m.type, m);
     this.events.emit("private", m);
-  }
-
-  /** Resolves or rejects the request `m` answers, if any. */
-  private answer(m: ServerMessage): void {
-    const id = "id" in m ? m.id : undefined;
-    if (typeof id !== "number") {
-      if (m.type === "error") this.events.emit("error", fromErrorMessage(m));
-      return;
-    }
-    const pending = this.pending.get(id);
-    if (pending === undefined) return;
-    if (m.type === "error") {
-      this.pending.delete(id);
-      clearTimeout(pending.timer);
-      pending.reject(fromErrorMessage(m));
-    } else if (m.type === ANSWER[pending.op]) {
-      this.pending.delete(id);
-      clearTimeout(pending.timer);
-      pending.resolve(m);
-    }
-  }
-
-  private onLagged(m: Lagged): void {
-    this.stats.count("lagged");
-    this.stats.count("droppedByServer", m.dropped);
-    // The server follows with a fresh book snapshot and the newest ticker of
-    // every subscribed symbol; candles get only the newest bar, so bars that
-    // closed meanwhile are asked for again.
-    for (const stream of this.registry.all()) {
-      if (stream instanceof CandlesStream) {
-        stream.expectFresh();
-        this.resync(stream, "lagged");
-      } else if (stream instanceof BookStream || stream instanceof TickerStream) {
-        stream.expectFresh();
-      }
-    }
-    this.events.emit("lagged", m);
-  }
-
-  private onReplayLoop(pass: number): void {
-    // The recording starts again: every stream's sequence restarts, and
-    // fresh state follows for each.
-    for (const stream of this.registry.all()) {
-      stream.expectFresh();
-      if (stream instanceof TradesStream) stream.reset();
-    }
-    this.patchServer({ replayPass: pass, replayEnded: false });
-    this.events.emit("replay_loop", { pass });
   }
 
   private patchServer(patch: Partial<ServerInfo>): void {
@@ -594,38 +416,9 @@ export class TickwireClient {
         ),
       );
     }
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(
-          new TimeoutError(
-            `no answer to ${request.op} within ${this.requestTimeout()} ms` +
-              (request.op === "order" ? "; check open_orders before resending" : ""),
-            request.op,
-          ),
-        );
-      }, this.requestTimeout());
-      this.pending.set(id, {
-        op: request.op,
-        resolve: resolve as (m: ServerMessage) => void,
-        reject,
-        timer,
-      });
-      socket.send(JSON.stringify({ ...request, id }));
+    return this.requests.issue<T>(request, (text) => {
+      socket.send(text);
     });
-  }
-
-  private requestTimeout(): number {
-    return this.options.requestTimeoutMs ?? 10_000;
-  }
-
-  private failPending(error: TickwireError): void {
-    for (const pending of this.pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
-    }
-    this.pending.clear();
   }
 
   /** Sends any request and resolves with its answer (for what has no method). */
@@ -736,104 +529,32 @@ export class TickwireClient {
    * user of the shared subscription; call `release(stream)` when done.
    */
   book(symbol: string): BookStream {
-    return this.acquire(`book:${symbol}`, () => {
-      const stream = new BookStream(symbol, this.host);
-      stream.verify = this.options.verifyChecksums ?? true;
-      return stream;
-    });
+    return this.market.book(symbol);
   }
 
   /** The last trades of `symbol`, newest first. */
   trades(symbol: string): TradesStream {
-    return this.acquire(
-      `trades:${symbol}`,
-      () => new TradesStream(symbol, this.host, this.options.tradesKept ?? 200),
-    );
+    return this.market.trades(symbol);
   }
 
   /** The newest ticker of `symbol`. */
   ticker(symbol: string): TickerStream {
-    return this.acquire(`ticker:${symbol}`, () => new TickerStream(symbol, this.host));
+    return this.market.ticker(symbol);
   }
 
   /** Candles of `symbol` at `interval`, from the snapshot's history on. */
   candles(symbol: string, interval: CandleInterval = "1m"): CandlesStream {
-    return this.acquire(
-      streamKey({ channel: "candles", symbol, interval }),
-      () => new CandlesStream(symbol, interval, this.host),
-    );
+    return this.market.candles(symbol, interval);
   }
 
   /** One user of `stream` fewer; the last unsubscribes. */
   release(stream: MarketStream): void {
-    this.registry.release(stream.key);
-    if (this.options.heartbeats !== false) this.registry.release(`heartbeat:${stream.symbol}`);
-    this.queueSync();
+    this.market.release(stream);
   }
 
   /** Integrity counters, observable. */
   integrity(): Observable<IntegrityStats> {
     return this.stats;
-  }
-
-  private acquire<S extends MarketStream>(key: string, create: () => S): S {
-    const stream = this.registry.acquire(key, create);
-    if (this.options.heartbeats !== false) {
-      const symbol = stream.symbol;
-      this.registry.acquire(
-        `heartbeat:${symbol}`,
-        () => new HeartbeatStream(symbol, this.host, (s) => this.registry.streamsOf(s)),
-      );
-    }
-    this.queueSync();
-    return stream;
-  }
-
-  /** Subscription changes made in one tick go out together. */
-  private queueSync(): void {
-    if (this.syncQueued) return;
-    this.syncQueued = true;
-    queueMicrotask(() => {
-      this.syncQueued = false;
-      this.syncSubscriptions();
-    });
-  }
-
-  private syncSubscriptions(): void {
-    const socket = this.socket;
-    if (socket === null || socket.readyState !== OPEN) return;
-    for (const request of subscribeRequests("unsubscribe", this.registry.takeToUnsubscribe())) {
-      this.send(request, true).catch(() => {});
-    }
-    const streams = this.registry.takeToSubscribe();
-    for (const request of subscribeRequests(
-      "subscribe",
-      streams.map((s) => s.ref),
-    )) {
-      this.send<Subscribed>(request, true).catch((error: unknown) => {
-        if (
-          !(error instanceof TickwireError) ||
-          error.code === "disconnected" ||
-          error.code === "closed"
-        )
-          return;
-        for (const stream of streams) {
-          if (stream.symbol === request.symbols[0] && request.channels.includes(stream.channel)) {
-            this.registry.refused(stream.key);
-            stream.fail(error.message);
-          }
-        }
-        this.events.emit("error", error);
-      });
-    }
-  }
-
-  /** Asks the server for `stream`'s initial state again. */
-  private resync(stream: MarketStream, reason: ResyncReason): void {
-    this.stats.count("resyncs");
-    this.events.emit("resync", { stream: stream.key, reason });
-    const [request] = subscribeRequests("subscribe", [stream.ref]);
-    if (request !== undefined) this.send(request, true).catch(() => {});
   }
 }
 

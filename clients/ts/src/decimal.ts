@@ -52,37 +52,53 @@ function fractionDigits(text: string): number {
   return point < 0 ? 0 : text.length - point - 1;
 }
 
+/**
+ * `text` (a price or a quantity, named `what`) as a scaled value, or why it
+ * is refused: not a plain decimal, too many decimals, not positive, off the
+ * `step` grid.
+ */
+function onGrid(
+  what: "price" | "qty",
+  text: string,
+  decimals: number,
+  step: string,
+  stepName: string,
+): { problem: string } | { value: bigint } {
+  const value = parseScaled(text, decimals);
+  const unit = parseScaled(step, decimals);
+  if (value === null || unit === null) {
+    const problem = PLAIN_DECIMAL.test(text)
+      ? `${what} ${text} has more than ${decimals} decimals`
+      : `${what} "${text}" is not a decimal number`;
+    return { problem };
+  }
+  if (value <= 0n) return { problem: `${what} ${text} must be positive` };
+  if (value % unit !== 0n) {
+    return { problem: `${what} ${text} is not a multiple of the ${stepName} ${step}` };
+  }
+  return { value };
+}
+
 /** Why `price` would be refused for `instrument` (`null`: it would not). */
 export function checkPrice(instrument: Instrument, price: string): string | null {
-  const value = parseScaled(price, instrument.price_decimals);
-  const tick = parseScaled(instrument.tick_size, instrument.price_decimals);
-  if (value === null || tick === null) {
-    return PLAIN_DECIMAL.test(price)
-      ? `price ${price} has more than ${instrument.price_decimals} decimals`
-      : `price "${price}" is not a decimal number`;
-  }
-  if (value <= 0n) return `price ${price} must be positive`;
-  if (value % tick !== 0n) {
-    return `price ${price} is not a multiple of the tick size ${instrument.tick_size}`;
-  }
-  return null;
+  const checked = onGrid(
+    "price",
+    price,
+    instrument.price_decimals,
+    instrument.tick_size,
+    "tick size",
+  );
+  return "problem" in checked ? checked.problem : null;
 }
 
 /** Why `qty` would be refused for `instrument` (`null`: it would not). */
 export function checkQty(instrument: Instrument, qty: string): string | null {
-  const value = parseScaled(qty, instrument.qty_decimals);
-  const lot = parseScaled(instrument.lot_size, instrument.qty_decimals);
+  const checked = onGrid("qty", qty, instrument.qty_decimals, instrument.lot_size, "lot size");
+  if ("problem" in checked) return checked.problem;
   const max = parseScaled(instrument.max_qty, instrument.qty_decimals);
-  if (value === null || lot === null || max === null) {
-    return PLAIN_DECIMAL.test(qty)
-      ? `qty ${qty} has more than ${instrument.qty_decimals} decimals`
-      : `qty "${qty}" is not a decimal number`;
+  if (max !== null && checked.value > max) {
+    return `qty ${qty} is more than the most allowed, ${instrument.max_qty}`;
   }
-  if (value <= 0n) return `qty ${qty} must be positive`;
-  if (value % lot !== 0n) {
-    return `qty ${qty} is not a multiple of the lot size ${instrument.lot_size}`;
-  }
-  if (value > max) return `qty ${qty} is more than the most allowed, ${instrument.max_qty}`;
   return null;
 }
 
