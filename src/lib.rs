@@ -16,6 +16,15 @@
 //!   orders, cancels and market orders) that keeps a realistic book.
 //! - [`stats`]: candles (1s, 1m) and the ticker with rolling 24h figures.
 //! - [`market`]: one symbol's engine, simulator and stats driven together.
+//!
+//! The edges (tokio):
+//!
+//! - [`gateway`]: the server (HTTP, the embedded web UI, WebSocket
+//!   connections, symbol tasks, trading, replay), over [`fanout`] and
+//!   [`encode`].
+//! - [`watch`]: `tickwire watch`, the terminal viewer; [`client`]: the
+//!   command-line trading client; [`loadgen`]: the load generator.
+//! - [`signal`]: waiting for Ctrl-C or SIGTERM.
 
 pub mod book;
 pub mod client;
@@ -29,6 +38,7 @@ pub mod loadgen;
 pub mod market;
 pub mod protocol;
 pub mod record;
+pub mod signal;
 pub mod sim;
 pub mod stats;
 pub mod summary;

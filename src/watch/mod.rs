@@ -103,7 +103,7 @@ pub async fn run(options: WatchOptions) -> Result<Counters, String> {
     };
     tokio::pin!(stopped);
     // Ctrl-C or SIGTERM: stop cleanly, with the terminal put back.
-    let interrupted = crate::gateway::shutdown_signal();
+    let interrupted = crate::signal::interrupted();
     tokio::pin!(interrupted);
     let mut subscribed = false;
 
