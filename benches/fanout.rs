@@ -18,16 +18,17 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use tickwire::encode;
 use tickwire::engine::{Event, LevelChange, Output};
-use tickwire::fanout::{Batch, LagPolicy, Outbox, Registry};
+use tickwire::fanout::{Batch, LagPolicy, Outbox};
+use tickwire::gateway::Subscribers;
 use tickwire::instrument::{Instrument, Instruments};
 use tickwire::market::Market;
 use tickwire::protocol::{Channel, StreamId};
-use tickwire::types::NANOS_PER_SEC;
+use tickwire::types::{NANOS_PER_SEC, SymbolId};
 
 const SUBSCRIBERS: usize = 1_000;
 const DRAIN_EVERY: usize = 64;
 const STREAM: StreamId = StreamId {
-    symbol: 0,
+    symbol: SymbolId(0),
     channel: Channel::Book,
 };
 
@@ -63,8 +64,8 @@ fn updates(instrument: &Instrument, count: usize) -> Vec<Update> {
     list
 }
 
-fn subscribers(instruments: &Arc<Instruments>) -> (Registry, Vec<Arc<Outbox>>) {
-    let registry = Registry::default();
+fn subscribers(instruments: &Arc<Instruments>) -> (Subscribers, Vec<Arc<Outbox>>) {
+    let mut registry = Subscribers::default();
     // A budget no bench run fills: this measures fan-out, not lagging.
     let policy = LagPolicy {
         budget: 1 << 30,
@@ -75,7 +76,7 @@ fn subscribers(instruments: &Arc<Instruments>) -> (Registry, Vec<Arc<Outbox>>) {
         .collect();
     for outbox in &outboxes {
         outbox.subscribe(&[STREAM]);
-        registry.add(STREAM, outbox);
+        registry.add(outbox);
     }
     (registry, outboxes)
 }
@@ -98,14 +99,14 @@ fn run(
     once: bool,
     instrument: &Instrument,
     list: &[Update],
-    registry: &Registry,
+    registry: &Subscribers,
     outboxes: &[Arc<Outbox>],
 ) -> Duration {
     let mut batch = Batch::default();
     let started = Instant::now();
     for i in 0..iters as usize {
         let u = &list[i % list.len()];
-        let subscribers = registry.subscribers(STREAM).expect("subscribers");
+        let subscribers = registry.as_slice();
         if once {
             let frame = encode::book_update(instrument, &u.changes, u.seq, u.ts, u.checksum);
             for outbox in subscribers.iter() {

@@ -78,6 +78,7 @@ fn replay_into(file: &std::path::Path, instruments: &Instruments, n: usize) -> (
             to: None,
             repeat: false,
             wait_for: n,
+            opened: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("ws://{}/ws", listener.local_addr().expect("addr"));

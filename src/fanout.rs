@@ -14,14 +14,14 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::encode;
 use crate::instrument::Instruments;
 use crate::protocol::{Channel, StreamId};
+use crate::types::SymbolId;
 
 pub type ConnId = u64;
 
@@ -81,7 +81,7 @@ pub enum Push {
     /// The budget overflowed: queued market data was dropped and `lagged`
     /// queued; these symbols' tasks must each send fresh state with
     /// `Outbox::push_resync`.
-    Lagged(Vec<u16>),
+    Lagged(Vec<SymbolId>),
     /// Lagged too often: the connection is closing with 1008.
     SlowConsumer,
 }
@@ -116,7 +116,7 @@ struct State {
     subscribed: FxHashSet<StreamId>,
     /// Symbols whose fresh state is on its way after a lag; their
     /// resyncing streams are dropped until it arrives.
-    awaiting_resync: BTreeSet<u16>,
+    awaiting_resync: BTreeSet<SymbolId>,
     lags: VecDeque<Instant>,
     /// What the `lagged` notice still in `market` reported, so that a lag
     /// that drops it reports its losses too.
@@ -245,7 +245,7 @@ impl Outbox {
         state.market_bytes += notice.len();
         state.market.push_back((Queued::LagNotice, notice));
         state.pending_notice = Some((dropped, lost));
-        let mut symbols: Vec<u16> = state
+        let mut symbols: Vec<SymbolId> = state
             .subscribed
             .iter()
             .filter(|s| s.channel.resyncs())
@@ -257,11 +257,8 @@ impl Outbox {
         Push::Lagged(symbols)
     }
 
-    fn symbol_name(&self, symbol: u16) -> Option<&str> {
-        self.instruments
-            .iter()
-            .nth(symbol as usize)
-            .map(|i| i.symbol.as_str())
+    fn symbol_name(&self, symbol: SymbolId) -> Option<&str> {
+        self.instruments.by_id(symbol).map(|i| i.symbol.as_str())
     }
 
     /// Queues a connection-level notice in order with the market data (a
@@ -280,7 +277,7 @@ impl Outbox {
     /// Fresh state after a lag, from `symbol`'s task: queued only if the
     /// connection still awaits it, for the streams still subscribed.
     /// Fresh state that does not fit the budget is another lag.
-    pub fn push_resync(&self, symbol: u16, frames: &[(StreamId, Utf8Bytes)]) -> Push {
+    pub fn push_resync(&self, symbol: SymbolId, frames: &[(StreamId, Utf8Bytes)]) -> Push {
         let mut state = self.lock();
         if state.close.is_some() || !state.awaiting_resync.remove(&symbol) {
             return Push::Ignored;
@@ -312,7 +309,7 @@ impl Outbox {
     }
 
     /// The subscribed streams of one symbol, in channel order.
-    pub fn streams_of(&self, symbol: u16) -> Vec<StreamId> {
+    pub fn streams_of(&self, symbol: SymbolId) -> Vec<StreamId> {
         let state = self.lock();
         Channel::ALL
             .iter()
@@ -416,49 +413,6 @@ impl Outbox {
     /// Market-data messages dropped by lags so far.
     pub fn dropped(&self) -> u64 {
         self.lock().dropped
-    }
-}
-
-/// Subscribers by stream. Each stream's list is copy-on-write: a publisher
-/// clones the `Arc` and fans out without holding any lock, and only the
-/// symbol task that owns the stream changes it, so changes never race.
-#[derive(Default)]
-pub struct Registry {
-    streams: DashMap<StreamId, Arc<[Arc<Outbox>]>, std::hash::BuildHasherDefault<FxHasher>>,
-}
-
-impl Registry {
-    /// Adds a subscriber; false if it was already there.
-    pub fn add(&self, stream: StreamId, outbox: &Arc<Outbox>) -> bool {
-        let mut entry = self
-            .streams
-            .entry(stream)
-            .or_insert_with(|| Arc::from(Vec::new()));
-        if entry.iter().any(|o| o.id == outbox.id) {
-            return false;
-        }
-        let mut list: Vec<Arc<Outbox>> = entry.iter().cloned().collect();
-        list.push(outbox.clone());
-        *entry = Arc::from(list);
-        true
-    }
-
-    pub fn remove(&self, stream: StreamId, conn: ConnId) {
-        if let Some(mut entry) = self.streams.get_mut(&stream)
-            && entry.iter().any(|o| o.id == conn)
-        {
-            let list: Vec<Arc<Outbox>> = entry.iter().filter(|o| o.id != conn).cloned().collect();
-            *entry = Arc::from(list);
-        }
-    }
-
-    pub fn subscribers(&self, stream: StreamId) -> Option<Arc<[Arc<Outbox>]>> {
-        self.streams.get(&stream).map(|entry| entry.clone())
-    }
-
-    /// Subscriptions over all streams.
-    pub fn subscription_count(&self) -> usize {
-        self.streams.iter().map(|entry| entry.len()).sum()
     }
 }
 

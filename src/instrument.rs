@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::config_file::{FileError, Source};
 use toml::Spanned;
 
-use crate::types::{Price, Qty};
+use crate::types::{Price, Qty, SymbolId};
 
 /// The largest number of decimals a price or quantity may have: with 9, an
 /// `i64` of units still holds values up to about 9.2e9.
@@ -430,6 +430,10 @@ impl Instruments {
                     format!("{} is defined twice", instrument.symbol),
                 ));
             }
+            if list.len() == usize::from(u16::MAX) {
+                let message = format!("more than {} instruments", u16::MAX);
+                return Err(invalid(r.symbol.span().start, "symbol", message));
+            }
             list.push(instrument);
         }
         Ok(Instruments { list })
@@ -445,6 +449,14 @@ impl Instruments {
         }
         if list.is_empty() {
             return Err("no instruments".to_string());
+        }
+        if list.len() > usize::from(u16::MAX) {
+            // Symbols are named by a `SymbolId` (u16) inside the server.
+            return Err(format!(
+                "{} instruments: at most {} can be served",
+                list.len(),
+                u16::MAX
+            ));
         }
         Ok(Instruments { list })
     }
@@ -468,6 +480,32 @@ impl Instruments {
 
     pub fn get(&self, symbol: &str) -> Option<&Instrument> {
         self.list.iter().find(|i| i.symbol == symbol)
+    }
+
+    /// The instrument of a symbol id (O(1)).
+    pub fn by_id(&self, id: SymbolId) -> Option<&Instrument> {
+        self.list.get(id.index())
+    }
+
+    /// The id of a symbol, by name.
+    pub fn id_of(&self, symbol: &str) -> Option<SymbolId> {
+        self.list
+            .iter()
+            .position(|i| i.symbol == symbol)
+            .map(|i| SymbolId(i as u16))
+    }
+
+    /// Every symbol id, in instrument order.
+    pub fn ids(&self) -> impl Iterator<Item = SymbolId> + use<> {
+        (0..self.list.len() as u16).map(SymbolId)
+    }
+
+    /// Every instrument with its id, in order.
+    pub fn with_ids(&self) -> impl Iterator<Item = (SymbolId, &Instrument)> {
+        self.list
+            .iter()
+            .enumerate()
+            .map(|(i, instrument)| (SymbolId(i as u16), instrument))
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Instrument> {

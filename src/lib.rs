@@ -31,6 +31,7 @@ pub mod client;
 pub mod config_file;
 pub mod encode;
 pub mod engine;
+pub mod error_code;
 pub mod fanout;
 pub mod gateway;
 pub mod instrument;

@@ -57,6 +57,18 @@ pub type UnixNanos = u64;
 
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
+/// A symbol by its place in the server's instruments (and so in every
+/// listing): how streams, orders and positions name a symbol inside the
+/// server. `Instruments::by_id` finds the instrument in O(1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SymbolId(pub u16);
+
+impl SymbolId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// An order id, assigned by a symbol's engine in sequence from 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderId(pub u64);

@@ -394,7 +394,7 @@ impl Reference {
 
 fn engine_outcome(result: Result<OrderId, Reject>, events: &[Event]) -> Outcome {
     let mut out = Outcome {
-        result: Some(result.map(|id| id.0).map_err(|r| r.code())),
+        result: Some(result.map(|id| id.0).map_err(|r| r.code().as_str())),
         ..Outcome::default()
     };
     for event in events {

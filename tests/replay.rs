@@ -54,6 +54,7 @@ fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Config {
         to: None,
         repeat: false,
         wait_for: 1,
+        opened: None,
     });
     config
 }

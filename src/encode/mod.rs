@@ -23,7 +23,7 @@ use crate::engine::{Event, LevelChange, Output};
 use crate::instrument::Instrument;
 use crate::market::Market;
 use crate::protocol::Channel;
-use crate::stats::{Candle, CandleSeries, Ticker};
+use crate::stats::{Candle, CandleSeries, Interval, Ticker};
 use crate::types::{Price, Qty, Side, UnixNanos};
 
 /// How many levels per side the checksum covers.
@@ -236,26 +236,18 @@ pub fn candle(
     frame(out)
 }
 
-/// `candles_snapshot`: the kept bars, oldest first, at the series' `seq`.
-pub fn candles_snapshot(
+/// `candles_snapshot`: the kept bars, oldest first, at the stream's `seq`.
+pub fn candles_snapshot<'a>(
     instrument: &Instrument,
-    series: &CandleSeries,
+    interval: Interval,
+    seq: u64,
     ts: UnixNanos,
+    bars: impl ExactSizeIterator<Item = &'a Candle>,
 ) -> Utf8Bytes {
-    let mut out = String::with_capacity(160 + 170 * series.bars().len());
-    head(
-        &mut out,
-        "candles_snapshot",
-        &instrument.symbol,
-        series.seq(),
-        ts,
-    );
-    let _ = write!(
-        out,
-        ",\"interval\":\"{}\",\"candles\":[",
-        series.interval().as_str()
-    );
-    for (i, bar) in series.bars().enumerate() {
+    let mut out = String::with_capacity(160 + 170 * bars.len());
+    head(&mut out, "candles_snapshot", &instrument.symbol, seq, ts);
+    let _ = write!(out, ",\"interval\":\"{}\",\"candles\":[", interval.as_str());
+    for (i, bar) in bars.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -265,6 +257,17 @@ pub fn candles_snapshot(
     }
     out.push_str("]}");
     frame(out)
+}
+
+/// `candles_snapshot` of one of a market's candle series, as it is now.
+pub fn series_snapshot(instrument: &Instrument, series: &CandleSeries, ts: UnixNanos) -> Utf8Bytes {
+    candles_snapshot(
+        instrument,
+        series.interval(),
+        series.seq(),
+        ts,
+        series.bars(),
+    )
 }
 
 /// Encodes the market-data messages of one input's events (`out`), in
@@ -335,28 +338,6 @@ pub fn market_book_snapshot(market: &Market, scratch: &mut String) -> Utf8Bytes 
         engine.now(),
         checksum,
     )
-}
-
-/// `candles_snapshot` from bars already written as JSON objects (a replay
-/// keeps them from the recorded `candle` messages).
-pub fn candles_snapshot_from<'a>(
-    symbol: &str,
-    interval: &str,
-    seq: u64,
-    ts: UnixNanos,
-    bars: impl IntoIterator<Item = &'a str>,
-) -> Utf8Bytes {
-    let mut out = String::with_capacity(4096);
-    head(&mut out, "candles_snapshot", symbol, seq, ts);
-    let _ = write!(out, ",\"interval\":\"{interval}\",\"candles\":[");
-    for (i, bar) in bars.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(bar);
-    }
-    out.push_str("]}");
-    frame(out)
 }
 
 /// `heartbeat` with the last `seq` of the symbol's book, trades and ticker.

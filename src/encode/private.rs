@@ -9,7 +9,7 @@ use super::{frame, json};
 use crate::instrument::Instrument;
 use crate::protocol::RequestId;
 use crate::trading::{Ledger, OpenOrder};
-use crate::types::{OrderId, Price, Qty, Side, UnixNanos};
+use crate::types::{OrderId, Price, Qty, Side, SymbolId, UnixNanos};
 
 fn open(out: &mut String, kind: &str, id: &RequestId) {
     let _ = write!(out, "{{\"type\":\"{kind}\"");
@@ -208,7 +208,7 @@ pub fn account(
     id: &RequestId,
     name: &str,
     ledger: &Ledger,
-    instrument_of: impl Fn(u16) -> Option<Instrument>,
+    instrument_of: impl Fn(SymbolId) -> Option<Instrument>,
 ) -> Utf8Bytes {
     let mut out = String::with_capacity(512);
     open(&mut out, "account", id);

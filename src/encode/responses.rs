@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{frame, json};
+use crate::error_code::ErrorCode;
 use crate::instrument::Instruments;
-use crate::protocol::{Channel, RequestId};
+use crate::protocol::{Channel, Mode, RequestId};
 use crate::types::UnixNanos;
 
 fn open(out: &mut String, kind: &str, id: &RequestId) {
@@ -60,7 +61,7 @@ pub fn subscriptions<'a>(
 pub fn error(
     id: &RequestId,
     op: Option<&str>,
-    code: &str,
+    code: ErrorCode,
     message: &str,
     retry_after_ms: Option<u64>,
 ) -> Utf8Bytes {
@@ -78,13 +79,6 @@ pub fn error(
     }
     out.push('}');
     frame(out)
-}
-
-/// How the server is running, for `instruments` and `/healthz`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Mode {
-    Live,
-    Replay { file: String, speed: String },
 }
 
 fn push_mode(out: &mut String, mode: &Mode) {

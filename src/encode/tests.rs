@@ -1,6 +1,8 @@
 use super::*;
 use crate::book::Book;
+use crate::error_code::ErrorCode;
 use crate::instrument::Instruments;
+use crate::protocol::Mode;
 use crate::stats::{Interval, WindowStats};
 use crate::types::{OrderId, Owner};
 
@@ -124,7 +126,7 @@ fn market_data_messages_are_exact() {
     series.record(60, Price(1), Qty(5));
     series.take_update();
     assert_eq!(
-        candles_snapshot(&i, &series, 80).as_str(),
+        series_snapshot(&i, &series, 80).as_str(),
         r#"{"type":"candles_snapshot","symbol":"BTC-USD","seq":1,"ts":80,"interval":"1m","candles":[{"start":0,"open":"0.01","high":"0.01","low":"0.01","close":"0.01","volume":"0.0005"}]}"#
     );
     assert_eq!(
@@ -150,11 +152,18 @@ fn responses_are_exact() {
         r#"{"type":"subscribed","id":7,"subscriptions":[{"channel":"book","symbol":"BTC-USD"},{"channel":"candles","symbol":"AAPL","interval":"1s"}]}"#
     );
     assert_eq!(
-        error(&id, Some("order"), "invalid_price", "price \"x\"", None).as_str(),
+        error(
+            &id,
+            Some("order"),
+            ErrorCode::InvalidPrice,
+            "price \"x\"",
+            None
+        )
+        .as_str(),
         r#"{"type":"error","id":7,"op":"order","code":"invalid_price","message":"price \"x\""}"#
     );
     assert_eq!(
-        error(&None, None, "rate_limited", "slow down", Some(20)).as_str(),
+        error(&None, None, ErrorCode::RateLimited, "slow down", Some(20)).as_str(),
         r#"{"type":"error","op":null,"code":"rate_limited","message":"slow down","retry_after_ms":20}"#
     );
     assert_eq!(pong(&None, 5).as_str(), r#"{"type":"pong","ts":5}"#);

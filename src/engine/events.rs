@@ -3,6 +3,7 @@
 //! Every change to a book is caused by exactly one `Input`, so journaling the
 //! inputs in order is enough to rebuild the engine's state.
 
+use crate::error_code::ErrorCode;
 use crate::instrument::Instrument;
 use crate::stats::{Candle, Interval};
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
@@ -96,14 +97,14 @@ pub enum Reject {
 
 impl Reject {
     /// The PROTOCOL.md error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Reject::InvalidPrice { .. } => "invalid_price",
-            Reject::InvalidQty { .. } => "invalid_qty",
-            Reject::PriceOutOfBand { .. } => "price_out_of_band",
-            Reject::PostOnlyWouldCross { .. } => "post_only_would_cross",
-            Reject::PostOnlyNeedsGtcLimit => "bad_request",
-            Reject::UnknownOrder { .. } => "unknown_order",
+            Reject::InvalidPrice { .. } => ErrorCode::InvalidPrice,
+            Reject::InvalidQty { .. } => ErrorCode::InvalidQty,
+            Reject::PriceOutOfBand { .. } => ErrorCode::PriceOutOfBand,
+            Reject::PostOnlyWouldCross { .. } => ErrorCode::PostOnlyWouldCross,
+            Reject::PostOnlyNeedsGtcLimit => ErrorCode::BadRequest,
+            Reject::UnknownOrder { .. } => ErrorCode::UnknownOrder,
         }
     }
 

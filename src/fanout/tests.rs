@@ -1,5 +1,5 @@
 use super::*;
-use crate::stats::Interval;
+use crate::types::SymbolId;
 
 fn outbox(budget: usize) -> Outbox {
     let policy = LagPolicy {
@@ -10,15 +10,15 @@ fn outbox(budget: usize) -> Outbox {
 }
 
 const BOOK: StreamId = StreamId {
-    symbol: 0,
+    symbol: SymbolId(0),
     channel: Channel::Book,
 };
 const TRADES: StreamId = StreamId {
-    symbol: 0,
+    symbol: SymbolId(0),
     channel: Channel::Trades,
 };
 const ETH_TRADES: StreamId = StreamId {
-    symbol: 1,
+    symbol: SymbolId(1),
     channel: Channel::Trades,
 };
 
@@ -69,15 +69,21 @@ fn overflow_drops_queued_data_sends_lagged_and_asks_for_resyncs() {
     assert_eq!(o.push_market(ETH_TRADES, &frame(&big)), Push::Queued);
     assert_eq!(
         o.push_market(BOOK, &frame(&big)),
-        Push::Lagged(vec![0]),
+        Push::Lagged(vec![SymbolId(0)]),
         "BTC-USD has a book to resync"
     );
     assert_eq!(o.dropped(), 3);
     // While the resync is on its way the book is dropped; trades go on.
     assert_eq!(o.push_market(BOOK, &frame("b2")), Push::Ignored);
     assert_eq!(o.push_market(TRADES, &frame("t2")), Push::Queued);
-    assert_eq!(o.push_resync(0, &[(BOOK, frame("snap"))]), Push::Queued);
-    assert_eq!(o.push_resync(0, &[(BOOK, frame("twice"))]), Push::Ignored);
+    assert_eq!(
+        o.push_resync(SymbolId(0), &[(BOOK, frame("snap"))]),
+        Push::Queued
+    );
+    assert_eq!(
+        o.push_resync(SymbolId(0), &[(BOOK, frame("twice"))]),
+        Push::Ignored
+    );
     assert_eq!(o.push_market(BOOK, &frame("b3")), Push::Queued);
     assert_eq!(
         drained(&o),
@@ -138,11 +144,11 @@ fn fresh_state_that_does_not_fit_is_another_lag() {
     o.push_market(BOOK, &frame(&"x".repeat(250)));
     assert_eq!(
         o.push_market(BOOK, &frame(&"x".repeat(250))),
-        Push::Lagged(vec![0])
+        Push::Lagged(vec![SymbolId(0)])
     );
     assert_eq!(
-        o.push_resync(0, &[(BOOK, frame(&"s".repeat(250)))]),
-        Push::Lagged(vec![0])
+        o.push_resync(SymbolId(0), &[(BOOK, frame(&"s".repeat(250)))]),
+        Push::Lagged(vec![SymbolId(0)])
     );
     assert!(o.queued_bytes() <= 300);
 }
@@ -156,7 +162,7 @@ fn unsubscribe_purges_queued_messages_of_the_stream() {
     o.unsubscribe(&[BOOK]);
     assert_eq!(o.queued_bytes(), 1);
     assert_eq!(drained(&o), vec!["t"]);
-    assert_eq!(o.streams_of(0), vec![TRADES]);
+    assert_eq!(o.streams_of(SymbolId(0)), vec![TRADES]);
 }
 
 #[test]
@@ -170,33 +176,4 @@ fn close_sends_pending_responses_first() {
     o.drain(10, &mut batch);
     assert_eq!(batch.frames, vec![frame("error")]);
     assert_eq!(batch.close, Some(CloseReason::TOO_BIG));
-}
-
-#[test]
-fn registry_lists_are_copy_on_write() {
-    let registry = Registry::default();
-    let (a, b) = (
-        Arc::new(outbox(10)),
-        Arc::new(Outbox::new(
-            2,
-            LagPolicy::default(),
-            Arc::new(Instruments::embedded_default()),
-        )),
-    );
-    let candles = StreamId {
-        symbol: 2,
-        channel: Channel::Candles(Interval::OneMinute),
-    };
-    assert!(registry.add(candles, &a));
-    assert!(!registry.add(candles, &a));
-    let before = registry.subscribers(candles).expect("list");
-    assert!(registry.add(candles, &b));
-    assert_eq!(
-        before.len(),
-        1,
-        "a publisher's snapshot of the list is unaffected"
-    );
-    assert_eq!(registry.subscription_count(), 2);
-    registry.remove(candles, 1);
-    assert_eq!(registry.subscribers(candles).map(|l| l.len()), Some(1));
 }

@@ -1,10 +1,16 @@
-//! Counters for `/metrics` (Prometheus text format). Plain atomics, updated
-//! once per batch or per event, never per subscriber.
+//! Counters for `/metrics`: plain atomics, updated once per batch or per
+//! event, never per subscriber (`http::prometheus` writes the page).
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
 
-use super::Shared;
+/// Where a replay is, for `/metrics` (zero when live); written by the
+/// replay task only.
+#[derive(Default)]
+pub struct ReplayProgress {
+    pub position_ts: AtomicU64,
+    pub published: AtomicU64,
+    pub pass: AtomicU64,
+}
 
 pub struct Metrics {
     pub connections_opened: AtomicU64,
@@ -14,6 +20,8 @@ pub struct Metrics {
     pub lagged: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Subscriptions over all streams (the symbol tasks add and remove).
+    pub subscriptions: AtomicU64,
     /// Engine events (inputs applied) per symbol.
     pub engine_events: Vec<AtomicU64>,
     /// Engine events per symbol in the last whole second.
@@ -31,183 +39,9 @@ impl Metrics {
             lagged: AtomicU64::new(0),
             slow_consumer_disconnects: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
             engine_events_last_second: zeros(),
         }
     }
-}
-
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
-}
-
-/// The `/metrics` page.
-pub fn render(shared: &Shared) -> String {
-    let m = &shared.metrics;
-    let mut out = String::with_capacity(4096);
-    let (mut queued_sum, mut queued_max, mut dropped) = (0u64, 0u64, 0u64);
-    for entry in shared.connections.iter() {
-        let queued = entry.value().queued_bytes() as u64;
-        queued_sum += queued;
-        queued_max = queued_max.max(queued);
-        dropped += entry.value().dropped();
-    }
-    metric(
-        &mut out,
-        "tickwire_connections",
-        "gauge",
-        "Open WebSocket connections.",
-        shared.connections.len() as u64,
-    );
-    metric(
-        &mut out,
-        "tickwire_connections_opened_total",
-        "counter",
-        "WebSocket connections accepted.",
-        m.connections_opened.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_connections_rejected_total",
-        "counter",
-        "WebSocket upgrades refused at the connection cap.",
-        m.rejected_connections.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_subscriptions",
-        "gauge",
-        "Stream subscriptions over all connections.",
-        shared.registry.subscription_count() as u64,
-    );
-    metric(
-        &mut out,
-        "tickwire_messages_sent_total",
-        "counter",
-        "WebSocket text messages sent.",
-        m.messages_sent.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_bytes_sent_total",
-        "counter",
-        "Payload bytes of the messages sent.",
-        m.bytes_sent.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_lagged_total",
-        "counter",
-        "Times a connection overflowed its market-data budget.",
-        m.lagged.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_slow_consumer_disconnects_total",
-        "counter",
-        "Connections closed with 1008 for lagging repeatedly.",
-        m.slow_consumer_disconnects.load(Relaxed),
-    );
-    metric(
-        &mut out,
-        "tickwire_dropped_messages_open_connections",
-        "gauge",
-        "Market-data messages dropped by lags, over the open connections.",
-        dropped,
-    );
-    metric(
-        &mut out,
-        "tickwire_outbound_queue_bytes",
-        "gauge",
-        "Market-data bytes queued, over all connections.",
-        queued_sum,
-    );
-    metric(
-        &mut out,
-        "tickwire_outbound_queue_bytes_max",
-        "gauge",
-        "Market-data bytes queued on the fullest connection.",
-        queued_max,
-    );
-    metric(
-        &mut out,
-        "tickwire_outbound_queue_budget_bytes",
-        "gauge",
-        "Market-data bytes a connection may queue.",
-        shared.config.lag.budget as u64,
-    );
-    if shared.config.replay.is_some() {
-        let r = &shared.replay;
-        let position = r.position_ts.load(Relaxed);
-        metric(
-            &mut out,
-            "tickwire_replay_position_ts",
-            "gauge",
-            "Engine time (ns) of the last replayed message.",
-            position,
-        );
-        let published = r.published.load(Relaxed);
-        metric(
-            &mut out,
-            "tickwire_replay_published_total",
-            "counter",
-            "Recorded messages replayed.",
-            published,
-        );
-        let pass = r.pass.load(Relaxed).max(1);
-        metric(
-            &mut out,
-            "tickwire_replay_pass",
-            "gauge",
-            "Pass through the recording (looping replays).",
-            pass,
-        );
-    }
-    if let Some(recorder) = &shared.recorder {
-        let written = recorder.written.load(Relaxed);
-        metric(
-            &mut out,
-            "tickwire_recorded_messages_total",
-            "counter",
-            "Messages written to the recording.",
-            written,
-        );
-        let dropped = recorder.dropped.load(Relaxed);
-        let help = "Messages the recorder could not keep up with (missing from the recording).";
-        metric(
-            &mut out,
-            "tickwire_recorder_dropped_total",
-            "counter",
-            help,
-            dropped,
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP tickwire_engine_events_total Engine inputs applied, per symbol.\n# TYPE tickwire_engine_events_total counter"
-    );
-    for (i, instrument) in shared.instruments.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "tickwire_engine_events_total{{symbol=\"{}\"}} {}",
-            instrument.symbol,
-            m.engine_events[i].load(Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP tickwire_engine_events_per_second Engine inputs applied in the last whole second, per symbol.\n# TYPE tickwire_engine_events_per_second gauge"
-    );
-    for (i, instrument) in shared.instruments.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "tickwire_engine_events_per_second{{symbol=\"{}\"}} {}",
-            instrument.symbol,
-            m.engine_events_last_second[i].load(Relaxed)
-        );
-    }
-    out
 }

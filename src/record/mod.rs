@@ -22,34 +22,20 @@ use std::io::Write;
 use crate::encode::json;
 use crate::instrument::{Instrument, Instruments};
 use crate::protocol::Channel;
-use crate::stats::Interval;
 use crate::types::UnixNanos;
 
 pub const FORMAT: &str = "tickwire-recording";
 pub const VERSION: u64 = 1;
 
 /// The stream name of a channel of a symbol: `book:BTC-USD`,
-/// `candles_1m:BTC-USD`.
+/// `candles_1m:BTC-USD` (the channel part from `Channel::stream_name`).
 pub fn stream_name(channel: Channel, symbol: &str) -> String {
-    let channel = match channel {
-        Channel::Candles(Interval::OneSecond) => "candles_1s",
-        Channel::Candles(Interval::OneMinute) => "candles_1m",
-        other => other.name(),
-    };
-    format!("{channel}:{symbol}")
+    format!("{}:{symbol}", channel.stream_name())
 }
 
 /// The channel named by a stream's channel part.
 pub fn channel_named(name: &str) -> Option<Channel> {
-    Some(match name {
-        "book" => Channel::Book,
-        "trades" => Channel::Trades,
-        "ticker" => Channel::Ticker,
-        "candles_1s" => Channel::Candles(Interval::OneSecond),
-        "candles_1m" => Channel::Candles(Interval::OneMinute),
-        "heartbeat" => Channel::Heartbeat,
-        _ => return None,
-    })
+    Channel::from_stream_name(name)
 }
 
 /// A duration such as `60s`, `500ms`, `2m`, `1h` or `1.5s` (a bare number

@@ -136,7 +136,7 @@ fn write_all(
         if failed {
             continue;
         }
-        let name = &names[stream.symbol as usize][stream.channel.index()];
+        let name = &names[stream.symbol.index()][stream.channel.index()];
         let result = if snapshot {
             writer.write_snapshot(ts, name, frame.as_bytes())
         } else {

@@ -34,6 +34,14 @@ impl Interval {
     pub fn parse(text: &str) -> Option<Interval> {
         Interval::ALL.into_iter().find(|i| i.as_str() == text)
     }
+
+    /// Its place in `ALL`, for per-interval tables.
+    pub fn index(self) -> usize {
+        match self {
+            Interval::OneSecond => 0,
+            Interval::OneMinute => 1,
+        }
+    }
 }
 
 /// One bar. `start` is the bar's opening time (a multiple of the interval).

@@ -184,13 +184,11 @@ impl Accounts {
             if let Some(limits) = &r.position_limits {
                 for (symbol, value) in limits.get_ref() {
                     let at = limits.span().start;
-                    let index = instruments
-                        .iter()
-                        .position(|i| &i.symbol == symbol)
-                        .ok_or_else(|| {
-                            invalid(at, "position_limits", format!("unknown symbol {symbol}"))
-                        })?;
-                    let instrument = instruments.iter().nth(index).expect("index from position");
+                    let unknown =
+                        || invalid(at, "position_limits", format!("unknown symbol {symbol}"));
+                    let id = instruments.id_of(symbol).ok_or_else(unknown)?;
+                    let instrument = instruments.by_id(id).ok_or_else(unknown)?;
+                    let index = id.index();
                     let qty = value
                         .parse::<Decimal>()
                         .map_err(|_| {

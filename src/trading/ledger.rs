@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::types::Side;
+use crate::types::{Side, SymbolId};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Position {
@@ -36,12 +36,12 @@ impl Position {
 pub struct Ledger {
     pub cash: Decimal,
     /// By symbol index; only symbols the account has traded.
-    pub positions: BTreeMap<u16, Position>,
+    pub positions: BTreeMap<SymbolId, Position>,
 }
 
 impl Ledger {
     /// Books one fill; returns the position in the symbol afterwards.
-    pub fn fill(&mut self, symbol: u16, side: Side, price: Decimal, qty: Decimal) -> Decimal {
+    pub fn fill(&mut self, symbol: SymbolId, side: Side, price: Decimal, qty: Decimal) -> Decimal {
         let signed = match side {
             Side::Buy => qty,
             Side::Sell => -qty,
@@ -80,7 +80,7 @@ impl Ledger {
         p.qty
     }
 
-    pub fn position(&self, symbol: u16) -> Decimal {
+    pub fn position(&self, symbol: SymbolId) -> Decimal {
         self.positions.get(&symbol).map_or(Decimal::ZERO, |p| p.qty)
     }
 }
@@ -96,24 +96,24 @@ mod tests {
     #[test]
     fn average_cost_realises_on_reduction_and_flips() {
         let mut l = Ledger::default();
-        assert_eq!(l.fill(0, Side::Buy, d("100"), d("2")), d("2"));
-        assert_eq!(l.fill(0, Side::Buy, d("103"), d("1")), d("3"));
-        assert_eq!(l.positions[&0].avg_price(), d("101"));
-        assert_eq!(l.fill(0, Side::Sell, d("105"), d("1")), d("2"));
-        assert_eq!(l.positions[&0].realized_pnl, d("4"));
+        assert_eq!(l.fill(SymbolId(0), Side::Buy, d("100"), d("2")), d("2"));
+        assert_eq!(l.fill(SymbolId(0), Side::Buy, d("103"), d("1")), d("3"));
+        assert_eq!(l.positions[&SymbolId(0)].avg_price(), d("101"));
+        assert_eq!(l.fill(SymbolId(0), Side::Sell, d("105"), d("1")), d("2"));
+        assert_eq!(l.positions[&SymbolId(0)].realized_pnl, d("4"));
         assert_eq!(
-            l.positions[&0].avg_price(),
+            l.positions[&SymbolId(0)].avg_price(),
             d("101"),
             "a reduction keeps the average"
         );
         // Sell 5: closes 2 at +4 each, opens short 3 at 109.
-        assert_eq!(l.fill(0, Side::Sell, d("109"), d("5")), d("-3"));
-        assert_eq!(l.positions[&0].realized_pnl, d("20"));
-        assert_eq!(l.positions[&0].avg_price(), d("109"));
+        assert_eq!(l.fill(SymbolId(0), Side::Sell, d("109"), d("5")), d("-3"));
+        assert_eq!(l.positions[&SymbolId(0)].realized_pnl, d("20"));
+        assert_eq!(l.positions[&SymbolId(0)].avg_price(), d("109"));
         // Cover at 100: a short gains when the price falls.
-        assert_eq!(l.fill(0, Side::Buy, d("100"), d("3")), d("0"));
-        assert_eq!(l.positions[&0].realized_pnl, d("47"));
-        assert_eq!(l.positions[&0].avg_price(), d("0"));
+        assert_eq!(l.fill(SymbolId(0), Side::Buy, d("100"), d("3")), d("0"));
+        assert_eq!(l.positions[&SymbolId(0)].realized_pnl, d("47"));
+        assert_eq!(l.positions[&SymbolId(0)].avg_price(), d("0"));
         // Cash: -200 -103 +105 +545 -300 = 47, equal to the P&L when flat.
         assert_eq!(l.cash, d("47"));
     }
@@ -121,9 +121,9 @@ mod tests {
     #[test]
     fn cash_is_exact() {
         let mut l = Ledger::default();
-        l.fill(0, Side::Buy, d("64000.50"), d("0.1000"));
+        l.fill(SymbolId(0), Side::Buy, d("64000.50"), d("0.1000"));
         assert_eq!(l.cash, d("-6400.05"));
-        l.fill(1, Side::Buy, d("64000.01"), d("0.0001"));
+        l.fill(SymbolId(1), Side::Buy, d("64000.01"), d("0.0001"));
         assert_eq!(l.cash, d("-6406.450001"));
     }
 }

@@ -6,7 +6,6 @@
 pub mod accounts;
 pub mod ledger;
 pub mod orders;
-pub mod request;
 
 pub use accounts::{AccountConfig, Accounts};
 pub use ledger::{Ledger, Position};

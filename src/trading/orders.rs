@@ -7,14 +7,16 @@ use std::collections::{BTreeMap, VecDeque};
 use rustc_hash::FxHashMap;
 
 use crate::engine::DoneReason;
-use crate::types::{NANOS_PER_SEC, OrderId, OrderType, Price, Qty, Side, TimeInForce, UnixNanos};
+use crate::types::{
+    NANOS_PER_SEC, OrderId, OrderType, Price, Qty, Side, SymbolId, TimeInForce, UnixNanos,
+};
 
 /// How long a client order id stays taken.
 pub const CLIENT_ORDER_ID_WINDOW: u64 = 24 * 3600 * NANOS_PER_SEC;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenOrder {
-    pub symbol: u16,
+    pub symbol: SymbolId,
     pub order_id: OrderId,
     pub client_order_id: Option<String>,
     pub side: Side,
@@ -60,14 +62,14 @@ impl ClientOrderStatus {
 #[derive(Clone, Debug)]
 struct ClientOrder {
     reserved_at: UnixNanos,
-    order: Option<(u16, OrderId)>,
+    order: Option<(SymbolId, OrderId)>,
     status: ClientOrderStatus,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct AccountOrders {
     /// Open orders by (symbol, order id): listing order is deterministic.
-    open: BTreeMap<(u16, OrderId), OpenOrder>,
+    open: BTreeMap<(SymbolId, OrderId), OpenOrder>,
     /// Client order ids of the last 24 hours (looked up, never iterated).
     client_ids: FxHashMap<String, ClientOrder>,
     /// The same ids oldest first, to expire them.
@@ -96,7 +98,7 @@ impl AccountOrders {
         &mut self,
         client_order_id: &str,
         now: UnixNanos,
-    ) -> Result<(), (Option<(u16, OrderId)>, ClientOrderStatus)> {
+    ) -> Result<(), (Option<(SymbolId, OrderId)>, ClientOrderStatus)> {
         self.expire(now);
         if let Some(existing) = self.client_ids.get(client_order_id) {
             return Err((existing.order, existing.status));
@@ -137,7 +139,12 @@ impl AccountOrders {
     }
 
     /// Lowers an open order's leaves after a fill.
-    pub fn filled(&mut self, symbol: u16, order_id: OrderId, leaves: Qty) -> Option<&OpenOrder> {
+    pub fn filled(
+        &mut self,
+        symbol: SymbolId,
+        order_id: OrderId,
+        leaves: Qty,
+    ) -> Option<&OpenOrder> {
         let order = self.open.get_mut(&(symbol, order_id))?;
         order.leaves = leaves;
         Some(order)
@@ -146,7 +153,7 @@ impl AccountOrders {
     /// Removes an order that is done and records its final status.
     pub fn done(
         &mut self,
-        symbol: u16,
+        symbol: SymbolId,
         order_id: OrderId,
         reason: DoneReason,
     ) -> Option<OpenOrder> {
@@ -159,7 +166,7 @@ impl AccountOrders {
         Some(order)
     }
 
-    pub fn get(&self, symbol: u16, order_id: OrderId) -> Option<&OpenOrder> {
+    pub fn get(&self, symbol: SymbolId, order_id: OrderId) -> Option<&OpenOrder> {
         self.open.get(&(symbol, order_id))
     }
 
@@ -170,14 +177,14 @@ impl AccountOrders {
     }
 
     /// Open orders, of one symbol or all, by symbol then order id.
-    pub fn open(&self, symbol: Option<u16>) -> impl Iterator<Item = &OpenOrder> {
+    pub fn open(&self, symbol: Option<SymbolId>) -> impl Iterator<Item = &OpenOrder> {
         self.open
             .values()
             .filter(move |o| symbol.is_none_or(|s| o.symbol == s))
     }
 
     /// Open buy and sell quantity of one symbol.
-    pub fn exposure(&self, symbol: u16) -> (Qty, Qty) {
+    pub fn exposure(&self, symbol: SymbolId) -> (Qty, Qty) {
         self.open(Some(symbol))
             .fold((Qty::ZERO, Qty::ZERO), |(buy, sell), o| match o.side {
                 Side::Buy => (buy + o.leaves, sell),
@@ -192,7 +199,7 @@ mod tests {
 
     fn order(symbol: u16, id: u64, coid: Option<&str>, side: Side, leaves: i64) -> OpenOrder {
         OpenOrder {
-            symbol,
+            symbol: SymbolId(symbol),
             order_id: OrderId(id),
             client_order_id: coid.map(str::to_string),
             side,
@@ -214,13 +221,13 @@ mod tests {
         o.accepted(order(0, 5, Some("a"), Side::Buy, 3));
         assert_eq!(
             o.reserve("a", 12),
-            Err((Some((0, OrderId(5))), ClientOrderStatus::Open))
+            Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Open))
         );
         assert_eq!(o.by_client_id("a").map(|x| x.order_id), Some(OrderId(5)));
-        o.done(0, OrderId(5), DoneReason::SelfTradePrevented);
+        o.done(SymbolId(0), OrderId(5), DoneReason::SelfTradePrevented);
         assert_eq!(
             o.reserve("a", 13),
-            Err((Some((0, OrderId(5))), ClientOrderStatus::Expired))
+            Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Expired))
         );
         assert!(o.by_client_id("a").is_none());
         assert!(
@@ -239,15 +246,16 @@ mod tests {
         o.accepted(order(1, 2, None, Side::Sell, 4));
         o.accepted(order(0, 9, None, Side::Buy, 3));
         o.accepted(order(0, 7, None, Side::Buy, 2));
-        let ids: Vec<_> = o.open(None).map(|x| (x.symbol, x.order_id.0)).collect();
+        let ids: Vec<_> = o.open(None).map(|x| (x.symbol.0, x.order_id.0)).collect();
         assert_eq!(ids, vec![(0, 7), (0, 9), (1, 2)]);
-        assert_eq!(o.exposure(0), (Qty(5), Qty(0)));
-        o.filled(0, OrderId(9), Qty(1));
-        assert_eq!(o.exposure(0), (Qty(3), Qty(0)));
+        assert_eq!(o.exposure(SymbolId(0)), (Qty(5), Qty(0)));
+        o.filled(SymbolId(0), OrderId(9), Qty(1));
+        assert_eq!(o.exposure(SymbolId(0)), (Qty(3), Qty(0)));
         assert_eq!(
-            o.done(0, OrderId(9), DoneReason::Filled).map(|x| x.leaves),
+            o.done(SymbolId(0), OrderId(9), DoneReason::Filled)
+                .map(|x| x.leaves),
             Some(Qty(1))
         );
-        assert_eq!(o.open(Some(0)).count(), 1);
+        assert_eq!(o.open(Some(SymbolId(0))).count(), 1);
     }
 }

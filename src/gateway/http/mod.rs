@@ -25,7 +25,13 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::{Shared, connection, metrics, web};
+mod prometheus;
+mod web;
+
+pub(super) use web::embedded;
+
+use super::connection;
+use super::shared::Shared;
 use crate::encode;
 
 type Body = Full<Bytes>;
@@ -136,7 +142,7 @@ async fn route(
         "/metrics" => response(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            metrics::render(&shared),
+            prometheus::render(&shared),
         ),
         "/api/instruments" => {
             let body = encode::instruments(&None, &shared.instruments, &shared.mode);

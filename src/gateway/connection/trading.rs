@@ -1,23 +1,23 @@
 //! The trading requests of a connection: `auth`, `order`, `cancel`,
 //! `cancel_all`, `open_orders`, `account`, and cancel-on-disconnect.
-//! Everything that does not need the book is checked here; the symbol task
-//! does the rest (`trading`).
+//! Everything that does not need the book is checked here (shape, symbol,
+//! tick and lot, the account's order rate, client order ids); the symbol's
+//! market does the rest (`market::live::trading`).
 
 use std::collections::BTreeSet;
 
 use tokio::sync::oneshot;
 
-use super::connection::Session;
-use super::symbol::Command;
-use super::trading::{RequestContext, TradeCommand, parse_order_id};
+use super::Session;
 use crate::encode;
 use crate::engine::NewOrder;
+use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
+use crate::gateway::commands::{RequestContext, SymbolCommand, TradeCommand};
 use crate::instrument::Instrument;
-use crate::protocol::{RequestError, RequestId};
-use crate::trading::request::OrderRef;
-use crate::trading::{AccountConfig, request::OrderRequest};
-use crate::types::TimeInForce;
+use crate::protocol::{OrderRef, OrderRequest, RequestError, RequestId, parse_order_id};
+use crate::trading::AccountConfig;
+use crate::types::{SymbolId, TimeInForce};
 
 /// Closes a connection after too many bad tokens.
 const AUTH_FAILED: CloseReason = CloseReason {
@@ -27,31 +27,31 @@ const AUTH_FAILED: CloseReason = CloseReason {
 
 impl Session {
     fn authenticated(&self) -> Result<usize, RequestError> {
-        if matches!(self.shared.mode, crate::encode::Mode::Replay { .. }) {
+        if matches!(self.shared.mode, crate::protocol::Mode::Replay { .. }) {
             return Err(RequestError::new(
-                "replay_mode",
+                ErrorCode::ReplayMode,
                 "this server replays a recording: orders are not taken",
             ));
         }
         self.account.ok_or_else(|| {
             RequestError::new(
-                "not_authenticated",
+                ErrorCode::NotAuthenticated,
                 "trading requests need an auth request with a valid token first",
             )
         })
     }
 
-    fn instrument(&self, symbol: &str) -> Result<(u16, Instrument), RequestError> {
-        let index = self.shared.symbol_index(symbol).ok_or_else(|| {
+    fn instrument(&self, symbol: &str) -> Result<(SymbolId, Instrument), RequestError> {
+        let index = self.shared.symbol_id(symbol).ok_or_else(|| {
             RequestError::new(
-                "unknown_symbol",
+                ErrorCode::UnknownSymbol,
                 format!("unknown symbol {symbol:?}; the instruments request lists them"),
             )
         })?;
-        let instrument = self.shared.instruments.iter().nth(index as usize).cloned();
+        let instrument = self.shared.instrument(index).cloned();
         instrument
             .map(|i| (index, i))
-            .ok_or_else(|| RequestError::new("internal", "instrument table out of step"))
+            .ok_or_else(|| RequestError::new(ErrorCode::Internal, "instrument table out of step"))
     }
 
     fn context(
@@ -78,7 +78,7 @@ impl Session {
     ) -> Result<(), RequestError> {
         let Some(index) = self.shared.config.accounts.authenticate(token) else {
             self.auth_failures += 1;
-            let error = RequestError::new("unauthorized", "the token is not valid");
+            let error = RequestError::new(ErrorCode::Unauthorized, "the token is not valid");
             self.reply_error(id, Some("auth"), &error);
             if self.auth_failures >= self.shared.config.max_auth_failures {
                 tracing::info!(
@@ -111,10 +111,10 @@ impl Session {
         let (symbol, instrument) = self.instrument(&request.symbol)?;
         let qty = instrument
             .parse_qty(&request.qty)
-            .map_err(|e| RequestError::new("invalid_qty", e.to_string()))?;
+            .map_err(|e| RequestError::new(ErrorCode::InvalidQty, e.to_string()))?;
         if qty > instrument.max_qty {
             return Err(RequestError::new(
-                "invalid_qty",
+                ErrorCode::InvalidQty,
                 format!(
                     "qty {} is above the maximum {} for {}",
                     request.qty,
@@ -127,7 +127,7 @@ impl Session {
             Some(text) => Some(
                 instrument
                     .parse_price(text)
-                    .map_err(|e| RequestError::new("invalid_price", e.to_string()))?,
+                    .map_err(|e| RequestError::new(ErrorCode::InvalidPrice, e.to_string()))?,
             ),
             None => None,
         };
@@ -150,7 +150,7 @@ impl Session {
                 self.outbox.push_priority(encode::error(
                     id,
                     Some("order"),
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     &message,
                     Some(retry_after_ms),
                 ));
@@ -173,7 +173,7 @@ impl Session {
         self.shared
             .command(
                 symbol,
-                Command::Trade(TradeCommand::Order { context, order }),
+                SymbolCommand::Trade(TradeCommand::Order { context, order }),
             )
             .await;
         Ok(())
@@ -201,7 +201,7 @@ impl Session {
         };
         let Some(order_id) = order_id else {
             return Err(RequestError::new(
-                "unknown_order",
+                ErrorCode::UnknownOrder,
                 format!("no open {symbol} order {named} for this account"),
             ));
         };
@@ -209,7 +209,7 @@ impl Session {
         self.shared
             .command(
                 index,
-                Command::Trade(TradeCommand::Cancel { context, order_id }),
+                SymbolCommand::Trade(TradeCommand::Cancel { context, order_id }),
             )
             .await;
         Ok(())
@@ -220,7 +220,7 @@ impl Session {
     async fn cancel_orders(
         &self,
         account: usize,
-        symbols: Vec<u16>,
+        symbols: Vec<SymbolId>,
         only_conn: Option<u64>,
         reason: Option<&'static str>,
     ) -> usize {
@@ -234,7 +234,9 @@ impl Session {
                 only_conn,
                 reply: Some(reply),
             };
-            self.shared.command(symbol, Command::Trade(command)).await;
+            self.shared
+                .command(symbol, SymbolCommand::Trade(command))
+                .await;
             replies.push(answer);
         }
         let mut count = 0;
@@ -252,7 +254,7 @@ impl Session {
         let account = self.authenticated()?;
         let symbols = match symbol {
             Some(name) => vec![self.instrument(name)?.0],
-            None => (0..self.shared.instruments.len() as u16).collect(),
+            None => self.shared.instruments.ids().collect(),
         };
         let count = self.cancel_orders(account, symbols, None, None).await;
         self.outbox.push_priority(encode::canceled_all(id, count));
@@ -268,13 +270,13 @@ impl Session {
         let filter = symbol
             .map(|name| self.instrument(name).map(|(index, _)| index))
             .transpose()?;
-        let instruments: Vec<&Instrument> = self.shared.instruments.iter().collect();
+        let instruments = &self.shared.instruments;
         let frame = {
             let state = self.shared.accounts[account].state();
             let orders = state
                 .orders
                 .open(filter)
-                .filter_map(|o| instruments.get(o.symbol as usize).map(|i| (*i, o)));
+                .filter_map(|o| instruments.by_id(o.symbol).map(|i| (i, o)));
             encode::open_orders(id, orders)
         };
         self.outbox.push_priority(frame);
@@ -286,7 +288,7 @@ impl Session {
         let shared = &self.shared;
         let frame = {
             let state = shared.accounts[account].state();
-            let instrument_of = |s: u16| shared.instruments.iter().nth(s as usize).cloned();
+            let instrument_of = |s: SymbolId| shared.instrument(s).cloned();
             encode::account(
                 id,
                 &shared.accounts[account].config.name,
@@ -307,7 +309,7 @@ impl Session {
             return;
         }
         let conn = self.outbox.id;
-        let symbols: BTreeSet<u16> = {
+        let symbols: BTreeSet<SymbolId> = {
             let state = self.shared.accounts[account].state();
             state
                 .orders

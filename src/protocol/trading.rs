@@ -1,12 +1,12 @@
-//! The fields of the trading requests, checked for shape (types, allowed
-//! words, client order id format). Values that depend on the instrument
-//! (tick, lot, band) are checked by the gateway and the engine.
+//! The trading requests (`order`, `cancel`), checked for shape (types,
+//! allowed words, client order id format). Values that depend on the
+//! instrument (tick, lot, band) are checked by the gateway and the engine.
 
 use simd_json::BorrowedValue;
-use simd_json::prelude::*;
 
-use crate::protocol::RequestError;
-use crate::types::{OrderType, Side, TimeInForce};
+use super::RequestError;
+use super::fields::{bad, boolean, decimal, required, string};
+use crate::types::{OrderId, OrderType, Side, TimeInForce};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderRequest {
@@ -26,44 +26,6 @@ pub struct OrderRequest {
 pub enum OrderRef {
     OrderId(String),
     ClientOrderId(String),
-}
-
-fn bad(message: impl Into<String>) -> RequestError {
-    RequestError::new("bad_request", message)
-}
-
-pub fn string(value: &BorrowedValue, field: &str) -> Result<Option<String>, RequestError> {
-    match value.get(field) {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => match v.as_str() {
-            Some(s) => Ok(Some(s.to_string())),
-            None => Err(bad(format!("field {field:?} must be a string"))),
-        },
-    }
-}
-
-pub fn required(value: &BorrowedValue, field: &str) -> Result<String, RequestError> {
-    string(value, field)?.ok_or_else(|| bad(format!("missing field {field:?}")))
-}
-
-pub fn boolean(value: &BorrowedValue, field: &str) -> Result<bool, RequestError> {
-    match value.get(field) {
-        None => Ok(false),
-        Some(v) => v
-            .as_bool()
-            .ok_or_else(|| bad(format!("field {field:?} must be true or false"))),
-    }
-}
-
-/// A decimal field: a JSON string (numbers would lose exactness).
-fn decimal(value: &BorrowedValue, field: &str) -> Result<Option<String>, RequestError> {
-    match value.get(field) {
-        Some(v) if v.is_number() => Err(bad(format!(
-            "field {field:?} must be a decimal string such as \"1.25\", not a JSON number"
-        ))),
-        _ => string(value, field),
-    }
 }
 
 /// 1 to 36 characters of `A-Za-z0-9_-`.
@@ -147,4 +109,52 @@ pub fn cancel(value: &BorrowedValue) -> Result<(String, OrderRef), RequestError>
         (None, None) => return Err(bad("missing field \"order_id\" (or \"client_order_id\")")),
     };
     Ok((symbol, reference))
+}
+
+/// The engine order id in a wire order id (`BTC-USD:5`) of `symbol`, if it
+/// is one.
+pub fn parse_order_id(symbol: &str, text: &str) -> Option<OrderId> {
+    let number = text.strip_prefix(symbol)?.strip_prefix(':')?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    number.parse().ok().map(OrderId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_are_the_symbol_and_a_number() {
+        assert_eq!(parse_order_id("BTC-USD", "BTC-USD:5"), Some(OrderId(5)));
+        assert_eq!(parse_order_id("BTC-USD", "BTC-USD:0042"), Some(OrderId(42)));
+        for wrong in [
+            "BTC-USD",
+            "BTC-USD:",
+            "BTC-USD:-1",
+            "BTC-USD:+1",
+            "BTC-USD:1.0",
+            "BTC-USD: 1",
+            "ETH-USD:5",
+            "BTC-USD:5:6",
+            "btc-usd:5",
+            "BTC-USD:99999999999999999999",
+            "",
+        ] {
+            assert_eq!(parse_order_id("BTC-USD", wrong), None, "{wrong:?}");
+        }
+        // A symbol that is a prefix of another does not take its ids.
+        assert_eq!(parse_order_id("BTC", "BTC-USD:5"), None);
+    }
+
+    #[test]
+    fn client_order_ids_are_1_to_36_safe_characters() {
+        assert!(check_client_order_id("a").is_ok());
+        assert!(check_client_order_id(&"x".repeat(36)).is_ok());
+        assert!(check_client_order_id("my-order_1").is_ok());
+        for wrong in ["", &"x".repeat(37), "has space", "é", "a/b", "a\u{0}b"] {
+            assert!(check_client_order_id(wrong).is_err(), "{wrong:?}");
+        }
+    }
 }

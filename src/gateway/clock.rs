@@ -1,0 +1,34 @@
+//! Engine time on a live server: the wall clock, read through the monotonic
+//! clock from a fixed start, so it never goes back.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::types::UnixNanos;
+
+/// Maps the monotonic clock onto Unix nanoseconds, fixed at start-up, so
+/// engine time follows the clock without ever going back.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    started: Instant,
+    started_unix: UnixNanos,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Clock {
+            started: Instant::now(),
+            started_unix: unix,
+        }
+    }
+
+    pub fn now(&self) -> UnixNanos {
+        self.started_unix + self.started.elapsed().as_nanos() as u64
+    }
+
+    pub fn instant_of(&self, ts: UnixNanos) -> Instant {
+        self.started + Duration::from_nanos(ts.saturating_sub(self.started_unix))
+    }
+}

@@ -1,0 +1,108 @@
+//! What connections ask of a symbol's market: the one interface between
+//! the connection side and every market source (live, replay, and next the
+//! bus). Each symbol has one task that takes these in order, which is what
+//! puts a subscriber's initial state at the exact point of its stream.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::NewOrder;
+use crate::fanout::{ConnId, Outbox};
+use crate::protocol::{Channel, RequestId};
+use crate::types::OrderId;
+
+/// Subscriptions of one symbol's streams (handled by `streams::Hub`).
+pub enum StreamCommand {
+    /// Register these channels (if new) and send each its initial state.
+    Subscribe {
+        outbox: Arc<Outbox>,
+        channels: Vec<Channel>,
+    },
+    Unsubscribe {
+        conn: ConnId,
+        channels: Vec<Channel>,
+    },
+    /// The connection is gone: forget all its streams of this symbol.
+    Disconnect { conn: ConnId },
+}
+
+/// The client request being applied, so its events can answer it.
+pub struct RequestContext {
+    /// The account's index in the server's accounts.
+    pub account: usize,
+    pub conn: ConnId,
+    pub outbox: Arc<Outbox>,
+    pub id: RequestId,
+    pub client_order_id: Option<String>,
+    /// `disconnected` for cancel-on-disconnect, else the engine's reason.
+    pub done_reason: Option<&'static str>,
+}
+
+impl RequestContext {
+    /// The same requester, for inputs that answer no request of theirs
+    /// (each order of a `cancel_all`).
+    pub fn without_id(&self) -> RequestContext {
+        RequestContext {
+            account: self.account,
+            conn: self.conn,
+            outbox: self.outbox.clone(),
+            id: None,
+            client_order_id: None,
+            done_reason: self.done_reason,
+        }
+    }
+}
+
+/// Orders and cancels, already checked for shape and grid by the
+/// connection (`connection::trading`); the market applies its own rules.
+pub enum TradeCommand {
+    Order {
+        context: RequestContext,
+        order: NewOrder,
+    },
+    Cancel {
+        context: RequestContext,
+        order_id: OrderId,
+    },
+    /// Cancels the account's open orders of this symbol (only those of
+    /// `only_conn` if given); replies with the count.
+    CancelAll {
+        context: RequestContext,
+        only_conn: Option<ConnId>,
+        reply: Option<oneshot::Sender<usize>>,
+    },
+}
+
+pub enum SymbolCommand {
+    Streams(StreamCommand),
+    Trade(TradeCommand),
+}
+
+/// How connections reach one symbol's task.
+pub struct SymbolHandle {
+    pub commands: mpsc::Sender<SymbolCommand>,
+    /// Lagging connections that wait for this symbol's fresh state.
+    /// Unbounded, but holds at most one entry per lagging connection: a
+    /// connection awaiting a resync of a symbol is not asked for another.
+    pub resyncs: mpsc::UnboundedSender<Arc<Outbox>>,
+}
+
+/// The receiving ends of a `SymbolHandle`, for the task that serves it.
+pub struct SymbolInbox {
+    pub commands: mpsc::Receiver<SymbolCommand>,
+    pub resyncs: mpsc::UnboundedReceiver<Arc<Outbox>>,
+}
+
+/// A handle and its inbox.
+pub fn symbol_channel() -> (SymbolHandle, SymbolInbox) {
+    let (commands, command_rx) = mpsc::channel(4096);
+    let (resyncs, resync_rx) = mpsc::unbounded_channel();
+    (
+        SymbolHandle { commands, resyncs },
+        SymbolInbox {
+            commands: command_rx,
+            resyncs: resync_rx,
+        },
+    )
+}

@@ -1,0 +1,109 @@
+//! What `serve` is told: `Config`, with PROTOCOL.md's defaults. `defaults`
+//! is the one place each default is written; the command line shows and
+//! uses the same constants.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::fanout::LagPolicy;
+use crate::instrument::Instruments;
+use crate::trading::Accounts;
+
+use super::market::replay::options::ReplayOptions;
+
+/// The defaults of PROTOCOL.md and of the server's own settings.
+pub mod defaults {
+    /// Address the server listens on.
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    /// Where the clients (order, cancel, watch, loadgen) connect: `LISTEN`'s
+    /// WebSocket endpoint.
+    pub const WS_URL: &str = "ws://127.0.0.1:8080/ws";
+    /// Largest client message; larger closes with 1009.
+    pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+    pub const MAX_SUBSCRIPTIONS: usize = 1000;
+    /// Requests per second per connection, and the burst allowed.
+    pub const REQUESTS_PER_SEC: f64 = 50.0;
+    pub const REQUEST_BURST: f64 = 100.0;
+    pub const MAX_CONNECTIONS: usize = 100_000;
+    // The slow-consumer policy's defaults (queue budget, lags, window) are
+    // `fanout::LagPolicy::default()`.
+    pub const PING_INTERVAL_S: u64 = 15;
+    pub const IDLE_TIMEOUT_S: u64 = 45;
+    /// Authentication failures that close a connection (1008).
+    pub const MAX_AUTH_FAILURES: u32 = 3;
+    /// How long a closing connection may take to deliver its close frame.
+    pub const CLOSE_TIMEOUT_S: u64 = 10;
+    /// How long shutdown waits for connections to close.
+    pub const SHUTDOWN_GRACE_S: u64 = 5;
+    /// Seconds between the book snapshots of a recording.
+    pub const SNAPSHOT_EVERY_S: u64 = 10;
+}
+
+/// Everything `serve` needs; `Config::new` gives the defaults above.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub instruments: Instruments,
+    pub accounts: Accounts,
+    /// Authentication failures that close a connection (1008).
+    pub max_auth_failures: u32,
+    pub seed: u64,
+    /// Largest client message (larger: close 1009).
+    pub max_message_bytes: usize,
+    pub max_subscriptions: usize,
+    /// Requests per second per connection, and the burst allowed.
+    pub requests_per_sec: f64,
+    pub request_burst: f64,
+    pub max_connections: usize,
+    pub lag: LagPolicy,
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    /// How long a closing connection may take to deliver its close frame.
+    pub close_timeout: Duration,
+    /// How long shutdown waits for connections to close.
+    pub shutdown_grace: Duration,
+    /// Serve the web UI from this directory instead of the copy embedded in
+    /// the binary (`--web-dir`, for trying a fresh build).
+    pub web_dir: Option<PathBuf>,
+    /// Record every published message into this file (`serve --record`).
+    pub record: Option<PathBuf>,
+    /// Seconds between the book snapshots in a recording.
+    pub record_snapshot_every_s: u64,
+    /// Serve a recording instead of the simulated markets (`instruments`
+    /// must then be the recording's, or those of them to serve).
+    pub replay: Option<ReplayOptions>,
+}
+
+impl Config {
+    pub fn new(instruments: Instruments, seed: u64) -> Config {
+        Config {
+            accounts: Accounts::demo(&instruments),
+            max_auth_failures: defaults::MAX_AUTH_FAILURES,
+            instruments,
+            seed,
+            max_message_bytes: defaults::MAX_MESSAGE_BYTES,
+            max_subscriptions: defaults::MAX_SUBSCRIPTIONS,
+            requests_per_sec: defaults::REQUESTS_PER_SEC,
+            request_burst: defaults::REQUEST_BURST,
+            max_connections: defaults::MAX_CONNECTIONS,
+            lag: LagPolicy::default(),
+            ping_interval: Duration::from_secs(defaults::PING_INTERVAL_S),
+            idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_S),
+            close_timeout: Duration::from_secs(defaults::CLOSE_TIMEOUT_S),
+            shutdown_grace: Duration::from_secs(defaults::SHUTDOWN_GRACE_S),
+            web_dir: None,
+            record: None,
+            record_snapshot_every_s: defaults::SNAPSHOT_EVERY_S,
+            replay: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defaults;
+
+    #[test]
+    fn the_clients_default_url_is_the_servers_default_address() {
+        assert_eq!(defaults::WS_URL, format!("ws://{}/ws", defaults::LISTEN));
+    }
+}

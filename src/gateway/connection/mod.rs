@@ -1,0 +1,131 @@
+//! One WebSocket connection: a reader that parses and answers requests
+//! (`reader`, with the trading requests in `trading`), and a writer that
+//! drains the connection's `Outbox`, feeds every ready frame and flushes
+//! once per batch (`writer`).
+
+mod reader;
+mod trading;
+mod writer;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
+
+use super::commands::{StreamCommand, SymbolCommand};
+use super::rate::RateLimit;
+use super::shared::Shared;
+use crate::fanout::{CloseReason, Outbox};
+use crate::protocol::StreamId;
+use crate::types::SymbolId;
+
+/// Serves one upgraded connection until it closes.
+pub async fn run<S>(
+    ws: WebSocketStream<S>,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+    _done: mpsc::Sender<()>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let id = shared.next_conn.fetch_add(1, Relaxed);
+    let outbox = Arc::new(Outbox::new(
+        id,
+        shared.config.lag,
+        shared.instruments.clone(),
+    ));
+    shared.connections.insert(id, outbox.clone());
+    shared.metrics.connections_opened.fetch_add(1, Relaxed);
+    tracing::info!(conn = id, "connection opened");
+
+    let (sink, stream) = ws.split();
+    // Milliseconds since `opened` at which the client was last heard from.
+    let opened = Instant::now();
+    let last_heard = Arc::new(AtomicU64::new(0));
+    let mut stopping = stop.clone();
+    let mut writer = tokio::spawn(writer::write_loop(
+        sink,
+        outbox.clone(),
+        shared.clone(),
+        stop,
+        opened,
+        last_heard.clone(),
+    ));
+    let mut session = Session::new(shared.clone(), outbox.clone());
+    {
+        let reading = session.read_loop(stream, opened, &last_heard);
+        tokio::pin!(reading);
+        tokio::select! {
+            _ = &mut reading => {
+                // The writer finishes what is queued (a close, an error) and stops.
+                if outbox.closing().is_none() {
+                    outbox.close(CloseReason { code: 1000, reason: "" });
+                }
+                let _ = (&mut writer).await;
+            }
+            _ = &mut writer => {
+                // The server closed: let the client answer the close frame
+                // (a client that does not read gets dropped after the wait).
+                let wait = tokio::time::timeout(shared.config.close_timeout, &mut reading);
+                tokio::select! {
+                    _ = wait => {}
+                    _ = stopping.wait_for(|stop| *stop) => {}
+                }
+            }
+        }
+    }
+    for symbol in session.symbols() {
+        let command = SymbolCommand::Streams(StreamCommand::Disconnect { conn: id });
+        shared.command(symbol, command).await;
+    }
+    session.disconnected().await;
+    shared.connections.remove(&id);
+    shared.metrics.connections_closed.fetch_add(1, Relaxed);
+    let reason = outbox
+        .closing()
+        .map(|c| c.reason)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("closed by the client");
+    tracing::info!(conn = id, reason, "connection closed");
+}
+
+/// The reader's state: subscriptions and limits of one connection.
+struct Session {
+    shared: Arc<Shared>,
+    outbox: Arc<Outbox>,
+    subscriptions: BTreeSet<StreamId>,
+    limit: RateLimit,
+    scratch: Vec<u8>,
+    /// The account this connection is authenticated as.
+    account: Option<usize>,
+    cancel_on_disconnect: bool,
+    auth_failures: u32,
+}
+
+impl Session {
+    fn new(shared: Arc<Shared>, outbox: Arc<Outbox>) -> Session {
+        let limit = RateLimit::new(shared.config.requests_per_sec, shared.config.request_burst);
+        Session {
+            shared,
+            outbox,
+            subscriptions: BTreeSet::new(),
+            limit,
+            account: None,
+            cancel_on_disconnect: false,
+            auth_failures: 0,
+            // Grows to the largest request on the first one.
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The symbols this connection has streams of.
+    fn symbols(&self) -> BTreeSet<SymbolId> {
+        self.subscriptions.iter().map(|s| s.symbol).collect()
+    }
+}

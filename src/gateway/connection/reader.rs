@@ -1,0 +1,251 @@
+//! A connection's reader: parses each request (`protocol::parse`), applies
+//! the request rate limit, answers the market-data requests here
+//! (`subscribe`, `unsubscribe`, `instruments`, `ping`) and hands trading
+//! requests to `trading`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::Session;
+use crate::encode;
+use crate::error_code::ErrorCode;
+use crate::fanout::CloseReason;
+use crate::gateway::commands::{StreamCommand, SymbolCommand};
+use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId, StreamSelection};
+use crate::stats::Interval;
+
+impl Session {
+    pub(super) async fn read_loop<S>(
+        &mut self,
+        mut stream: SplitStream<WebSocketStream<S>>,
+        opened: Instant,
+        last_heard: &AtomicU64,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        while let Some(message) = stream.next().await {
+            last_heard.store(opened.elapsed().as_millis() as u64, Relaxed);
+            match message {
+                // Boxed: the request's future (subscribe, order...) is the
+                // largest part of a connection's state, and an idle
+                // connection should not carry it between requests.
+                Ok(Message::Text(text)) => Box::pin(self.request(&text)).await,
+                Ok(Message::Binary(_)) => self.reply_error(
+                    &None,
+                    None,
+                    &RequestError::new(
+                        ErrorCode::UnsupportedFrame,
+                        "binary frames are not supported: send JSON text frames",
+                    ),
+                ),
+                Ok(Message::Close(_)) => break,
+                Ok(_) => {} // ping (answered by tungstenite), pong
+                Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                    tracing::info!(conn = self.outbox.id, size, max_size, "message too big");
+                    self.outbox.close(CloseReason::TOO_BIG);
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(conn = self.outbox.id, error = %e, "read error");
+                    break;
+                }
+            }
+        }
+    }
+
+    pub(super) fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {
+        self.outbox
+            .push_priority(encode::error(id, op, error.code, &error.message, None));
+    }
+
+    async fn request(&mut self, text: &str) {
+        let parsed = protocol::parse(text, &mut self.scratch);
+        let (id, op) = (&parsed.id, parsed.op.as_deref());
+        if let Err(retry_after_ms) = self.limit.take() {
+            let message = format!(
+                "more than {} requests per second (burst {}); retry after {retry_after_ms} ms",
+                self.shared.config.requests_per_sec, self.shared.config.request_burst
+            );
+            self.outbox.push_priority(encode::error(
+                id,
+                op,
+                ErrorCode::RateLimited,
+                &message,
+                Some(retry_after_ms),
+            ));
+            return;
+        }
+        let request = match parsed.request {
+            Ok(r) => r,
+            Err(e) => return self.reply_error(id, op, &e),
+        };
+        let result = match request {
+            Request::Subscribe(selection) => self.subscribe(id, &selection).await,
+            Request::Unsubscribe(selection) => self.unsubscribe(id, &selection).await,
+            Request::Instruments => {
+                let frame = encode::instruments(id, &self.shared.instruments, &self.shared.mode);
+                self.outbox.push_priority(frame);
+                Ok(())
+            }
+            Request::Ping => {
+                self.outbox
+                    .push_priority(encode::pong(id, self.shared.clock.now()));
+                Ok(())
+            }
+            Request::Auth {
+                token,
+                cancel_on_disconnect,
+            } => self.auth(id, &token, cancel_on_disconnect),
+            Request::Order(order) => self.order(id, order).await,
+            Request::Cancel { symbol, order } => self.cancel(id, &symbol, order).await,
+            Request::CancelAll { symbol } => self.cancel_all(id, symbol.as_deref()).await,
+            Request::OpenOrders { symbol } => self.open_orders(id, symbol.as_deref()),
+            Request::Account => self.account(id),
+        };
+        if let Err(e) = result {
+            self.reply_error(id, op, &e);
+        }
+    }
+
+    /// The streams a selection names; every name must be known.
+    fn streams(
+        &self,
+        selection: &StreamSelection,
+        subscribing: bool,
+    ) -> Result<Vec<StreamId>, RequestError> {
+        let mut symbols = Vec::with_capacity(selection.symbols.len());
+        for name in &selection.symbols {
+            let id = self.shared.symbol_id(name).ok_or_else(|| {
+                RequestError::new(
+                    ErrorCode::UnknownSymbol,
+                    format!("unknown symbol {name:?}; the instruments request lists them"),
+                )
+            })?;
+            symbols.push(id);
+        }
+        // `subscribe` to candles without an interval means 1m; `unsubscribe`
+        // without one means every interval.
+        let interval = match (selection.interval, subscribing) {
+            (None, true) => Some(Interval::OneMinute),
+            (interval, _) => interval,
+        };
+        let mut channels = Vec::with_capacity(selection.channels.len() + 1);
+        for name in &selection.channels {
+            let named = Channel::named(name, interval).ok_or_else(|| {
+                RequestError::new(
+                    ErrorCode::UnknownChannel,
+                    format!(
+                        "unknown channel {name:?}; channels are book, trades, ticker, candles and heartbeat"
+                    ),
+                )
+            })?;
+            channels.extend(named);
+        }
+        let mut streams: Vec<StreamId> = symbols
+            .iter()
+            .flat_map(|&symbol| {
+                channels
+                    .iter()
+                    .map(move |&channel| StreamId { symbol, channel })
+            })
+            .collect();
+        streams.sort_unstable();
+        streams.dedup();
+        Ok(streams)
+    }
+
+    fn subscription_list(&self, kind: &str, id: &RequestId) -> Utf8Bytes {
+        let shared = &self.shared;
+        encode::subscriptions(
+            kind,
+            id,
+            self.subscriptions
+                .iter()
+                .map(|s| (s.channel, shared.symbol_name(s.symbol))),
+        )
+    }
+
+    async fn subscribe(
+        &mut self,
+        id: &RequestId,
+        selection: &StreamSelection,
+    ) -> Result<(), RequestError> {
+        let streams = self.streams(selection, true)?;
+        let new: Vec<StreamId> = streams
+            .iter()
+            .filter(|s| !self.subscriptions.contains(s))
+            .copied()
+            .collect();
+        let limit = self.shared.config.max_subscriptions;
+        if self.subscriptions.len() + new.len() > limit {
+            return Err(RequestError::new(
+                ErrorCode::TooManySubscriptions,
+                format!(
+                    "this would make {} subscriptions; a connection may have at most {limit}",
+                    self.subscriptions.len() + new.len()
+                ),
+            ));
+        }
+        self.subscriptions.extend(new.iter().copied());
+        self.outbox.subscribe(&new);
+        self.outbox
+            .push_priority(self.subscription_list("subscribed", id));
+        // Each symbol's task registers its streams and queues their initial
+        // state (again, for streams already subscribed: that is the resync).
+        for symbol in streams.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
+            let channels = streams
+                .iter()
+                .filter(|s| s.symbol == symbol)
+                .map(|s| s.channel)
+                .collect();
+            let command = StreamCommand::Subscribe {
+                outbox: self.outbox.clone(),
+                channels,
+            };
+            let command = SymbolCommand::Streams(command);
+            self.shared.command(symbol, command).await;
+        }
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &mut self,
+        id: &RequestId,
+        selection: &StreamSelection,
+    ) -> Result<(), RequestError> {
+        let streams = self.streams(selection, false)?;
+        let gone: Vec<StreamId> = streams
+            .iter()
+            .filter(|s| self.subscriptions.contains(s))
+            .copied()
+            .collect();
+        for stream in &gone {
+            self.subscriptions.remove(stream);
+        }
+        self.outbox.unsubscribe(&gone);
+        self.outbox
+            .push_priority(self.subscription_list("unsubscribed", id));
+        for symbol in gone.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
+            let channels = gone
+                .iter()
+                .filter(|s| s.symbol == symbol)
+                .map(|s| s.channel)
+                .collect();
+            let command = StreamCommand::Unsubscribe {
+                conn: self.outbox.id,
+                channels,
+            };
+            let command = SymbolCommand::Streams(command);
+            self.shared.command(symbol, command).await;
+        }
+        Ok(())
+    }
+}

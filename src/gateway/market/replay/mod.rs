@@ -1,0 +1,368 @@
+//! The replay source: instead of simulated markets, a recording, served
+//! through the same hubs, outboxes and protocol. One task replays every
+//! symbol in the recorded order (`reader` reads the file on a thread ahead
+//! of it); per symbol a `replica` keeps the state at the replay point for
+//! initial state and resyncs, while every recorded message goes out as the
+//! recorded bytes, with the recorded `seq` and `ts`.
+
+mod reader;
+mod replica;
+
+pub mod options;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::encode;
+use crate::error_code::ErrorCode;
+use crate::fanout::Outbox;
+use crate::gateway::commands::{SymbolCommand, SymbolInbox, TradeCommand};
+use crate::gateway::shared::Shared;
+use crate::gateway::streams::Hub;
+use crate::instrument::Instruments;
+use crate::record::{Entry, Recording};
+use crate::types::{SymbolId, UnixNanos};
+use options::ReplayOptions;
+use reader::Feed;
+use replica::Replica;
+
+/// One task for every symbol: each symbol's inbox is forwarded into one,
+/// tagged with the symbol.
+pub struct Inboxes {
+    commands: mpsc::Receiver<(SymbolId, SymbolCommand)>,
+    resyncs: mpsc::UnboundedReceiver<(SymbolId, Arc<Outbox>)>,
+}
+
+impl Inboxes {
+    pub fn merge(inboxes: Vec<SymbolInbox>) -> Inboxes {
+        let (command_tx, commands) = mpsc::channel(4096);
+        let (resync_tx, resyncs) = mpsc::unbounded_channel();
+        for (index, mut inbox) in inboxes.into_iter().enumerate() {
+            let symbol = SymbolId(index as u16);
+            let (command_tx, resync_tx) = (command_tx.clone(), resync_tx.clone());
+            tokio::spawn(async move {
+                while let Some(command) = inbox.commands.recv().await {
+                    if command_tx.send((symbol, command)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                while let Some(outbox) = inbox.resyncs.recv().await {
+                    if resync_tx.send((symbol, outbox)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Inboxes { commands, resyncs }
+    }
+}
+
+pub struct ReplayTask {
+    /// Shown on an interactive terminal during `--max-speed` replays.
+    progress: Option<indicatif::ProgressBar>,
+    shared: Arc<Shared>,
+    options: ReplayOptions,
+    /// The first pass's recording, already open.
+    first: Option<Recording>,
+    /// By server symbol id.
+    replicas: Vec<Replica>,
+    hubs: Vec<Hub>,
+    /// Recording symbol index to server symbol id (`None`: not served).
+    map: Vec<Option<SymbolId>>,
+}
+
+impl ReplayTask {
+    /// `recording` is open, its header read; `recorded` its instruments.
+    pub fn new(shared: Arc<Shared>, options: ReplayOptions, recording: Recording) -> ReplayTask {
+        let recorded: &Instruments = &recording.header.instruments;
+        let map = recorded
+            .iter()
+            .map(|i| shared.symbol_id(&i.symbol))
+            .collect();
+        let replicas = shared
+            .instruments
+            .iter()
+            .map(|i| Replica::new(i.clone()))
+            .collect();
+        let hubs = shared.instruments.ids().map(Hub::new).collect();
+        use std::io::IsTerminal;
+        let progress = (options.speed.is_none() && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("replaying as fast as the clients read");
+            bar
+        });
+        ReplayTask {
+            progress,
+            shared,
+            options,
+            first: Some(recording),
+            replicas,
+            hubs,
+            map,
+        }
+    }
+
+    pub async fn run(mut self, mut inboxes: Inboxes, mut stop: watch::Receiver<bool>) {
+        let mut feed = reader::start(
+            self.options.file.clone(),
+            self.first.take(),
+            self.options.repeat,
+        );
+        let mut origin: Option<(UnixNanos, Instant)> = None;
+        let mut pass = 1u64;
+        let mut announce_pass = false;
+        let mut pending: Option<Entry> = None;
+        let mut ended = false;
+        // Until a pass reaches its first entry to publish (past the opening
+        // snapshots and `--from`), the state is incomplete: commands wait.
+        let mut catching_up = true;
+        let far = Instant::now() + Duration::from_secs(86_400 * 365 * 10);
+        loop {
+            if pending.is_none() && !ended {
+                // Take the next entry, serving commands while the reader works.
+                tokio::select! {
+                    biased;
+                    _ = stop.changed() => return,
+                    Some((symbol, command)) = inboxes.commands.recv(), if !catching_up => {
+                        self.handle(symbol, command);
+                        continue;
+                    }
+                    Some((symbol, outbox)) = inboxes.resyncs.recv(), if !catching_up => {
+                        self.resync(symbol, &outbox);
+                        continue;
+                    }
+                    item = feed.recv() => match item {
+                        Some(Feed::Entry(entry)) => pending = Some(entry),
+                        Some(Feed::End(warning)) => {
+                            if let Some(warning) = warning {
+                                tracing::warn!("{warning}");
+                            }
+                            if self.options.repeat {
+                                pass += 1;
+                                self.shared.replay.pass.store(pass, Relaxed);
+                                for replica in &mut self.replicas {
+                                    *replica = replica.cleared();
+                                }
+                                origin = None;
+                                announce_pass = true;
+                                catching_up = true;
+                            } else {
+                                ended = true;
+                                catching_up = false;
+                                if let Some(bar) = self.progress.take() {
+                                    bar.finish_and_clear();
+                                }
+                                let ts = self.shared.replay.position_ts.load(Relaxed);
+                                self.notify_all(format!("{{\"type\":\"replay_end\",\"ts\":{ts}}}"));
+                                tracing::info!("the recording has been replayed to its end");
+                            }
+                            continue;
+                        }
+                        Some(Feed::Failed(error)) => {
+                            tracing::error!("{error}");
+                            ended = true;
+                            catching_up = false;
+                            continue;
+                        }
+                        None => {
+                            ended = true;
+                            catching_up = false;
+                            continue;
+                        }
+                    },
+                }
+            }
+            if let Some(entry) = &pending
+                && self.publishable(entry)
+            {
+                catching_up = false;
+            }
+            let due = match &pending {
+                Some(entry) => self.due(entry, &mut origin),
+                None => far,
+            };
+            if pending.is_some() && due <= Instant::now() {
+                // Due already (max speed, or behind): no timer round trip,
+                // but whatever commands are waiting first.
+                if *stop.borrow() {
+                    return;
+                }
+                if !catching_up {
+                    while let Ok((symbol, command)) = inboxes.commands.try_recv() {
+                        self.handle(symbol, command);
+                    }
+                    while let Ok((symbol, outbox)) = inboxes.resyncs.try_recv() {
+                        self.resync(symbol, &outbox);
+                    }
+                }
+                if let Some(entry) = pending.take() {
+                    self.play_announced(entry, &mut announce_pass, pass).await;
+                }
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return,
+                Some((symbol, command)) = inboxes.commands.recv(), if !catching_up => {
+                    self.handle(symbol, command);
+                }
+                Some((symbol, outbox)) = inboxes.resyncs.recv(), if !catching_up => {
+                    self.resync(symbol, &outbox);
+                }
+                _ = sleep_until(due), if pending.is_some() => {
+                    if let Some(entry) = pending.take() {
+                        self.play_announced(entry, &mut announce_pass, pass).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Plays an entry, announcing a new pass first if this is its first
+    /// published entry.
+    async fn play_announced(&mut self, entry: Entry, announce_pass: &mut bool, pass: u64) {
+        if *announce_pass && self.publishable(&entry) {
+            *announce_pass = false;
+            self.announce_pass(pass);
+        }
+        self.play(entry).await;
+    }
+
+    fn served(&self, entry: &Entry) -> Option<SymbolId> {
+        self.map.get(entry.symbol as usize).copied().flatten()
+    }
+
+    fn publishable(&self, entry: &Entry) -> bool {
+        !entry.snapshot
+            && self.served(entry).is_some()
+            && self.options.from.is_none_or(|from| entry.ts >= from)
+            && self.options.to.is_none_or(|to| entry.ts <= to)
+    }
+
+    /// When an entry goes out: recorded pacing divided by the speed, from
+    /// the first published entry; entries before `--from` at once.
+    fn due(&self, entry: &Entry, origin: &mut Option<(UnixNanos, Instant)>) -> Instant {
+        let now = Instant::now();
+        if !self.publishable(entry) {
+            return now;
+        }
+        let Some(speed) = self.options.speed else {
+            return now;
+        };
+        let (first_ts, started) = *origin.get_or_insert((entry.ts, now));
+        let offset = entry.ts.saturating_sub(first_ts) as f64 / speed;
+        started + Duration::from_nanos(offset as u64)
+    }
+
+    /// Applies an entry to its symbol's replica and publishes it.
+    async fn play(&mut self, entry: Entry) {
+        let Some(symbol) = self.served(&entry) else {
+            return;
+        };
+        if self.options.to.is_some_and(|to| entry.ts > to) {
+            return;
+        }
+        if let Err(e) = self.replicas[symbol.index()].apply(&entry) {
+            tracing::warn!(line = entry.line, error = %e, "cannot follow a recorded message");
+        }
+        if !self.publishable(&entry) {
+            return;
+        }
+        let hub = &self.hubs[symbol.index()];
+        if self.options.speed.is_none() {
+            while self
+                .shared
+                .connections
+                .iter()
+                .filter(|c| c.value().has_subscriptions())
+                .count()
+                < self.options.wait_for
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // As fast as the clients read: wait while any is half full.
+            while hub.busiest(entry.channel) > self.shared.config.lag.budget / 2 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        self.shared.replay.position_ts.store(entry.ts, Relaxed);
+        let published = self.shared.replay.published.fetch_add(1, Relaxed) + 1;
+        if let Some(bar) = &self.progress
+            && published.is_multiple_of(4096)
+        {
+            bar.set_message(format!(
+                "{published} messages replayed, at engine time {}",
+                entry.ts
+            ));
+            bar.tick();
+        }
+        hub.publish(&self.shared, entry.channel, &Utf8Bytes::from(entry.json));
+    }
+
+    /// A connection-level notice, in order with the market data.
+    fn notify_all(&self, notice: String) {
+        let frame = Utf8Bytes::from(notice);
+        for connection in self.shared.connections.iter() {
+            connection.value().push_notice(frame.clone());
+        }
+    }
+
+    /// A new pass of a looping replay: say so, then fresh state for every
+    /// subscribed stream.
+    fn announce_pass(&mut self, pass: u64) {
+        self.notify_all(format!("{{\"type\":\"replay_loop\",\"pass\":{pass}}}"));
+        for (hub, replica) in self.hubs.iter().zip(&mut self.replicas) {
+            hub.restart(&self.shared, replica);
+        }
+    }
+
+    fn handle(&mut self, symbol: SymbolId, command: SymbolCommand) {
+        let (Some(hub), Some(replica)) = (
+            self.hubs.get_mut(symbol.index()),
+            self.replicas.get_mut(symbol.index()),
+        ) else {
+            return;
+        };
+        match command {
+            SymbolCommand::Streams(command) => hub.handle(&self.shared, replica, command),
+            SymbolCommand::Trade(command) => refuse_trading(command),
+        }
+    }
+
+    fn resync(&mut self, symbol: SymbolId, outbox: &Arc<Outbox>) {
+        if let (Some(hub), Some(replica)) = (
+            self.hubs.get(symbol.index()),
+            self.replicas.get_mut(symbol.index()),
+        ) {
+            hub.resync(&self.shared, replica, outbox);
+        }
+    }
+}
+
+/// A replay takes no orders: each is answered `replay_mode`.
+fn refuse_trading(command: TradeCommand) {
+    let context = match command {
+        TradeCommand::Order { context, .. } | TradeCommand::Cancel { context, .. } => context,
+        TradeCommand::CancelAll { reply, .. } => {
+            if let Some(reply) = reply {
+                let _ = reply.send(0);
+            }
+            return;
+        }
+    };
+    let message = "this server replays a recording: orders are not taken";
+    context.outbox.push_priority(encode::error(
+        &context.id,
+        Some("order"),
+        ErrorCode::ReplayMode,
+        message,
+        None,
+    ));
+}

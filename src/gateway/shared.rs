@@ -1,0 +1,93 @@
+//! State shared by every task of one server: the configuration, the open
+//! connections, the accounts, the metrics, and the handles of the symbol
+//! tasks. Who changes what is said field by field.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use dashmap::DashMap;
+use tokio::sync::Semaphore;
+
+use super::accounts::Account;
+use super::clock::Clock;
+use super::commands::{SymbolCommand, SymbolHandle};
+use super::config::Config;
+use super::metrics::Metrics;
+use super::metrics::ReplayProgress;
+use crate::fanout::{ConnId, Outbox, Push};
+use crate::instrument::{Instrument, Instruments};
+use crate::protocol::Mode;
+use crate::record::recorder::Recorder;
+use crate::types::SymbolId;
+
+pub struct Shared {
+    pub config: Config,
+    /// The instruments served (read-only).
+    pub instruments: Arc<Instruments>,
+    pub mode: Mode,
+    pub clock: Clock,
+    /// Open WebSocket connections, for metrics, replay notices and
+    /// shutdown: each connection adds itself when it opens and removes
+    /// itself when it ends.
+    pub connections: DashMap<ConnId, Arc<Outbox>>,
+    /// Counters for `/metrics` (atomics, updated by whoever counts).
+    pub metrics: Metrics,
+    /// Trading state per account, in the order of `config.accounts`; each
+    /// account locks its own state.
+    pub accounts: Vec<Account>,
+    /// Where published messages are recorded, if they are (its own thread
+    /// writes; the symbol tasks hand it messages).
+    pub recorder: Option<Recorder>,
+    /// Where a replay is (zero when live): written by the replay task.
+    pub replay: ReplayProgress,
+    /// Connection ids, from 1.
+    pub(super) next_conn: AtomicU64,
+    /// How to reach each symbol's task, by symbol id (fixed at start).
+    pub(super) symbols: Vec<SymbolHandle>,
+    /// Caps WebSocket connections: a permit moves into each.
+    pub(super) connection_slots: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub fn symbol_id(&self, symbol: &str) -> Option<SymbolId> {
+        self.instruments.id_of(symbol)
+    }
+
+    pub fn instrument(&self, symbol: SymbolId) -> Option<&Instrument> {
+        self.instruments.by_id(symbol)
+    }
+
+    pub fn symbol_name(&self, symbol: SymbolId) -> &str {
+        self.instruments
+            .by_id(symbol)
+            .map_or("?", |i| i.symbol.as_str())
+    }
+
+    /// Sends a command to a symbol's task (waiting if its queue is full,
+    /// which slows the requesting connection, not the market).
+    pub async fn command(&self, symbol: SymbolId, command: SymbolCommand) {
+        if let Some(handle) = self.symbols.get(symbol.index()) {
+            let _ = handle.commands.send(command).await;
+        }
+    }
+
+    /// Follows up a push: a lag asks the symbols concerned for fresh state.
+    pub fn after_push(&self, outbox: &Arc<Outbox>, push: Push) {
+        match push {
+            Push::Queued | Push::Ignored => {}
+            Push::Lagged(symbols) => {
+                self.metrics.lagged.fetch_add(1, Relaxed);
+                for symbol in symbols {
+                    if let Some(handle) = self.symbols.get(symbol.index()) {
+                        let _ = handle.resyncs.send(outbox.clone());
+                    }
+                }
+            }
+            Push::SlowConsumer => {
+                self.metrics.lagged.fetch_add(1, Relaxed);
+                self.metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+                tracing::info!(conn = outbox.id, "closing a slow consumer");
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The connection side of the seam, written once for every market source:
+//! one `Hub` per symbol holds the subscribers of each of the symbol's
+//! streams, sends a new subscriber its stream's initial state, sends a
+//! lagging connection fresh state, and fans published messages out.
+//!
+//! A source (the live engine, a replay, next the bus) owns the market's
+//! state and implements `MarketState`: what a book snapshot, a candles
+//! snapshot and the latest ticker and candle are right now. The hub decides
+//! which of them a stream gets when (PROTOCOL.md: on subscribe, the book
+//! snapshot, the latest ticker, the candles snapshot; after a lag, the book
+//! snapshot and the newest ticker and candle). The hub lives in the task
+//! that publishes the symbol, so initial state is always queued at the
+//! exact point of its stream.
+
+mod subscribers;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::commands::StreamCommand;
+use super::shared::Shared;
+use crate::fanout::{ConnId, Outbox};
+use crate::protocol::{Channel, StreamId};
+use crate::stats::Interval;
+use crate::types::SymbolId;
+pub use subscribers::Subscribers;
+
+/// What a market source knows of one symbol at the current point of its
+/// streams.
+pub trait MarketState {
+    /// The whole book now, at the book stream's last `seq`.
+    fn book_snapshot(&mut self) -> Utf8Bytes;
+    /// The kept bars of `interval`, at that candle stream's last `seq`.
+    fn candles_snapshot(&mut self, interval: Interval) -> Utf8Bytes;
+    /// The last `ticker` and `candle` messages published.
+    fn latest(&self) -> &Latest;
+}
+
+/// The last `ticker` and `candle` (per interval) messages of a symbol,
+/// resent as they are (same bytes, same `seq`) to new subscribers and
+/// lagging connections.
+#[derive(Default)]
+pub struct Latest {
+    ticker: Option<Utf8Bytes>,
+    candles: [Option<Utf8Bytes>; Interval::ALL.len()],
+}
+
+impl Latest {
+    /// Keeps `frame` if it is a ticker or a candle.
+    pub fn remember(&mut self, channel: Channel, frame: &Utf8Bytes) {
+        match channel {
+            Channel::Ticker => self.ticker = Some(frame.clone()),
+            Channel::Candles(interval) => self.candles[interval.index()] = Some(frame.clone()),
+            _ => {}
+        }
+    }
+
+    pub fn ticker(&self) -> Option<&Utf8Bytes> {
+        self.ticker.as_ref()
+    }
+
+    pub fn candle(&self, interval: Interval) -> Option<&Utf8Bytes> {
+        self.candles[interval.index()].as_ref()
+    }
+}
+
+/// One symbol's subscribers, by stream.
+pub struct Hub {
+    symbol: SymbolId,
+    streams: [Subscribers; Channel::ALL.len()],
+}
+
+impl Hub {
+    pub fn new(symbol: SymbolId) -> Hub {
+        Hub {
+            symbol,
+            streams: Default::default(),
+        }
+    }
+
+    fn stream(&self, channel: Channel) -> StreamId {
+        StreamId {
+            symbol: self.symbol,
+            channel,
+        }
+    }
+
+    /// The initial state of a stream for a new subscriber, if it has one.
+    fn initial_state(state: &mut impl MarketState, channel: Channel) -> Option<Utf8Bytes> {
+        match channel {
+            Channel::Book => Some(state.book_snapshot()),
+            Channel::Ticker => state.latest().ticker().cloned(),
+            Channel::Candles(interval) => Some(state.candles_snapshot(interval)),
+            Channel::Trades | Channel::Heartbeat => None,
+        }
+    }
+
+    /// Fresh state after a lag: the book, the newest ticker and candle.
+    fn fresh_state(state: &mut impl MarketState, channel: Channel) -> Option<Utf8Bytes> {
+        match channel {
+            Channel::Book => Some(state.book_snapshot()),
+            Channel::Ticker => state.latest().ticker().cloned(),
+            Channel::Candles(interval) => state.latest().candle(interval).cloned(),
+            Channel::Trades | Channel::Heartbeat => None,
+        }
+    }
+
+    pub fn handle(
+        &mut self,
+        shared: &Shared,
+        state: &mut impl MarketState,
+        command: StreamCommand,
+    ) {
+        match command {
+            StreamCommand::Subscribe { outbox, channels } => {
+                for channel in channels {
+                    if self.streams[channel.index()].add(&outbox) {
+                        shared.metrics.subscriptions.fetch_add(1, Relaxed);
+                    }
+                    // Again for a stream already subscribed: that is the
+                    // protocol's resync.
+                    if let Some(frame) = Self::initial_state(state, channel) {
+                        let push = outbox.push_market(self.stream(channel), &frame);
+                        shared.after_push(&outbox, push);
+                    }
+                }
+            }
+            StreamCommand::Unsubscribe { conn, channels } => {
+                for channel in channels {
+                    self.remove(shared, channel, conn);
+                }
+            }
+            StreamCommand::Disconnect { conn } => {
+                for channel in Channel::ALL {
+                    self.remove(shared, channel, conn);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, shared: &Shared, channel: Channel, conn: ConnId) {
+        if self.streams[channel.index()].remove(conn) {
+            shared.metrics.subscriptions.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Fresh state for a lagging connection, for the streams it has of this
+    /// symbol.
+    pub fn resync(&self, shared: &Shared, state: &mut impl MarketState, outbox: &Arc<Outbox>) {
+        let mut frames = Vec::new();
+        for stream in outbox.streams_of(self.symbol) {
+            if let Some(frame) = Self::fresh_state(state, stream.channel) {
+                frames.push((stream, frame));
+            }
+        }
+        let push = outbox.push_resync(self.symbol, &frames);
+        shared.after_push(outbox, push);
+    }
+
+    /// Every subscriber of every stream gets its initial state again (a
+    /// replay that starts a new pass).
+    pub fn restart(&self, shared: &Shared, state: &mut impl MarketState) {
+        for channel in Channel::ALL {
+            let subscribers = &self.streams[channel.index()];
+            if subscribers.is_empty() {
+                continue;
+            }
+            if let Some(frame) = Self::initial_state(state, channel) {
+                self.fan_out(shared, channel, &frame);
+            }
+        }
+    }
+
+    /// Fans a market-data message out to the stream's subscribers.
+    pub fn publish(&self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
+        self.fan_out(shared, channel, frame);
+    }
+
+    fn fan_out(&self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
+        let stream = self.stream(channel);
+        for outbox in self.streams[channel.index()].as_slice() {
+            shared.after_push(outbox, outbox.push_market(stream, frame));
+        }
+    }
+
+    /// The most market data any subscriber of the stream has queued (a
+    /// replay at full speed waits for its readers).
+    pub fn busiest(&self, channel: Channel) -> usize {
+        self.streams[channel.index()]
+            .as_slice()
+            .iter()
+            .map(|o| o.queued_bytes())
+            .max()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,138 @@
+//! The request parser through its public API.
+
+use super::*;
+
+fn p(text: &str) -> Parsed {
+    parse(text, &mut Vec::new())
+}
+
+fn code(text: &str) -> &'static str {
+    p(text).request.unwrap_err().code.as_str()
+}
+
+#[test]
+fn requests_parse_with_their_ids() {
+    let r = p(r#"{"op":"subscribe","id":7,"channels":["book","trades"],"symbols":["BTC-USD"]}"#);
+    assert_eq!(r.id.as_deref(), Some("7"));
+    assert_eq!(
+        r.request,
+        Ok(Request::Subscribe(StreamSelection {
+            channels: vec!["book".into(), "trades".into()],
+            symbols: vec!["BTC-USD".into()],
+            interval: None
+        }))
+    );
+    assert_eq!(
+        p(r#"{"op":"ping","id":"a\"b"}"#).id.as_deref(),
+        Some(r#""a\"b""#)
+    );
+    assert_eq!(p(r#"{"op":"ping"}"#).request, Ok(Request::Ping));
+    assert_eq!(p(r#"{"op":"instruments","id":null}"#).id, None);
+    assert_eq!(p(r#"{"op":"account"}"#).request, Ok(Request::Account));
+    let order = p(
+        r#"{"op":"order","symbol":"BTC-USD","side":"buy","order_type":"limit","qty":"0.5","price":"64000.50","tif":"ioc","client_order_id":"abc-1"}"#,
+    );
+    assert!(
+        matches!(order.request, Ok(Request::Order(o)) if o.qty == "0.5" && o.tif == Some(crate::types::TimeInForce::Ioc))
+    );
+    let cancel = p(r#"{"op":"cancel","symbol":"BTC-USD","client_order_id":"abc-1"}"#);
+    assert!(matches!(
+        cancel.request,
+        Ok(Request::Cancel {
+            order: OrderRef::ClientOrderId(_),
+            ..
+        })
+    ));
+    let candles = p(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"1s"}"#);
+    assert!(
+        matches!(candles.request, Ok(Request::Subscribe(s)) if s.interval == Some(Interval::OneSecond))
+    );
+}
+
+#[test]
+fn deep_nesting_is_a_bad_request_not_a_crash() {
+    let deep = format!(
+        "{{\"op\":\"ping\",\"x\":{}{}}}",
+        "[".repeat(32_000),
+        "]".repeat(32_000)
+    );
+    let error = parse(&deep, &mut Vec::new()).request.unwrap_err();
+    assert_eq!(error.code, "bad_request");
+    assert!(
+        error.message.contains("DepthLimitExceeded"),
+        "{}",
+        error.message
+    );
+    let deep = "[".repeat(65_000);
+    assert_eq!(code(&deep), "bad_request");
+}
+
+#[test]
+fn bad_requests_say_what_is_wrong() {
+    assert_eq!(code("not json"), "bad_request");
+    assert_eq!(code("[1,2]"), "bad_request");
+    assert_eq!(code(r#"{"id":1}"#), "bad_request");
+    assert_eq!(code(r#"{"op":5}"#), "bad_request");
+    assert_eq!(code(r#"{"op":"ping","id":{"a":1}}"#), "bad_request");
+    assert_eq!(
+        code(r#"{"op":"subscribe","channels":"book","symbols":["BTC-USD"]}"#),
+        "bad_request"
+    );
+    assert_eq!(
+        code(r#"{"op":"subscribe","channels":["book"]}"#),
+        "bad_request"
+    );
+    assert_eq!(
+        code(r#"{"op":"subscribe","channels":[],"symbols":["X"]}"#),
+        "bad_request"
+    );
+    assert_eq!(
+        code(r#"{"op":"subscribe","channels":[1],"symbols":["X"]}"#),
+        "bad_request"
+    );
+    assert_eq!(
+        code(r#"{"op":"subscribe","channels":["candles"],"symbols":["X"],"interval":"5m"}"#),
+        "bad_request"
+    );
+    assert_eq!(code(r#"{"op":"fly"}"#), "unknown_op");
+    let order = r#"{"op":"order","symbol":"BTC-USD","side":"buy","order_type":"limit","qty":"1","price":"1.00","tif":"gtc","post_only":false,"client_order_id":"ok"}"#;
+    assert!(p(order).request.is_ok());
+    for (good, bad) in [
+        (r#""side":"buy""#, r#""side":"up""#),
+        (r#""order_type":"limit""#, r#""order_type":"stop""#),
+        (r#""tif":"gtc""#, r#""tif":"day""#),
+        (r#""qty":"1""#, r#""qty":1"#),
+        (r#""post_only":false"#, r#""post_only":"yes""#),
+        (
+            r#""client_order_id":"ok""#,
+            r#""client_order_id":"has space""#,
+        ),
+        (
+            r#""client_order_id":"ok""#,
+            r#""client_order_id":"0123456789012345678901234567890123456""#,
+        ),
+    ] {
+        let text = order.replace(good, bad);
+        assert_eq!(code(&text), "bad_request", "{text}");
+    }
+    let no_price = r#"{"op":"order","symbol":"X","side":"buy","order_type":"limit","qty":"1"}"#;
+    assert_eq!(code(no_price), "bad_request");
+    let market_price =
+        r#"{"op":"order","symbol":"X","side":"buy","order_type":"market","qty":"1","price":"2"}"#;
+    assert_eq!(code(market_price), "bad_request");
+    assert_eq!(code(r#"{"op":"cancel","symbol":"X"}"#), "bad_request");
+    assert_eq!(
+        code(r#"{"op":"cancel","symbol":"X","order_id":"1","client_order_id":"a"}"#),
+        "bad_request"
+    );
+    assert_eq!(code(r#"{"op":"auth"}"#), "bad_request");
+    let r = p(r#"{"op":"subscribe","id":3,"channels":"x"}"#);
+    assert_eq!(
+        (r.id.as_deref(), r.op.as_deref()),
+        (Some("3"), Some("subscribe"))
+    );
+    assert_eq!(
+        r.request.unwrap_err().message,
+        "field \"channels\" must be a list of strings"
+    );
+}
