@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{frame, json};
+use crate::error_code::ErrorCode;
 use crate::instrument::Instrument;
 use crate::protocol::RequestId;
 use crate::trading::{Ledger, OpenOrder};
@@ -250,7 +251,8 @@ pub fn duplicate(
 ) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
     open(&mut out, "error", id);
-    out.push_str(",\"op\":\"order\",\"code\":\"duplicate_client_order_id\",\"message\":");
+    let code = ErrorCode::DuplicateClientOrderId;
+    let _ = write!(out, ",\"op\":\"order\",\"code\":\"{code}\",\"message\":");
     let message = match order_id {
         Some(o) => format!("client_order_id {client_order_id:?} is already order {o} ({status})"),
         None => {

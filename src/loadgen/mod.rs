@@ -14,24 +14,24 @@
 //! answer (plus half a second for the initial snapshots to pass), and lasts
 //! `duration`.
 
+mod fields;
 mod probe;
 mod report;
 mod trader;
+mod watcher;
 mod wire;
 
-use std::hash::Hasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rustc_hash::{FxHashMap, FxHasher};
 use tokio::sync::watch;
 
 pub use probe::{ProcSample, fetch_metrics, metric, sample};
 pub use report::{LoadReport, ServerReport};
-use wire::WsClient;
+use watcher::{subscribe_request, watcher};
 
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
@@ -111,214 +111,6 @@ impl RunContext {
     fn measuring(&self, now: Instant) -> bool {
         (now - self.base).as_nanos() as u64 >= self.live.window_open.load(Relaxed)
     }
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
-}
-
-/// The number after `key` (like `"seq":`), without parsing the rest.
-fn field_u64(text: &[u8], key: &[u8]) -> Option<u64> {
-    let at = find(text, key)? + key.len();
-    let mut value: u64 = 0;
-    let mut digits = 0;
-    for &b in &text[at..] {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-        digits += 1;
-    }
-    (digits > 0).then_some(value)
-}
-
-/// The string after `key` (like `"type":"`), up to the closing quote.
-fn field_str<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let at = find(text, key)? + key.len();
-    let rest = &text[at..];
-    memchr::memchr(b'"', rest).map(|end| &rest[..end])
-}
-
-/// What one watching connection saw.
-struct WatchStats {
-    connected: bool,
-    disconnected: bool,
-    messages: u64,
-    bytes: u64,
-    gaps: u64,
-    lagged: u64,
-    /// `error` answers from the server.
-    errors: u64,
-}
-
-/// Per-connection sequence checking: last seq per stream.
-#[derive(Default)]
-struct SeqCheck {
-    last: FxHashMap<u64, u64>,
-}
-
-impl SeqCheck {
-    /// Records one market-data message; true if it skipped some seqs.
-    fn gap(&mut self, kind: &[u8], text: &[u8], seq: u64) -> bool {
-        let stream: &[u8] = match kind {
-            b"book_snapshot" | b"book_update" => b"book",
-            b"candles_snapshot" | b"candle" => b"candle",
-            other => other,
-        };
-        let mut h = FxHasher::default();
-        h.write(stream);
-        h.write(field_str(text, b"\"symbol\":\"").unwrap_or(b""));
-        h.write(field_str(text, b"\"interval\":\"").unwrap_or(b""));
-        let snapshot = kind.ends_with(b"snapshot");
-        match self.last.insert(h.finish(), seq) {
-            // A ticker or candle may be sent again with the same seq.
-            Some(previous) => !snapshot && seq != previous + 1 && seq != previous,
-            None => false,
-        }
-    }
-
-    /// After a `lagged` notice the streams restart from fresh state.
-    fn reset(&mut self) {
-        self.last.clear();
-    }
-}
-
-async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) -> WatchStats {
-    let mut stats = WatchStats {
-        connected: false,
-        disconnected: false,
-        messages: 0,
-        bytes: 0,
-        gaps: 0,
-        lagged: 0,
-        errors: 0,
-    };
-    let mut settled = false;
-    let settle = |settled: &mut bool| {
-        if !*settled {
-            *settled = true;
-            ctx.live.settled.fetch_add(1, Relaxed);
-        }
-    };
-    let mut client = match WsClient::connect(source, ctx.target, &ctx.path).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::debug!(error = %e, "connection failed");
-            settle(&mut settled);
-            return stats;
-        }
-    };
-    stats.connected = true;
-    ctx.live.connected.fetch_add(1, Relaxed);
-    client.queue_text(request.as_bytes());
-    let mut stop = ctx.stop.clone();
-    let mut seqs = SeqCheck::default();
-    let mut open = true;
-    while open {
-        if client.flush().await.is_err() {
-            stats.disconnected = true;
-            break;
-        }
-        let read = tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            read = client.fill() => read,
-        };
-        match read {
-            Ok(n) if n > 0 => {}
-            _ => {
-                stats.disconnected = true;
-                break;
-            }
-        }
-        let now = Instant::now();
-        let measuring = ctx.measuring(now);
-        let received = now_ns();
-        let (before, gaps_before, lagged_before) = (stats.messages, stats.gaps, stats.lagged);
-        // One thread runs the generator, so this lock is not contended.
-        let mut latency = ctx
-            .latency
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let parsed = client.parse(|text| {
-            let Some(kind) = field_str(text, b"\"type\":\"") else {
-                return;
-            };
-            match kind {
-                b"lagged" => {
-                    stats.lagged += u64::from(measuring);
-                    seqs.reset();
-                    return;
-                }
-                b"subscribed" => settle(&mut settled),
-                // A refused subscription (a limit, a bad name) counts, and
-                // the window does not wait for it.
-                b"error" => {
-                    stats.errors += 1;
-                    settle(&mut settled);
-                }
-                _ => {}
-            }
-            let (Some(seq), Some(ts)) = (field_u64(text, b"\"seq\":"), field_u64(text, b"\"ts\":"))
-            else {
-                return;
-            };
-            let gap = seqs.gap(kind, text, seq);
-            if !measuring {
-                return;
-            }
-            stats.gaps += u64::from(gap);
-            stats.messages += 1;
-            stats.bytes += text.len() as u64;
-            if !kind.ends_with(b"snapshot") {
-                let micros = received.saturating_sub(ts) / 1_000;
-                let _ = latency.record(micros.clamp(1, 60_000_000));
-            }
-        });
-        drop(latency);
-        match parsed {
-            Ok(still_open) => open = still_open,
-            Err(e) => {
-                tracing::debug!(error = %e, "bad frame");
-                open = false;
-            }
-        }
-        let live = &ctx.live;
-        live.messages.fetch_add(stats.messages - before, Relaxed);
-        live.gaps.fetch_add(stats.gaps - gaps_before, Relaxed);
-        live.lagged.fetch_add(stats.lagged - lagged_before, Relaxed);
-        if !open {
-            stats.disconnected = true;
-        }
-    }
-    settle(&mut settled);
-    if stats.disconnected {
-        ctx.live.disconnects.fetch_add(1, Relaxed);
-    } else {
-        client.close().await;
-    }
-    stats
-}
-
-fn subscribe_request(options: &LoadOptions, symbols: &[String]) -> String {
-    let quoted = |items: &[String]| {
-        items
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    format!(
-        "{{\"op\":\"subscribe\",\"id\":\"load\",\"channels\":[{}],\"symbols\":[{}]}}",
-        quoted(&options.channels),
-        quoted(symbols)
-    )
 }
 
 /// Prints a line a second to stderr until `stop`.
@@ -504,48 +296,4 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         });
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_are_found_without_parsing() {
-        let text =
-            br#"{"type":"book_update","symbol":"BTC-USD","seq":42,"ts":1767225600000,"bids":[]}"#;
-        assert_eq!(field_str(text, b"\"type\":\""), Some(&b"book_update"[..]));
-        assert_eq!(field_str(text, b"\"symbol\":\""), Some(&b"BTC-USD"[..]));
-        assert_eq!(field_u64(text, b"\"seq\":"), Some(42));
-        assert_eq!(field_u64(text, b"\"ts\":"), Some(1_767_225_600_000));
-        assert_eq!(field_u64(text, b"\"nope\":"), None);
-        assert_eq!(field_u64(b"{\"seq\":x}", b"\"seq\":"), None);
-        assert_eq!(
-            field_u64(b"{\"seq\":99999999999999999999999}", b"\"seq\":"),
-            None
-        );
-    }
-
-    #[test]
-    fn seq_gaps_are_per_stream() {
-        let mut seqs = SeqCheck::default();
-        let msg = |kind: &str, symbol: &str| format!(r#"{{"type":"{kind}","symbol":"{symbol}"}}"#);
-        let (b, e) = (msg("book_update", "BTC-USD"), msg("book_update", "ETH-USD"));
-        assert!(!seqs.gap(
-            b"book_snapshot",
-            msg("book_snapshot", "BTC-USD").as_bytes(),
-            10
-        ));
-        assert!(!seqs.gap(b"book_update", b.as_bytes(), 11));
-        assert!(
-            !seqs.gap(b"book_update", e.as_bytes(), 500),
-            "first of its stream"
-        );
-        assert!(seqs.gap(b"book_update", b.as_bytes(), 13), "12 was skipped");
-        let t = msg("ticker", "BTC-USD");
-        assert!(!seqs.gap(b"ticker", t.as_bytes(), 3));
-        assert!(!seqs.gap(b"ticker", t.as_bytes(), 3), "a resent ticker");
-        seqs.reset();
-        assert!(!seqs.gap(b"book_update", b.as_bytes(), 90), "after lagged");
-    }
 }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 
+use super::fields::{field_str, field_u64};
 use super::wire::WsClient;
-use super::{RunContext, field_str, field_u64, report};
+use super::{RunContext, report};
 
 pub struct Plan {
     pub symbol: String,
