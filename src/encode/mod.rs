@@ -5,9 +5,8 @@
 //! JSON is written by hand into a `String`: the field order is fixed, the
 //! decimals come straight from the integer ticks and lots, and symbols are
 //! validated to need no escaping. Only free text (error messages, echoed
-//! ids) goes through `json::push_str`.
+//! ids) goes through `crate::json::push_str`.
 
-pub mod json;
 mod private;
 mod responses;
 

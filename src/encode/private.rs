@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{frame, json};
+use super::frame;
 use crate::error_code::ErrorCode;
 use crate::instrument::Instrument;
+use crate::json;
 use crate::protocol::RequestId;
 use crate::trading::{Ledger, OpenOrder};
 use crate::types::{OrderId, Price, Qty, Side, SymbolId, UnixNanos};

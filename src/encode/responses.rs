@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::{frame, json};
+use super::frame;
 use crate::error_code::ErrorCode;
 use crate::instrument::Instruments;
+use crate::json;
 use crate::protocol::{Channel, Mode, RequestId};
 use crate::types::UnixNanos;
 

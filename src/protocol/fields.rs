@@ -5,8 +5,8 @@ use simd_json::BorrowedValue;
 use simd_json::prelude::*;
 
 use super::RequestError;
-use crate::encode::json;
 use crate::error_code::ErrorCode;
+use crate::json;
 
 pub fn bad(message: impl Into<String>) -> RequestError {
     RequestError::new(ErrorCode::BadRequest, message)

@@ -19,8 +19,8 @@ pub use simulate::{SimulateOptions, SimulateStats, WARM_UP_NS, simulate};
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::encode::json;
 use crate::instrument::{Instrument, Instruments};
+use crate::json;
 use crate::protocol::Channel;
 use crate::types::UnixNanos;
 
