@@ -383,7 +383,7 @@ fn main() {
         work.ops.len() as f64 / clock.elapsed().as_secs_f64() / 1e6
     );
 
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default().without_plots().configure_from_args();
     {
         let mut group = c.benchmark_group("engine/mixed");
         group.throughput(Throughput::Elements(work.ops.len() as u64));

@@ -145,7 +145,7 @@ fn main() {
     );
     let (registry, outboxes) = subscribers(&all);
 
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default().without_plots().configure_from_args();
     let mut group = c.benchmark_group("fanout/1000_subscribers");
     group.throughput(Throughput::Elements(SUBSCRIBERS as u64));
     group.sample_size(20);
