@@ -3,10 +3,10 @@
 //! calls it from the symbol tasks (which own the fills) and the connections
 //! (which own the requests).
 
+pub mod account_orders;
 pub mod accounts;
 pub mod ledger;
-pub mod orders;
 
+pub use account_orders::{AccountOrders, ClientOrderStatus, OpenOrder};
 pub use accounts::{AccountConfig, Accounts};
 pub use ledger::{Ledger, Position};
-pub use orders::{AccountOrders, ClientOrderStatus, OpenOrder};

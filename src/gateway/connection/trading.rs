@@ -2,7 +2,7 @@
 //! `cancel_all`, `open_orders`, `account`, and cancel-on-disconnect.
 //! Everything that does not need the book is checked here (shape, symbol,
 //! tick and lot, the account's order rate, client order ids); the symbol's
-//! market does the rest (`market::live::trading`).
+//! market does the rest (`market::live::client_orders`).
 
 use std::collections::BTreeSet;
 

@@ -4,12 +4,12 @@
 //! symbol's hub, and serves the hub's subscription commands in the same
 //! order, so every initial state sits at the exact point of its stream.
 //!
-//! Layout: `symbol` (the market and its publishing), `trading` (client
+//! Layout: `symbol` (the market and its publishing), `client_orders` (client
 //! orders and cancels), `private` (private events of an output).
 
+mod client_orders;
 mod private;
 mod symbol;
-mod trading;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
