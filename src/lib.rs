@@ -35,6 +35,7 @@ pub mod error_code;
 pub mod fanout;
 pub mod gateway;
 pub mod instrument;
+pub mod journal;
 pub mod json;
 pub mod loadgen;
 pub mod market;

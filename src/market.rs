@@ -8,7 +8,7 @@ use crate::sim::Sim;
 use crate::stats::{CandleSeries, Interval, TickerState};
 use crate::types::{OrderId, UnixNanos};
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Market {
     engine: Engine,
     sim: Sim,
@@ -52,6 +52,12 @@ impl Market {
     /// When the simulated crowd acts next.
     pub fn next_sim_at(&self) -> UnixNanos {
         self.sim.next_at()
+    }
+
+    /// Moves the simulated crowd's next action to `to` if it is due
+    /// earlier (the time in between passes without events).
+    pub fn skip_sim_to(&mut self, to: UnixNanos) {
+        self.sim.skip_to(to);
     }
 
     /// Lets the simulated crowd act once, at its scheduled time.

@@ -54,7 +54,7 @@ const LEAN_TICKS: f64 = 2.0;
 
 /// What the input just handed out was for, so that `observe` can file the
 /// order id the engine gives it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Pending {
     Nothing,
     Quote {
@@ -65,7 +65,7 @@ enum Pending {
     Crowd,
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sim {
     rng: ChaCha8Rng,
     /// Mean time between events, in seconds.
@@ -133,6 +133,13 @@ impl Sim {
     }
 
     /// When the next event happens.
+    /// Moves the next event to `to` if it is due earlier. The skipped time
+    /// does not move the fair value: the market resumes where it stopped.
+    pub fn skip_to(&mut self, to: UnixNanos) {
+        self.next_at = self.next_at.max(to);
+        self.last_step_at = self.last_step_at.max(to);
+    }
+
     pub fn next_at(&self) -> UnixNanos {
         self.next_at
     }

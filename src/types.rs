@@ -8,12 +8,36 @@ use std::fmt;
 
 /// A price in whole ticks of its instrument (`64000.50` with tick `0.01` is
 /// `Price(6_400_050)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Price(pub i64);
 
 /// A quantity in whole lots of its instrument (`0.2500` with lot `0.0001` is
 /// `Qty(2_500)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Qty(pub i64);
 
 impl Qty {
@@ -60,7 +84,19 @@ pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// A symbol by its place in the server's instruments (and so in every
 /// listing): how streams, orders and positions name a symbol inside the
 /// server. `Instruments::by_id` finds the instrument in O(1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct SymbolId(pub u16);
 
 impl SymbolId {
@@ -70,7 +106,9 @@ impl SymbolId {
 }
 
 /// An order id, assigned by a symbol's engine in sequence from 1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct OrderId(pub u64);
 
 impl fmt::Display for OrderId {
@@ -82,7 +120,9 @@ impl fmt::Display for OrderId {
 /// Who owns an order. `Owner::SIM` is the simulated crowd: its orders trade
 /// with each other (they stand for many anonymous participants), so
 /// self-trade prevention applies only between orders of the same real account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Owner(pub u32);
 
 impl Owner {
@@ -94,7 +134,7 @@ impl Owner {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     Buy,
     Sell,
@@ -117,7 +157,7 @@ impl Side {
 }
 
 /// Time in force of an order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TimeInForce {
     /// Good till cancelled: the remainder rests on the book.
     Gtc,
@@ -137,7 +177,7 @@ impl TimeInForce {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OrderType {
     Limit,
     Market,
@@ -149,5 +189,22 @@ impl OrderType {
             OrderType::Limit => "limit",
             OrderType::Market => "market",
         }
+    }
+}
+
+/// Decimals in snapshots, as exact strings read back with
+/// `deserialize_str` (the compact binary format cannot guess a type, which
+/// `Decimal`'s own `Deserialize` asks it to).
+pub mod decimal_serde {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }

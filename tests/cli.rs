@@ -105,7 +105,7 @@ fn sigterm_shuts_the_server_down_gracefully() {
     use std::process::Stdio;
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
-        .args(["--listen", "127.0.0.1:0", "--seed", "1"])
+        .args(["--listen", "127.0.0.1:0", "--seed", "1", "--ephemeral"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -174,7 +174,7 @@ fn start_server(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, St
     use std::process::Stdio;
     let mut command = Command::new(env!("CARGO_BIN_EXE_tickwire"));
     command
-        .args(["--listen", "127.0.0.1:0", "--seed", "2"])
+        .args(["--listen", "127.0.0.1:0", "--seed", "2", "--ephemeral"])
         .args(args);
     command.env_remove("TICKWIRE_ACCOUNTS");
     for (k, v) in env {

@@ -30,6 +30,7 @@ fn serve() -> Running {
             "3",
             "--rate-scale",
             "5",
+            "--ephemeral",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

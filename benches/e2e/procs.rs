@@ -135,13 +135,22 @@ impl Paths {
         let mut command = match kind {
             Kind::Tickwire => {
                 let mut c = self.pinned(0, &self.tickwire);
-                c.args(["serve", "--listen", "127.0.0.1:0", "--seed", "42"])
-                    .arg("--rate-scale")
-                    .arg(scale.to_string())
-                    .args(["--max-connections", "30000"])
-                    .args(["--requests-per-sec", "100000", "--request-burst", "100000"])
-                    .args(extra)
-                    .env("RUST_LOG", "warn");
+                // The peers keep nothing either: the fan-out is compared,
+                // not the journal (the orders bench measures that).
+                c.args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--seed",
+                    "42",
+                    "--ephemeral",
+                ])
+                .arg("--rate-scale")
+                .arg(scale.to_string())
+                .args(["--max-connections", "30000"])
+                .args(["--requests-per-sec", "100000", "--request-burst", "100000"])
+                .args(extra)
+                .env("RUST_LOG", "warn");
                 c
             }
             Kind::NodeWs => {

@@ -11,7 +11,7 @@
 
 use crate::types::{Price, Side};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ladder {
     side: Side,
     /// Sort keys, ascending: the price for bids, the negated price for asks,

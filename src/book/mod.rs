@@ -20,7 +20,7 @@ const NIL: u32 = u32::MAX;
 
 /// A price level: the aggregate the L2 feed shows, plus the ends of its FIFO
 /// queue of orders (slab indices; the orders link to each other).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Level {
     pub price: Price,
     /// Sum of the leaves quantity of the orders at this level.
@@ -32,7 +32,7 @@ pub struct Level {
 }
 
 /// An order resting in the book.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RestingOrder {
     pub id: OrderId,
     pub owner: Owner,
@@ -62,7 +62,7 @@ pub struct MakerFill {
     pub level_total: Qty,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Book {
     bids: Ladder,
     asks: Ladder,

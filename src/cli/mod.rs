@@ -151,18 +151,20 @@ pub fn run_server(
             source,
         })?;
         let address = listener.local_addr().map_err(CliError::Server)?;
-        say!(
-            "tickwire {} serving {} symbols",
-            env!("CARGO_PKG_VERSION"),
-            config.instruments.len()
-        );
-        say!("  web UI       http://{address}/");
-        say!("  WebSocket    ws://{address}/ws");
-        say!("  instruments  http://{address}/api/instruments");
-        say!("  health       http://{address}/healthz");
-        say!("  metrics      http://{address}/metrics");
-        extra(address);
-        gateway::serve(listener, config, gateway::shutdown_signal())
+        let symbols = config.instruments.len();
+        let banner = move || {
+            say!(
+                "tickwire {} serving {symbols} symbols",
+                env!("CARGO_PKG_VERSION"),
+            );
+            say!("  web UI       http://{address}/");
+            say!("  WebSocket    ws://{address}/ws");
+            say!("  instruments  http://{address}/api/instruments");
+            say!("  health       http://{address}/healthz");
+            say!("  metrics      http://{address}/metrics");
+            extra(address);
+        };
+        gateway::serve_with(listener, config, gateway::shutdown_signal(), banner)
             .await
             .map_err(CliError::Server)
     })

@@ -63,12 +63,36 @@ pub struct ServeArgs {
     /// Seconds between book snapshots in a recording.
     #[arg(long, default_value_t = defaults::SNAPSHOT_EVERY_S)]
     snapshot_every: u64,
+    /// Where the journal and snapshots are kept (created if missing; one
+    /// server per directory). Orders, fills, positions and every stream's
+    /// seq survive a crash or a restart.
+    #[arg(long, default_value = defaults::DATA_DIR, conflicts_with = "ephemeral")]
+    data_dir: PathBuf,
+    /// Keep nothing: no journal, no snapshots; everything acknowledged is
+    /// lost when the process stops.
+    #[arg(long)]
+    ephemeral: bool,
+    /// Seconds between state snapshots of the data directory (0: only at
+    /// shutdown); recovery replays the journal after the newest one.
+    #[arg(long, default_value_t = defaults::STATE_SNAPSHOT_EVERY_S)]
+    state_snapshot_every: u64,
+    /// If the journal is damaged before its end, start from the newest good
+    /// snapshot and the whole records before the damage (what follows is
+    /// lost; the damaged segments are kept as *.damaged) instead of
+    /// refusing to start.
+    #[arg(long)]
+    from_last_snapshot: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
     super::init_logs();
     let instruments = scaled(load_instruments(&args.instruments)?, args.rate_scale)?;
-    let seed = args.seed.unwrap_or_else(rand::random);
+    let data_dir = (!args.ephemeral).then(|| args.data_dir.clone());
+    // A data directory keeps its seed: without --seed, use the one it has.
+    let saved_seed = data_dir
+        .as_deref()
+        .and_then(tickwire::gateway::durability::saved_seed);
+    let seed = args.seed.or(saved_seed).unwrap_or_else(rand::random);
     let (accounts, demo) = load_accounts(&args.accounts, &instruments)?;
     let mut config = Config::new(instruments, seed);
     config.accounts = accounts.clone();
@@ -86,8 +110,25 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     config.web_dir = args.web_dir;
     config.record = args.record.clone();
     config.record_snapshot_every_s = args.snapshot_every;
+    config.data_dir = data_dir.clone();
+    config.state_snapshot_every = Duration::from_secs(args.state_snapshot_every);
+    config.from_last_snapshot = args.from_last_snapshot;
+    if data_dir.is_none() {
+        tracing::warn!(
+            "--ephemeral: no journal; every order, fill and position is lost when this process stops"
+        );
+    }
     run_server(args.listen, config, move |address| {
-        say!("  seed         {seed} (repeat this run with --seed {seed})");
+        match (&data_dir, saved_seed.is_some() && args.seed.is_none()) {
+            (Some(_), true) => say!("  seed         {seed} (the data directory's)"),
+            _ => say!("  seed         {seed} (repeat this run with --seed {seed})"),
+        }
+        match &data_dir {
+            Some(dir) => say!("  data dir     {} (journal and snapshots)", dir.display()),
+            None => say!(
+                "  EPHEMERAL    no data directory: every order, fill and position is lost when this process stops"
+            ),
+        }
         if let Some(path) = &args.record {
             say!("  recording    {}", path.display());
         }

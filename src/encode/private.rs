@@ -20,6 +20,13 @@ fn open(out: &mut String, kind: &str, id: &RequestId) {
     }
 }
 
+/// A private event's opening: its type, the request's `id` if it answers
+/// one, and the account's private `seq`.
+fn open_event(out: &mut String, kind: &str, id: &RequestId, seq: u64) {
+    open(out, kind, id);
+    let _ = write!(out, ",\"seq\":{seq}");
+}
+
 /// The wire form of an order id: the symbol and the engine's number.
 pub fn order_id(symbol: &str, id: OrderId) -> String {
     format!("{symbol}:{}", id.0)
@@ -89,9 +96,14 @@ fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, w
     let _ = write!(out, ",\"tif\":\"{}\",\"ts\":{}", o.tif.as_str(), o.ts);
 }
 
-pub fn order_accepted(id: &RequestId, instrument: &Instrument, order: &OpenOrder) -> Utf8Bytes {
+pub fn order_accepted(
+    id: &RequestId,
+    instrument: &Instrument,
+    order: &OpenOrder,
+    seq: u64,
+) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
-    open(&mut out, "order_accepted", id);
+    open_event(&mut out, "order_accepted", id, seq);
     out.push(',');
     push_order_fields(&mut out, instrument, order, false);
     out.push('}');
@@ -109,11 +121,13 @@ pub struct FillFields<'a> {
     pub leaves: Qty,
     pub position: Decimal,
     pub ts: UnixNanos,
+    /// The account's private `seq`.
+    pub seq: u64,
 }
 
 pub fn fill(instrument: &Instrument, f: &FillFields) -> Utf8Bytes {
     let mut out = String::with_capacity(320);
-    open(&mut out, "fill", &None);
+    open_event(&mut out, "fill", &None, f.seq);
     out.push_str(",\"order_id\":");
     json::push_str(&mut out, &order_id(&instrument.symbol, f.order.order_id));
     out.push_str(",\"client_order_id\":");
@@ -150,9 +164,10 @@ pub fn order_done(
     reason: &str,
     filled: Qty,
     ts: UnixNanos,
+    seq: u64,
 ) -> Utf8Bytes {
     let mut out = String::with_capacity(256);
-    open(&mut out, "order_done", id);
+    open_event(&mut out, "order_done", id, seq);
     out.push_str(",\"order_id\":");
     json::push_str(&mut out, &order_id(&instrument.symbol, order.order_id));
     out.push_str(",\"client_order_id\":");
@@ -164,6 +179,62 @@ pub fn order_done(
     );
     push_qty(&mut out, instrument, filled);
     let _ = write!(out, ",\"ts\":{ts}}}");
+    frame(out)
+}
+
+/// `order_amended`: the order's new price, quantity and leaves.
+pub fn order_amended(
+    id: &RequestId,
+    instrument: &Instrument,
+    order: &OpenOrder,
+    ts: UnixNanos,
+    seq: u64,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(256);
+    open_event(&mut out, "order_amended", id, seq);
+    out.push(',');
+    push_order_fields(&mut out, instrument, order, true);
+    // The amend's time, not the order's: `ts` of the fields is replaced.
+    if let Some(at) = out.rfind(",\"ts\":") {
+        out.truncate(at);
+    }
+    let _ = write!(out, ",\"ts\":{ts}}}");
+    frame(out)
+}
+
+/// `order_status`: an `open_orders` entry plus `status` and `filled_qty`.
+pub fn order_status(
+    id: &RequestId,
+    instrument: &Instrument,
+    order: &OpenOrder,
+    status: &str,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(320);
+    open(&mut out, "order_status", id);
+    out.push_str(",\"order\":{");
+    push_order_fields(&mut out, instrument, order, true);
+    let _ = write!(out, ",\"status\":\"{status}\",\"filled_qty\":");
+    push_qty(&mut out, instrument, order.filled());
+    out.push_str("}}");
+    frame(out)
+}
+
+/// `fills`: the kept `fill` events after the asked `seq`, as they were sent.
+pub fn fills<'a>(
+    id: &RequestId,
+    fills: impl IntoIterator<Item = &'a str>,
+    more: bool,
+) -> Utf8Bytes {
+    let mut out = String::with_capacity(1024);
+    open(&mut out, "fills", id);
+    out.push_str(",\"fills\":[");
+    for (i, fill) in fills.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(fill);
+    }
+    let _ = write!(out, "],\"more\":{more}}}");
     frame(out)
 }
 

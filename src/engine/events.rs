@@ -9,7 +9,7 @@ use crate::stats::{Candle, Interval};
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
 /// A new order as the engine sees it: already converted to ticks and lots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewOrder {
     pub owner: Owner,
     pub side: Side,
@@ -48,7 +48,7 @@ impl NewOrder {
 }
 
 /// One input to a symbol's engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Input {
     New(NewOrder),
     Cancel {

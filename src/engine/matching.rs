@@ -101,7 +101,7 @@ impl Engine {
 /// Whether an order on `side` limited at `limit` trades with a resting order
 /// at `resting`.
 #[inline]
-pub(super) fn crosses(side: Side, limit: Price, resting: Price) -> bool {
+pub fn crosses(side: Side, limit: Price, resting: Price) -> bool {
     match side {
         Side::Buy => resting <= limit,
         Side::Sell => resting >= limit,

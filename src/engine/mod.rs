@@ -9,7 +9,7 @@
 mod events;
 mod matching;
 
-use matching::crosses;
+pub use matching::crosses;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +19,7 @@ use crate::book::{Book, RestingOrder};
 use crate::instrument::Instrument;
 use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     instrument: Instrument,
     book: Book,
@@ -33,6 +34,7 @@ pub struct Engine {
     last_ts: UnixNanos,
     /// Levels changed by the current input: side, price, total before the
     /// input and total now.
+    #[serde(skip)]
     touched: Vec<(Side, Price, Qty, Qty)>,
 }
 

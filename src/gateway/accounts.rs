@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::rate::RateLimit;
 use crate::fanout::{ConnId, Outbox};
-use crate::trading::{AccountConfig, AccountOrders, Ledger};
+use crate::trading::{AccountConfig, AccountOrders, Ledger, PrivateLog};
 use crate::types::Owner;
 
 /// What the server keeps of one account's trading.
 pub struct AccountState {
     pub orders: AccountOrders,
     pub ledger: Ledger,
+    /// Private `seq` and the fills sent, for `fills`.
+    pub log: PrivateLog,
     /// Orders per second, over all the account's connections.
     pub order_limit: RateLimit,
 }
@@ -35,6 +37,7 @@ impl Account {
             state: Mutex::new(AccountState {
                 orders: AccountOrders::default(),
                 ledger: Ledger::default(),
+                log: PrivateLog::default(),
                 order_limit: limit,
             }),
             connections: Mutex::new(Vec::new()),

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::engine::NewOrder;
 use crate::fanout::{ConnId, Outbox};
 use crate::protocol::{Channel, RequestId};
-use crate::types::OrderId;
+use crate::types::{OrderId, Price, Qty};
 
 /// Subscriptions of one symbol's streams (handled by `streams::Hub`).
 pub enum StreamCommand {
@@ -65,6 +65,14 @@ pub enum TradeCommand {
         context: RequestContext,
         order_id: OrderId,
     },
+    /// A resting order's new price and/or total quantity (already on the
+    /// instrument's grid).
+    Amend {
+        context: RequestContext,
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+    },
     /// Cancels the account's open orders of this symbol (only those of
     /// `only_conn` if given); replies with the count.
     CancelAll {
@@ -77,6 +85,12 @@ pub enum TradeCommand {
 pub enum SymbolCommand {
     Streams(StreamCommand),
     Trade(TradeCommand),
+    /// Stop between inputs for a snapshot: send the symbol's state, then
+    /// wait for `resume` (see `durability::snapshots`).
+    Pause {
+        state: oneshot::Sender<crate::gateway::durability::state::SymbolState>,
+        resume: oneshot::Receiver<()>,
+    },
 }
 
 /// How connections reach one symbol's task.

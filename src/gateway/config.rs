@@ -37,6 +37,10 @@ pub mod defaults {
     pub const SHUTDOWN_GRACE_S: u64 = 5;
     /// Seconds between the book snapshots of a recording.
     pub const SNAPSHOT_EVERY_S: u64 = 10;
+    /// The data directory of `serve` (journal and snapshots).
+    pub const DATA_DIR: &str = "./data";
+    /// Seconds between the state snapshots of the data directory.
+    pub const STATE_SNAPSHOT_EVERY_S: u64 = 60;
 }
 
 /// Everything `serve` needs; `Config::new` gives the defaults above.
@@ -71,6 +75,14 @@ pub struct Config {
     /// Serve a recording instead of the simulated markets (`instruments`
     /// must then be the recording's, or those of them to serve).
     pub replay: Option<ReplayOptions>,
+    /// Where the journal and the snapshots live (`None`: ephemeral, every
+    /// acknowledged order is lost with the process).
+    pub data_dir: Option<PathBuf>,
+    /// Time between state snapshots (zero: only at shutdown).
+    pub state_snapshot_every: Duration,
+    /// Start from the newest good snapshot and the whole records before a
+    /// damaged one, instead of refusing to start (`--from-last-snapshot`).
+    pub from_last_snapshot: bool,
 }
 
 impl Config {
@@ -94,6 +106,9 @@ impl Config {
             record: None,
             record_snapshot_every_s: defaults::SNAPSHOT_EVERY_S,
             replay: None,
+            data_dir: None,
+            state_snapshot_every: Duration::from_secs(defaults::STATE_SNAPSHOT_EVERY_S),
+            from_last_snapshot: false,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub engine_events: Vec<AtomicU64>,
     /// Engine events per symbol in the last whole second.
     pub engine_events_last_second: Vec<AtomicU64>,
+    /// State snapshots written into the data directory while serving.
+    pub snapshots: AtomicU64,
 }
 
 impl Metrics {
@@ -42,6 +44,7 @@ impl Metrics {
             subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
             engine_events_last_second: zeros(),
+            snapshots: AtomicU64::new(0),
         }
     }
 }

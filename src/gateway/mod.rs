@@ -23,6 +23,7 @@ mod clock;
 mod commands;
 mod config;
 mod connection;
+pub mod durability;
 mod http;
 mod market;
 mod metrics;
@@ -38,12 +39,11 @@ use dashmap::DashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::market::Market;
 use crate::protocol::Mode;
 use crate::record::Header;
 use crate::record::recorder::Recorder;
 use accounts::Account;
-use market::live::{self, LiveTask};
+use market::live::LiveTask;
 use market::replay::{self, ReplayTask};
 use shared::Shared;
 
@@ -61,12 +61,27 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_with(listener, config, shutdown, || {}).await
+}
+
+/// `serve`, calling `ready` once the markets are recovered and running,
+/// just before the first connection is accepted (the command line prints
+/// its banner there, so a data directory that cannot be used fails first).
+pub async fn serve_with(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    ready: impl FnOnce(),
+) -> std::io::Result<()> {
     if config.web_dir.is_none() && !http::embedded() {
         tracing::warn!(
             "this binary was built without the web UI (clients/web/dist was missing): / serves a placeholder"
         );
     }
+    // Connections stop after the markets, so every private event the
+    // markets queued reaches them before the shutdown notice.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_markets_tx, stop_markets_rx) = watch::channel(false);
     let clock = Clock::start();
     let instruments = Arc::new(config.instruments.clone());
     let mut symbol_tasks = Vec::new();
@@ -113,6 +128,7 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         recorder,
         replay: ReplayProgress::default(),
+        journal: std::sync::OnceLock::new(),
         connection_slots: Arc::new(Semaphore::new(config.max_connections)),
         accounts: config.accounts.iter().cloned().map(Account::new).collect(),
         metrics: Metrics::new(instruments.len()),
@@ -124,22 +140,37 @@ pub async fn serve(
         next_conn: AtomicU64::new(1),
         symbols: handles,
     });
+    let mut live_tasks = Vec::new();
+    let mut snapshots = None;
     match (&shared.config.replay, recording) {
         (Some(options), Some(recording)) => {
             let task = ReplayTask::new(shared.clone(), options.clone(), recording);
             let inboxes = replay::Inboxes::merge(inboxes);
-            symbol_tasks.push(tokio::spawn(task.run(inboxes, stop_rx.clone())));
+            symbol_tasks.push(tokio::spawn(task.run(inboxes, stop_markets_rx.clone())));
         }
         _ => {
-            for ((id, instrument), inbox) in instruments.with_ids().zip(inboxes) {
-                let start = clock.now().saturating_sub(live::WARM_UP.as_nanos() as u64);
-                let market = Market::new(instrument.clone(), shared.config.seed, start);
-                let task = LiveTask::new(id, market, shared.clone());
-                symbol_tasks.push(tokio::spawn(task.run(inbox, stop_rx.clone())));
+            let recovered =
+                durability::recover(&shared).map_err(|e| std::io::Error::other(e.to_string()))?;
+            if let Some(s) = &recovered.snapshots {
+                let _ = shared.journal.set(s.journal().clone());
+            }
+            snapshots = recovered.snapshots;
+            for (symbol, inbox) in recovered.symbols.into_iter().zip(inboxes) {
+                let task = LiveTask::new(symbol, shared.clone());
+                live_tasks.push(tokio::spawn(task.run(inbox, stop_markets_rx.clone())));
             }
         }
     }
+    // Periodic snapshots, handed back at shutdown for the final one.
+    let snapshot_task = snapshots.map(|snapshots| {
+        tokio::spawn(periodic_snapshots(
+            snapshots,
+            shared.clone(),
+            stop_markets_rx.clone(),
+        ))
+    });
     tracing::info!(address = %listener.local_addr()?, symbols = instruments.len(), "serving");
+    ready();
 
     // Every connection task holds a clone of `done_tx`; when all are gone,
     // `done_rx` returns None (mini-redis's shutdown pattern).
@@ -147,6 +178,28 @@ pub async fn serve(
     http::accept_loop(listener, shared.clone(), stop_rx.clone(), done_tx, shutdown).await;
 
     tracing::info!(connections = shared.connections.len(), "shutting down");
+    // Markets first: each sends what it has queued (once durable) and
+    // stops; then the final snapshot; then the connections, which send
+    // what is queued for them, the notice, and close.
+    let _ = stop_markets_tx.send(true);
+    let snapshots = match snapshot_task {
+        Some(task) => task.await.ok(),
+        None => None,
+    };
+    let mut symbols = Vec::with_capacity(live_tasks.len());
+    for task in live_tasks {
+        if let Ok(symbol) = task.await {
+            symbols.push(symbol);
+        }
+    }
+    for task in symbol_tasks {
+        let _ = task.await;
+    }
+    if let Some(snapshots) = snapshots
+        && let Err(e) = snapshots.finish(&shared, &symbols).await
+    {
+        tracing::error!(error = %e, "the final snapshot failed; the journal holds everything, the next start replays it");
+    }
     let _ = stop_tx.send(true);
     let grace = shared.config.shutdown_grace;
     if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
@@ -154,9 +207,6 @@ pub async fn serve(
             left = shared.connections.len(),
             "connections still open after the shutdown grace period"
         );
-    }
-    for task in symbol_tasks {
-        let _ = task.await;
     }
     if let Some(recorder) = &shared.recorder {
         let recorder_done = tokio::task::spawn_blocking({
@@ -174,6 +224,37 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// Takes a snapshot every `state_snapshot_every` until the markets stop;
+/// gives the snapshots back for the final one.
+async fn periodic_snapshots(
+    mut snapshots: durability::Snapshots,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> durability::Snapshots {
+    let every = shared.config.state_snapshot_every;
+    if every.is_zero() {
+        while !*stop.borrow_and_update() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+        return snapshots;
+    }
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return snapshots,
+            _ = tick.tick() => {
+                if let Err(e) = snapshots.take(&shared).await {
+                    tracing::error!(error = %e, "a snapshot failed; the journal still holds everything");
+                }
+            }
+        }
+    }
 }
 
 pub use crate::signal::interrupted as shutdown_signal;

@@ -40,7 +40,11 @@ pub struct Shared {
     pub recorder: Option<Recorder>,
     /// Where a replay is (zero when live): written by the replay task.
     pub replay: ReplayProgress,
-    /// Connection ids, from 1.
+    /// The data directory's journal, set once after recovery (empty for
+    /// an ephemeral or replaying server); read for `/metrics`.
+    pub journal: std::sync::OnceLock<Arc<crate::journal::Journal>>,
+    /// Connection ids, from 1 (after a restart, past every id the
+    /// recovered orders remember).
     pub(super) next_conn: AtomicU64,
     /// How to reach each symbol's task, by symbol id (fixed at start).
     pub(super) symbols: Vec<SymbolHandle>,

@@ -24,16 +24,19 @@ pub const MAX_DECIMALS: u32 = 9;
 pub const DEFAULT_INSTRUMENTS: &str = include_str!("../../feeds/default.toml");
 
 /// One tradable instrument.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Instrument {
     pub symbol: String,
+    #[serde(with = "crate::types::decimal_serde")]
     pub tick_size: Decimal,
+    #[serde(with = "crate::types::decimal_serde")]
     pub lot_size: Decimal,
     pub price_decimals: u32,
     pub qty_decimals: u32,
     pub max_qty: Qty,
     /// Largest allowed distance of a limit price from the reference price, as
     /// a fraction (`0.10` is 10%).
+    #[serde(with = "crate::types::decimal_serde")]
     pub band: Decimal,
     /// `band` in parts per million, for integer arithmetic in the engine.
     pub band_ppm: i64,

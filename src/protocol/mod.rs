@@ -9,7 +9,9 @@ mod fields;
 mod trading;
 
 pub use channel::{Channel, StreamId};
-pub use trading::{OrderRef, OrderRequest, check_client_order_id, parse_order_id};
+pub use trading::{
+    AmendRequest, FillsRequest, OrderRef, OrderRequest, check_client_order_id, parse_order_id,
+};
 
 use crate::error_code::ErrorCode;
 use crate::stats::Interval;
@@ -72,6 +74,12 @@ pub enum Request {
         symbol: Option<String>,
     },
     Account,
+    Amend(AmendRequest),
+    OrderStatus {
+        symbol: String,
+        order: OrderRef,
+    },
+    Fills(FillsRequest),
 }
 
 /// A parsed request frame: its `id` and `op` (for the error, if any) and
@@ -150,6 +158,12 @@ fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
             symbol: string(value, "symbol")?,
         }),
         "account" => Ok(Request::Account),
+        "amend" => Ok(Request::Amend(trading::amend(value)?)),
+        "order_status" => {
+            let (symbol, order) = trading::cancel(value)?;
+            Ok(Request::OrderStatus { symbol, order })
+        }
+        "fills" => Ok(Request::Fills(trading::fills(value)?)),
         other => Err(RequestError::new(
             ErrorCode::UnknownOp,
             format!("unknown op {other:?}"),

@@ -3,6 +3,7 @@
 //! instrument (tick, lot, band) are checked by the gateway and the engine.
 
 use simd_json::BorrowedValue;
+use simd_json::prelude::*;
 
 use super::RequestError;
 use super::fields::{bad, boolean, decimal, required, string};
@@ -21,7 +22,25 @@ pub struct OrderRequest {
     pub client_order_id: Option<String>,
 }
 
-/// Which order a `cancel` names.
+/// `amend`: a resting order's new price and/or total quantity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmendRequest {
+    pub symbol: String,
+    pub order: OrderRef,
+    /// Decimal strings, as on the wire; at least one is given.
+    pub qty: Option<String>,
+    pub price: Option<String>,
+}
+
+/// `fills`: the fills after a private `seq` (or from a time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillsRequest {
+    pub since: Option<u64>,
+    pub since_ts: Option<u64>,
+    pub symbol: Option<String>,
+}
+
+/// Which order a `cancel`, `amend` or `order_status` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderRef {
     OrderId(String),
@@ -109,6 +128,45 @@ pub fn cancel(value: &BorrowedValue) -> Result<(String, OrderRef), RequestError>
         (None, None) => return Err(bad("missing field \"order_id\" (or \"client_order_id\")")),
     };
     Ok((symbol, reference))
+}
+
+pub fn amend(value: &BorrowedValue) -> Result<AmendRequest, RequestError> {
+    let (symbol, order) = cancel(value)?;
+    let qty = decimal(value, "qty")?;
+    let price = decimal(value, "price")?;
+    if qty.is_none() && price.is_none() {
+        return Err(bad("an amend needs \"qty\" or \"price\" (or both)"));
+    }
+    Ok(AmendRequest {
+        symbol,
+        order,
+        qty,
+        price,
+    })
+}
+
+/// A non-negative integer field (JSON number), if present.
+fn count(value: &BorrowedValue, field: &str) -> Result<Option<u64>, RequestError> {
+    match value.get(field) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad(format!("field \"{field}\" must be a non-negative integer"))),
+    }
+}
+
+pub fn fills(value: &BorrowedValue) -> Result<FillsRequest, RequestError> {
+    let since = count(value, "since")?;
+    let since_ts = count(value, "since_ts")?;
+    if since.is_some() && since_ts.is_some() {
+        return Err(bad("give \"since\" or \"since_ts\", not both"));
+    }
+    Ok(FillsRequest {
+        since,
+        since_ts,
+        symbol: string(value, "symbol")?,
+    })
 }
 
 /// The engine order id in a wire order id (`BTC-USD:5`) of `symbol`, if it

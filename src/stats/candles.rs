@@ -7,7 +7,9 @@ use crate::types::{NANOS_PER_SEC, Price, Qty, UnixNanos};
 /// How many finished and current bars a series keeps (and a snapshot shows).
 pub const MAX_BARS: usize = 500;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Interval {
     OneSecond,
     OneMinute,
@@ -45,7 +47,7 @@ impl Interval {
 }
 
 /// One bar. `start` is the bar's opening time (a multiple of the interval).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Candle {
     pub start: UnixNanos,
     pub open: Price,
@@ -58,7 +60,7 @@ pub struct Candle {
 /// The bars of one symbol at one interval. Bars exist only for intervals
 /// with trades (as on Coinbase's candles), so a quiet market leaves gaps in
 /// `start` rather than inventing flat bars.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CandleSeries {
     interval: Interval,
     bars: VecDeque<Candle>,

@@ -13,7 +13,7 @@ const BUCKETS: usize = 24 * 60;
 
 /// Open, high, low and volume over a window; prices are `None` when the
 /// window has no trade.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct WindowStats {
     pub open: Option<Price>,
     pub high: Option<Price>,
@@ -21,7 +21,7 @@ pub struct WindowStats {
     pub volume: Qty,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Bucket {
     /// Which minute (engine time / 60 s) this bucket holds; `None` if unused.
     minute: Option<u64>,
@@ -31,7 +31,7 @@ struct Bucket {
     volume: Qty,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rolling24h {
     buckets: Box<[Bucket]>,
     /// Figures of the 1,439 minutes before `folded_for`, or `None` if stale.
@@ -106,7 +106,7 @@ fn merge(stats: &mut WindowStats, bucket: &Bucket) {
 }
 
 /// What a `ticker` message shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ticker {
     pub bid: Option<(Price, Qty)>,
     pub ask: Option<(Price, Qty)>,
@@ -115,7 +115,7 @@ pub struct Ticker {
 }
 
 /// The ticker stream of one symbol.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct TickerState {
     rolling: Rolling24h,
     ticker: Ticker,

@@ -14,7 +14,7 @@ use crate::types::{
 /// How long a client order id stays taken.
 pub const CLIENT_ORDER_ID_WINDOW: u64 = 24 * 3600 * NANOS_PER_SEC;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
     pub symbol: SymbolId,
     pub order_id: OrderId,
@@ -25,12 +25,14 @@ pub struct OpenOrder {
     pub qty: Qty,
     pub leaves: Qty,
     pub tif: TimeInForce,
+    /// Post-only: an amend may not make it take liquidity either.
+    pub post_only: bool,
     pub ts: UnixNanos,
     /// The connection that placed it (for cancel-on-disconnect).
     pub conn: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ClientOrderStatus {
     /// Reserved by a request the engine has not answered yet.
     Pending,
@@ -59,14 +61,14 @@ impl ClientOrderStatus {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct ClientOrder {
     reserved_at: UnixNanos,
     order: Option<(SymbolId, OrderId)>,
     status: ClientOrderStatus,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccountOrders {
     /// Open orders by (symbol, order id): listing order is deterministic.
     open: BTreeMap<(SymbolId, OrderId), OpenOrder>,
@@ -74,6 +76,31 @@ pub struct AccountOrders {
     client_ids: FxHashMap<String, ClientOrder>,
     /// The same ids oldest first, to expire them.
     client_id_times: VecDeque<(UnixNanos, String)>,
+    /// Orders done within the last 24 hours, for `order_status`.
+    done: BTreeMap<(SymbolId, OrderId), DoneOrder>,
+    /// The same orders by the time they ended, oldest first, to expire them.
+    done_times: VecDeque<(UnixNanos, SymbolId, OrderId)>,
+}
+
+/// An order that ended, as `order_status` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DoneOrder {
+    pub order: OpenOrder,
+    pub status: ClientOrderStatus,
+}
+
+/// An order's state for `order_status`: open, or done within 24 hours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderState<'a> {
+    pub order: &'a OpenOrder,
+    pub status: ClientOrderStatus,
+}
+
+impl OpenOrder {
+    /// What has been filled of it so far.
+    pub fn filled(&self) -> Qty {
+        self.qty - self.leaves
+    }
 }
 
 impl AccountOrders {
@@ -127,15 +154,44 @@ impl AccountOrders {
         }
     }
 
-    /// Records an accepted order (it stays open until `done`).
+    /// Records an accepted order (it stays open until `done`). Its client
+    /// order id was reserved by the request, except when the journal is
+    /// replayed, where it is taken here as of the order's time.
     pub fn accepted(&mut self, order: OpenOrder) {
-        if let Some(id) = &order.client_order_id
-            && let Some(entry) = self.client_ids.get_mut(id)
-        {
-            entry.order = Some((order.symbol, order.order_id));
-            entry.status = ClientOrderStatus::Open;
+        if let Some(id) = &order.client_order_id {
+            if !self.client_ids.contains_key(id) {
+                self.client_ids.insert(
+                    id.clone(),
+                    ClientOrder {
+                        reserved_at: order.ts,
+                        order: None,
+                        status: ClientOrderStatus::Pending,
+                    },
+                );
+                self.client_id_times.push_back((order.ts, id.clone()));
+            }
+            if let Some(entry) = self.client_ids.get_mut(id) {
+                entry.order = Some((order.symbol, order.order_id));
+                entry.status = ClientOrderStatus::Open;
+            }
         }
         self.open.insert((order.symbol, order.order_id), order);
+    }
+
+    /// Changes an open order's price and remaining quantity (`amend`); what
+    /// was filled stays filled, so its quantity becomes filled + leaves.
+    pub fn amended(
+        &mut self,
+        symbol: SymbolId,
+        order_id: OrderId,
+        price: Price,
+        leaves: Qty,
+    ) -> Option<&OpenOrder> {
+        let order = self.open.get_mut(&(symbol, order_id))?;
+        order.qty = order.filled() + leaves;
+        order.leaves = leaves;
+        order.price = Some(price);
+        Some(order)
     }
 
     /// Lowers an open order's leaves after a fill.
@@ -150,20 +206,62 @@ impl AccountOrders {
         Some(order)
     }
 
-    /// Removes an order that is done and records its final status.
+    /// Removes an order that is done at `ts` and records its final status
+    /// (kept 24 hours for `order_status`).
     pub fn done(
         &mut self,
         symbol: SymbolId,
         order_id: OrderId,
         reason: DoneReason,
+        ts: UnixNanos,
     ) -> Option<OpenOrder> {
         let order = self.open.remove(&(symbol, order_id))?;
+        let status = ClientOrderStatus::after(reason);
         if let Some(id) = &order.client_order_id
             && let Some(entry) = self.client_ids.get_mut(id)
         {
-            entry.status = ClientOrderStatus::after(reason);
+            entry.status = status;
         }
+        self.expire_done(ts);
+        self.done.insert(
+            (symbol, order_id),
+            DoneOrder {
+                order: order.clone(),
+                status,
+            },
+        );
+        self.done_times.push_back((ts, symbol, order_id));
         Some(order)
+    }
+
+    fn expire_done(&mut self, now: UnixNanos) {
+        while let Some(&(at, symbol, order_id)) = self.done_times.front() {
+            if now.saturating_sub(at) < CLIENT_ORDER_ID_WINDOW {
+                break;
+            }
+            self.done_times.pop_front();
+            self.done.remove(&(symbol, order_id));
+        }
+    }
+
+    /// An order open now or done within the last 24 hours.
+    pub fn status(&self, symbol: SymbolId, order_id: OrderId) -> Option<OrderState<'_>> {
+        if let Some(order) = self.open.get(&(symbol, order_id)) {
+            return Some(OrderState {
+                order,
+                status: ClientOrderStatus::Open,
+            });
+        }
+        self.done.get(&(symbol, order_id)).map(|d| OrderState {
+            order: &d.order,
+            status: d.status,
+        })
+    }
+
+    /// The order that has this client order id (last 24 hours).
+    pub fn status_by_client_id(&self, client_order_id: &str) -> Option<OrderState<'_>> {
+        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order?;
+        self.status(symbol, order_id)
     }
 
     pub fn get(&self, symbol: SymbolId, order_id: OrderId) -> Option<&OpenOrder> {
@@ -208,6 +306,7 @@ mod tests {
             qty: Qty(leaves),
             leaves: Qty(leaves),
             tif: TimeInForce::Gtc,
+            post_only: false,
             ts: 0,
             conn: 1,
         }
@@ -224,7 +323,7 @@ mod tests {
             Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Open))
         );
         assert_eq!(o.by_client_id("a").map(|x| x.order_id), Some(OrderId(5)));
-        o.done(SymbolId(0), OrderId(5), DoneReason::SelfTradePrevented);
+        o.done(SymbolId(0), OrderId(5), DoneReason::SelfTradePrevented, 12);
         assert_eq!(
             o.reserve("a", 13),
             Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Expired))
@@ -252,7 +351,7 @@ mod tests {
         o.filled(SymbolId(0), OrderId(9), Qty(1));
         assert_eq!(o.exposure(SymbolId(0)), (Qty(3), Qty(0)));
         assert_eq!(
-            o.done(SymbolId(0), OrderId(9), DoneReason::Filled)
+            o.done(SymbolId(0), OrderId(9), DoneReason::Filled, 0)
                 .map(|x| x.leaves),
             Some(Qty(1))
         );

@@ -12,12 +12,15 @@ use rust_decimal::Decimal;
 
 use crate::types::{Side, SymbolId};
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Signed: positive long, negative short, in the instrument's units.
+    #[serde(with = "crate::types::decimal_serde")]
     pub qty: Decimal,
     /// Signed cost of the open position (`qty × average price`).
+    #[serde(with = "crate::types::decimal_serde")]
     pub cost: Decimal,
+    #[serde(with = "crate::types::decimal_serde")]
     pub realized_pnl: Decimal,
 }
 
@@ -32,8 +35,9 @@ impl Position {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
+    #[serde(with = "crate::types::decimal_serde")]
     pub cash: Decimal,
     /// By symbol index; only symbols the account has traded.
     pub positions: BTreeMap<SymbolId, Position>,

@@ -6,7 +6,9 @@
 pub mod account_orders;
 pub mod accounts;
 pub mod ledger;
+pub mod private_log;
 
-pub use account_orders::{AccountOrders, ClientOrderStatus, OpenOrder};
+pub use account_orders::{AccountOrders, ClientOrderStatus, DoneOrder, OpenOrder, OrderState};
 pub use accounts::{AccountConfig, Accounts};
 pub use ledger::{Ledger, Position};
+pub use private_log::{PrivateLog, SentFill};

@@ -33,8 +33,11 @@ def start_server(*args: str) -> Server:
         "TICKWIRE_ACCOUNTS": ",".join(f"{n}={t}" for n, t in ACCOUNTS.items()),
         "RUST_LOG": "warn",
     }
+    # A test server keeps nothing unless the test gives it a data directory.
+    keep = not args or args[0] != "serve" or "--data-dir" in args
+    extra = [] if keep else ["--ephemeral"]
     process = subprocess.Popen(
-        [str(BINARY), *args, "--listen", "127.0.0.1:0"],
+        [str(BINARY), *args, *extra, "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

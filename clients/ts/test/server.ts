@@ -40,7 +40,9 @@ export async function startServer(args: string[] = ["serve"], port = 0): Promise
   if (!existsSync(BINARY)) {
     throw new Error(`${BINARY} does not exist: build it first (cargo build --release)`);
   }
-  const full = [...args, "--listen", `127.0.0.1:${port}`];
+  // A test server keeps nothing unless the test gives it a data directory.
+  const keep = args[0] !== "serve" || args.includes("--data-dir");
+  const full = [...args, ...(keep ? [] : ["--ephemeral"]), "--listen", `127.0.0.1:${port}`];
   const child = spawn(BINARY, full, {
     env: {
       ...process.env,

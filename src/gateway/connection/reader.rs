@@ -109,6 +109,9 @@ impl Session {
             Request::CancelAll { symbol } => self.cancel_all(id, symbol.as_deref()).await,
             Request::OpenOrders { symbol } => self.open_orders(id, symbol.as_deref()),
             Request::Account => self.account(id),
+            Request::Amend(amend) => self.amend(id, amend).await,
+            Request::OrderStatus { symbol, order } => self.order_status(id, &symbol, &order),
+            Request::Fills(fills) => self.fills(id, &fills),
         };
         if let Err(e) = result {
             self.reply_error(id, op, &e);

@@ -1,5 +1,6 @@
 //! The trading requests of a connection: `auth`, `order`, `cancel`,
-//! `cancel_all`, `open_orders`, `account`, and cancel-on-disconnect.
+//! `amend`, `cancel_all`, `open_orders`, `order_status`, `fills`,
+//! `account`, and cancel-on-disconnect.
 //! Everything that does not need the book is checked here (shape, symbol,
 //! tick and lot, the account's order rate, client order ids); the symbol's
 //! market does the rest (`market::live::client_orders`).
@@ -15,7 +16,9 @@ use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
 use crate::gateway::commands::{RequestContext, SymbolCommand, TradeCommand};
 use crate::instrument::Instrument;
-use crate::protocol::{OrderRef, OrderRequest, RequestError, RequestId, parse_order_id};
+use crate::protocol::{
+    AmendRequest, FillsRequest, OrderRef, OrderRequest, RequestError, RequestId, parse_order_id,
+};
 use crate::trading::AccountConfig;
 use crate::types::{SymbolId, TimeInForce};
 
@@ -212,6 +215,165 @@ impl Session {
                 SymbolCommand::Trade(TradeCommand::Cancel { context, order_id }),
             )
             .await;
+        Ok(())
+    }
+
+    /// The engine id of the account's order a request names (by order id,
+    /// or by client order id among its open orders when `open_only`, else
+    /// among its orders of the last 24 hours).
+    fn order_named(
+        &self,
+        account: usize,
+        symbol: SymbolId,
+        instrument: &Instrument,
+        order: &OrderRef,
+        open_only: bool,
+    ) -> Result<crate::types::OrderId, RequestError> {
+        let (found, named) = match order {
+            OrderRef::OrderId(text) => (parse_order_id(&instrument.symbol, text), text.clone()),
+            OrderRef::ClientOrderId(coid) => {
+                let state = self.shared.accounts[account].state();
+                let found = if open_only {
+                    state
+                        .orders
+                        .by_client_id(coid)
+                        .map(|o| (o.symbol, o.order_id))
+                } else {
+                    state
+                        .orders
+                        .status_by_client_id(coid)
+                        .map(|s| (s.order.symbol, s.order.order_id))
+                };
+                let found = found.filter(|(s, _)| *s == symbol).map(|(_, id)| id);
+                (found, format!("with client_order_id {coid}"))
+            }
+        };
+        let open = if open_only { "open " } else { "" };
+        found.ok_or_else(|| {
+            RequestError::new(
+                ErrorCode::UnknownOrder,
+                format!(
+                    "no {open}{} order {named} for this account",
+                    instrument.symbol
+                ),
+            )
+        })
+    }
+
+    pub(super) async fn amend(
+        &mut self,
+        id: &RequestId,
+        request: AmendRequest,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let (symbol, instrument) = self.instrument(&request.symbol)?;
+        let order_id = self.order_named(account, symbol, &instrument, &request.order, true)?;
+        let qty = match &request.qty {
+            Some(text) => {
+                let qty = instrument
+                    .parse_qty(text)
+                    .map_err(|e| RequestError::new(ErrorCode::InvalidQty, e.to_string()))?;
+                if qty > instrument.max_qty {
+                    return Err(RequestError::new(
+                        ErrorCode::InvalidQty,
+                        format!(
+                            "qty {text} is above the maximum {} for {}",
+                            instrument.format_qty(instrument.max_qty),
+                            instrument.symbol
+                        ),
+                    ));
+                }
+                Some(qty)
+            }
+            None => None,
+        };
+        let price = match &request.price {
+            Some(text) => Some(
+                instrument
+                    .parse_price(text)
+                    .map_err(|e| RequestError::new(ErrorCode::InvalidPrice, e.to_string()))?,
+            ),
+            None => None,
+        };
+        {
+            let mut state = self.shared.accounts[account].state();
+            if let Err(retry_after_ms) = state.order_limit.take() {
+                let message = format!(
+                    "more than {} orders per second for this account; retry after {retry_after_ms} ms",
+                    self.shared.accounts[account].config.orders_per_sec
+                );
+                self.outbox.push_priority(encode::error(
+                    id,
+                    Some("amend"),
+                    ErrorCode::RateLimited,
+                    &message,
+                    Some(retry_after_ms),
+                ));
+                return Ok(());
+            }
+        }
+        let context = self.context(account, id, None);
+        self.shared
+            .command(
+                symbol,
+                SymbolCommand::Trade(TradeCommand::Amend {
+                    context,
+                    order_id,
+                    price,
+                    qty,
+                }),
+            )
+            .await;
+        Ok(())
+    }
+
+    pub(super) fn order_status(
+        &mut self,
+        id: &RequestId,
+        symbol: &str,
+        order: &OrderRef,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let (index, instrument) = self.instrument(symbol)?;
+        let order_id = self.order_named(account, index, &instrument, order, false)?;
+        let frame = {
+            let state = self.shared.accounts[account].state();
+            state
+                .orders
+                .status(index, order_id)
+                .map(|s| encode::order_status(id, &instrument, s.order, s.status.as_str()))
+        };
+        let frame = frame.ok_or_else(|| {
+            RequestError::new(
+                ErrorCode::UnknownOrder,
+                format!(
+                    "no {symbol} order {} of this account open or done within 24 hours",
+                    encode::order_id(symbol, order_id)
+                ),
+            )
+        })?;
+        self.outbox.push_priority(frame);
+        Ok(())
+    }
+
+    pub(super) fn fills(
+        &mut self,
+        id: &RequestId,
+        request: &FillsRequest,
+    ) -> Result<(), RequestError> {
+        let account = self.authenticated()?;
+        let symbol = request
+            .symbol
+            .as_deref()
+            .map(|name| self.instrument(name).map(|(index, _)| index))
+            .transpose()?;
+        let frame = {
+            let state = self.shared.accounts[account].state();
+            let since = request.since.or(request.since_ts.is_none().then_some(0));
+            let (page, more) = state.log.fills_since(since, request.since_ts, symbol);
+            encode::fills(id, page.iter().map(|f| f.frame.as_str()), more)
+        };
+        self.outbox.push_priority(frame);
         Ok(())
     }
 

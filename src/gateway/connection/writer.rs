@@ -73,7 +73,7 @@ pub async fn write_loop<S>(
         tokio::select! {
             _ = outbox.ready() => {}
             _ = stop.changed() => {
-                shutdown(&mut sink, &shared).await;
+                shutdown(&mut sink, &outbox, &shared).await;
                 return;
             }
             _ = ping.tick() => {
@@ -110,7 +110,11 @@ pub async fn write_loop<S>(
                             }
                         }
                         _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break None,
-                        _ = stop.changed() => break None,
+                        // A shutdown lets the write finish (what it holds
+                        // may be private events), within the close limit.
+                        _ = stop.changed(), if deadline.is_none() => {
+                            deadline = Some(tokio::time::Instant::now() + shutdown_limit(&shared));
+                        }
                     }
                 }
             };
@@ -118,10 +122,14 @@ pub async fn write_loop<S>(
                 Some(Ok(())) => {
                     shared.metrics.messages_sent.fetch_add(count, Relaxed);
                     shared.metrics.bytes_sent.fetch_add(bytes, Relaxed);
+                    if *stop.borrow() {
+                        shutdown(&mut sink, &outbox, &shared).await;
+                        return;
+                    }
                 }
                 Some(Err(_)) => return,
                 None if *stop.borrow() => {
-                    shutdown(&mut sink, &shared).await;
+                    shutdown(&mut sink, &outbox, &shared).await;
                     return;
                 }
                 None => {
@@ -139,17 +147,41 @@ pub async fn write_loop<S>(
     }
 }
 
-/// Tells the client the server is going away, then closes with 1001.
-async fn shutdown<S>(sink: &mut Sink<S>, shared: &Shared)
+fn shutdown_limit(shared: &Shared) -> Duration {
+    shared
+        .config
+        .close_timeout
+        .min(shared.config.shutdown_grace)
+}
+
+/// Sends what is still queued (responses and private events first, then
+/// market data), tells the client the server is going away, then closes
+/// with 1001; a client that does not read gets the close limit, no more.
+async fn shutdown<S>(sink: &mut Sink<S>, outbox: &Outbox, shared: &Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let limit = shutdown_limit(shared);
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut batch = Batch::default();
+    loop {
+        outbox.drain(MAX_BATCH_FRAMES, &mut batch);
+        if batch.frames.is_empty() {
+            break;
+        }
+        let count = batch.frames.len() as u64;
+        match tokio::time::timeout_at(deadline, write_batch(sink, &mut batch.frames)).await {
+            Ok(Ok(())) => {
+                shared.metrics.messages_sent.fetch_add(count, Relaxed);
+            }
+            _ => return,
+        }
+    }
     let notice = Message::Text(encode::shutdown(shared.clock.now()));
-    let limit = shared
-        .config
-        .close_timeout
-        .min(shared.config.shutdown_grace);
-    if timeout(limit, sink.feed(notice)).await.is_ok() {
+    if tokio::time::timeout_at(deadline, sink.feed(notice))
+        .await
+        .is_ok()
+    {
         send_close(sink, CloseReason::SHUTDOWN, limit).await;
     }
 }

@@ -68,6 +68,37 @@ pub fn render(shared: &Shared) -> String {
     );
     metric(
         &mut out,
+        "tickwire_snapshots_total",
+        "counter",
+        "State snapshots written into the data directory while serving.",
+        m.snapshots.load(Relaxed),
+    );
+    if let Some(journal) = shared.journal.get() {
+        let stats = &journal.stats;
+        metric(
+            &mut out,
+            "tickwire_journal_fsyncs_total",
+            "counter",
+            "Group commits: fdatasync calls of the journal.",
+            stats.fsyncs.load(Relaxed),
+        );
+        metric(
+            &mut out,
+            "tickwire_journal_records_total",
+            "counter",
+            "Journal records made durable.",
+            stats.records.load(Relaxed),
+        );
+        metric(
+            &mut out,
+            "tickwire_journal_bytes_total",
+            "counter",
+            "Journal bytes made durable.",
+            stats.bytes.load(Relaxed),
+        );
+    }
+    metric(
+        &mut out,
         "tickwire_lagged_total",
         "counter",
         "Times a connection overflowed its market-data budget.",

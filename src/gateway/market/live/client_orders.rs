@@ -1,32 +1,38 @@
-//! Client orders and cancels applied to a live symbol's engine: the
+//! Client orders, cancels and amends applied to a live symbol's engine: the
 //! position limit (which needs the account's open orders), then the
-//! engine's own rules; a refusal frees the client order id and answers the
-//! request, an acceptance publishes the input's output like any other.
+//! engine's own rules. A refusal frees the client order id and answers the
+//! request; an acceptance is journaled (under the journal lock, with its
+//! private events booked) and its effects wait until the record is durable.
 
 use crate::encode;
 use crate::engine::{Input, NewOrder, Reject};
 use crate::error_code::ErrorCode;
 use crate::gateway::commands::{RequestContext, TradeCommand};
 use crate::gateway::shared::Shared;
-use crate::gateway::streams::Hub;
+use crate::journal::{ClientInput, Record};
 use crate::trading::AccountConfig;
-use crate::types::{OrderId, Side};
+use crate::types::{OrderId, Price, Qty, Side};
 
+use super::effects::Effect;
 use super::symbol::LiveSymbol;
 
 impl LiveSymbol {
-    pub fn trade(&mut self, shared: &Shared, hub: &Hub, command: TradeCommand) {
+    pub fn trade(&mut self, shared: &Shared, command: TradeCommand) {
         match command {
-            TradeCommand::Order { context, order } => {
-                self.client_order(shared, hub, context, order)
-            }
+            TradeCommand::Order { context, order } => self.client_order(shared, context, order),
             TradeCommand::Cancel { context, order_id } => {
                 let input = Input::Cancel {
                     owner: AccountConfig::owner(context.account),
                     order_id,
                 };
-                self.client_input(shared, hub, context, &input);
+                self.client_input(shared, context, &input);
             }
+            TradeCommand::Amend {
+                context,
+                order_id,
+                price,
+                qty,
+            } => self.amend(shared, context, order_id, price, qty),
             TradeCommand::CancelAll {
                 context,
                 only_conn,
@@ -46,7 +52,6 @@ impl LiveSymbol {
                 for order_id in ids {
                     if self.client_input(
                         shared,
-                        hub,
                         context.without_id(),
                         &Input::Cancel { owner, order_id },
                     ) {
@@ -54,45 +59,47 @@ impl LiveSymbol {
                     }
                 }
                 if let Some(reply) = reply {
-                    let _ = reply.send(count);
+                    self.effects.push(Effect::Count { reply, count });
                 }
             }
         }
     }
 
-    fn client_order(
-        &mut self,
+    /// The position limit: the position plus every open order on the same
+    /// side plus `extra` lots, as if all filled. A message if over.
+    fn over_position_limit(
+        &self,
         shared: &Shared,
-        hub: &Hub,
-        context: RequestContext,
-        order: NewOrder,
-    ) {
-        // The position limit: the position plus every open order on the
-        // same side plus this one, as if all filled.
+        account: usize,
+        side: Side,
+        extra: Qty,
+    ) -> Option<String> {
         let instrument = self.market.instrument();
-        let account = &shared.accounts[context.account];
-        let verdict = {
-            let state = account.state();
-            let (open_buy, open_sell) = state.orders.exposure(self.symbol);
-            let position = state.ledger.position(self.symbol);
-            let limit =
-                instrument.qty_to_decimal(account.config.position_limits[self.symbol.index()]);
-            let worst = match order.side {
-                Side::Buy => position + instrument.qty_to_decimal(open_buy + order.qty),
-                Side::Sell => -(position - instrument.qty_to_decimal(open_sell + order.qty)),
-            };
-            (worst > limit).then(|| {
-                format!(
-                    "this order could make the {} position {}{} with the open orders, over the limit of {}",
-                    instrument.symbol,
-                    if order.side == Side::Buy { "" } else { "-" },
-                    encode::fixed(worst, instrument.qty_decimals),
-                    encode::fixed(limit, instrument.qty_decimals)
-                )
-            })
+        let account = &shared.accounts[account];
+        let state = account.state();
+        let (open_buy, open_sell) = state.orders.exposure(self.symbol);
+        let position = state.ledger.position(self.symbol);
+        let limit = instrument.qty_to_decimal(account.config.position_limits[self.symbol.index()]);
+        let worst = match side {
+            Side::Buy => position + instrument.qty_to_decimal(open_buy + extra),
+            Side::Sell => -(position - instrument.qty_to_decimal(open_sell + extra)),
         };
-        if let Some(message) = verdict {
-            refuse(
+        (worst > limit).then(|| {
+            format!(
+                "this order could make the {} position {}{} with the open orders, over the limit of {}",
+                instrument.symbol,
+                if side == Side::Buy { "" } else { "-" },
+                encode::fixed(worst, instrument.qty_decimals),
+                encode::fixed(limit, instrument.qty_decimals)
+            )
+        })
+    }
+
+    fn client_order(&mut self, shared: &Shared, context: RequestContext, order: NewOrder) {
+        if let Some(message) =
+            self.over_position_limit(shared, context.account, order.side, order.qty)
+        {
+            self.refuse(
                 shared,
                 &context,
                 "order",
@@ -101,17 +108,87 @@ impl LiveSymbol {
             );
             return;
         }
-        self.client_input(shared, hub, context, &Input::New(order));
+        self.client_input(shared, context, &Input::New(order));
     }
 
-    /// Applies a client's input and sends what follows; true if accepted.
-    fn client_input(
+    /// `amend`: the new price defaults to the current one, the new total
+    /// quantity to the current one; the engine gets the new leaves.
+    fn amend(
         &mut self,
         shared: &Shared,
-        hub: &Hub,
         context: RequestContext,
-        input: &Input,
-    ) -> bool {
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+    ) {
+        let instrument = self.market.instrument();
+        let open = shared.accounts[context.account]
+            .state()
+            .orders
+            .get(self.symbol, order_id)
+            .cloned();
+        let Some(open) = open.filter(|o| o.price.is_some()) else {
+            let message = format!(
+                "no open {} limit order {} for this account",
+                instrument.symbol,
+                encode::order_id(&instrument.symbol, order_id)
+            );
+            self.refuse(shared, &context, "amend", ErrorCode::UnknownOrder, &message);
+            return;
+        };
+        let new_qty = qty.unwrap_or(open.qty);
+        if new_qty <= open.filled() {
+            let message = format!(
+                "qty {} must be more than the {} already filled",
+                instrument.format_qty(new_qty),
+                instrument.format_qty(open.filled())
+            );
+            self.refuse(shared, &context, "amend", ErrorCode::InvalidQty, &message);
+            return;
+        }
+        let leaves = new_qty - open.filled();
+        let new_price = price.or(open.price).unwrap_or(Price(0));
+        if leaves > open.leaves
+            && let Some(message) =
+                self.over_position_limit(shared, context.account, open.side, leaves - open.leaves)
+        {
+            self.refuse(
+                shared,
+                &context,
+                "amend",
+                ErrorCode::PositionLimit,
+                &message,
+            );
+            return;
+        }
+        if open.post_only
+            && let Some(opposite) = self
+                .market
+                .engine()
+                .book()
+                .best(open.side.opposite())
+                .map(|l| l.price)
+            && crate::engine::crosses(open.side, new_price, opposite)
+        {
+            let reject = Reject::PostOnlyWouldCross {
+                price: new_price,
+                opposite,
+            };
+            let message = reject.message(instrument);
+            self.refuse(shared, &context, "amend", reject.code(), &message);
+            return;
+        }
+        let input = Input::Amend {
+            owner: AccountConfig::owner(context.account),
+            order_id,
+            price: new_price,
+            qty: leaves,
+        };
+        self.client_input(shared, context, &input);
+    }
+
+    /// Applies a client's input and queues what follows; true if accepted.
+    fn client_input(&mut self, shared: &Shared, context: RequestContext, input: &Input) -> bool {
         let ts = shared.clock.now();
         self.out.clear();
         let result = self.market.apply(ts, input, &mut self.out);
@@ -119,8 +196,19 @@ impl LiveSymbol {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match result {
             Ok(_) => {
+                let record = Record::Client {
+                    symbol: self.symbol,
+                    input: ClientInput {
+                        ts,
+                        account: context.account as u32,
+                        conn: context.conn,
+                        client_order_id: context.client_order_id.clone(),
+                        disconnected: context.done_reason.is_some(),
+                        input: *input,
+                    },
+                };
                 self.request = Some(context);
-                self.publish_output(shared, hub);
+                self.commit(shared, Some(&record), true);
                 self.request = None;
                 true
             }
@@ -135,27 +223,56 @@ impl LiveSymbol {
                     ),
                     _ => reject.message(instrument),
                 };
-                let op = if matches!(input, Input::Cancel { .. }) {
-                    "cancel"
-                } else {
-                    "order"
+                let op = match input {
+                    Input::New(_) => "order",
+                    Input::Cancel { .. } => "cancel",
+                    Input::Amend { .. } => "amend",
                 };
-                refuse(shared, &context, op, reject.code(), &message);
+                self.refuse(shared, &context, op, reject.code(), &message);
                 false
             }
         }
     }
-}
 
-/// Answers a refused request: its client order id is free again.
-fn refuse(shared: &Shared, context: &RequestContext, op: &str, code: ErrorCode, message: &str) {
-    if let Some(coid) = &context.client_order_id {
-        shared.accounts[context.account]
-            .state()
-            .orders
-            .release(coid);
+    /// Journals `record` (if there is a journal) and books and queues the
+    /// current output, under the journal lock, so the order of records is
+    /// the order of bookings. The output's effects wait for the record if
+    /// `awaited` or if it concerns an account.
+    pub fn commit(&mut self, shared: &Shared, record: Option<&Record>, awaited: bool) {
+        let Some(journal) = self.journal.clone() else {
+            self.queue_output(shared);
+            return;
+        };
+        let mut guard = journal.lock();
+        let ticket = record.map(|r| guard.append(r));
+        let private = self.queue_output(shared);
+        if let Some(ticket) = ticket
+            && (awaited || private)
+        {
+            guard.urge();
+            self.effects.hold_until(ticket);
+        }
     }
-    context
-        .outbox
-        .push_priority(encode::error(&context.id, Some(op), code, message, None));
+
+    /// Answers a refused request (after what is queued before it): its
+    /// client order id is free again.
+    fn refuse(
+        &mut self,
+        shared: &Shared,
+        context: &RequestContext,
+        op: &str,
+        code: ErrorCode,
+        message: &str,
+    ) {
+        if let Some(coid) = &context.client_order_id {
+            shared.accounts[context.account]
+                .state()
+                .orders
+                .release(coid);
+        }
+        self.effects.push(Effect::Reply {
+            outbox: context.outbox.clone(),
+            frame: encode::error(&context.id, Some(op), code, message, None),
+        });
+    }
 }

@@ -1,16 +1,22 @@
 //! The live source: one task per symbol, the single writer of its market.
 //! It steps the simulator as engine time catches up with the clock,
-//! applies client orders, publishes each input's output through the
-//! symbol's hub, and serves the hub's subscription commands in the same
-//! order, so every initial state sits at the exact point of its stream.
+//! applies client orders, journals what cannot be recomputed, sends each
+//! input's effects through the symbol's hub once the journal allows, and
+//! serves the hub's subscription commands in the same order, so every
+//! initial state sits at the exact point of its stream.
 //!
-//! Layout: `symbol` (the market and its publishing), `client_orders` (client
-//! orders and cancels), `private` (private events of an output).
+//! Layout: `symbol` (the market and its effects), `client_orders` (client
+//! orders, cancels and amends), `private` (private events of an output),
+//! `effects` (what waits for the journal), `replay_journal` (the same
+//! inputs applied again at start).
 
 mod client_orders;
+mod effects;
 mod private;
+mod replay_journal;
 mod symbol;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -19,51 +25,67 @@ use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval, sleep_until};
 
 use crate::encode;
+use crate::fanout::Outbox;
 use crate::gateway::commands::{SymbolCommand, SymbolInbox};
+use crate::gateway::durability::state::SymbolState;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::Hub;
-use crate::market::Market;
+use crate::journal::{Record, Ticket};
 use crate::protocol::Channel;
-use crate::types::SymbolId;
-use symbol::LiveSymbol;
+use crate::types::UnixNanos;
+pub use symbol::LiveSymbol;
 
-/// How much simulated time a market has behind it when the server opens.
+/// How much simulated time a market has behind it when the server opens
+/// (and, after a restart, the most of its downtime it simulates).
 pub const WARM_UP: Duration = Duration::from_secs(30);
 
 /// Most simulator steps taken before the task looks at its commands again.
 const MAX_STEPS_PER_TURN: usize = 2048;
 
+/// Work that must wait until every queued effect has been sent: it sends
+/// state (a snapshot, a resync) that must match what subscribers have seen.
+enum Deferred {
+    Command(SymbolCommand),
+    Resync(Arc<Outbox>),
+}
+
 pub struct LiveTask {
     symbol: LiveSymbol,
     hub: Hub,
     shared: Arc<Shared>,
-    heartbeat_seq: u64,
     events_this_second: u64,
     /// Heartbeat ticks so far, for the recorder's periodic snapshots.
     seconds: u64,
+    /// The journal's durable position (`None` without a journal).
+    durable: Option<watch::Receiver<Ticket>>,
+    deferred: VecDeque<Deferred>,
 }
 
 impl LiveTask {
-    pub fn new(id: SymbolId, market: Market, shared: Arc<Shared>) -> LiveTask {
+    pub fn new(symbol: LiveSymbol, shared: Arc<Shared>) -> LiveTask {
+        let durable = symbol.journal.as_ref().map(|j| j.durable());
         LiveTask {
-            symbol: LiveSymbol::new(id, market),
-            hub: Hub::new(id),
+            hub: Hub::new(symbol.symbol),
+            symbol,
             shared,
-            heartbeat_seq: 0,
             events_this_second: 0,
             seconds: 0,
+            durable,
+            deferred: VecDeque::new(),
         }
     }
 
-    pub async fn run(mut self, mut inbox: SymbolInbox, mut stop: watch::Receiver<bool>) {
-        // Warm-up: the market starts `WARM_UP` in the past, so the first
-        // client finds a full book; nobody is subscribed yet.
-        while self.symbol.market.next_sim_at() <= self.shared.clock.now() {
-            self.symbol.out.clear();
-            self.symbol.market.step_sim(&mut self.symbol.out);
-        }
+    /// Runs until `stop`; then sends everything still queued (waiting for
+    /// the journal) and gives the symbol back for the final snapshot.
+    pub async fn run(
+        mut self,
+        mut inbox: SymbolInbox,
+        mut stop: watch::Receiver<bool>,
+    ) -> LiveSymbol {
+        self.warm_up();
         // A recording starts with the book, so a replay can build on it.
         self.symbol.record_snapshot(&self.shared);
+        self.send_ready();
         let mut heartbeat = interval(Duration::from_secs(1));
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
@@ -72,40 +94,171 @@ impl LiveTask {
                 .shared
                 .clock
                 .instant_of(self.symbol.market.next_sim_at());
+            // While something waits for queued effects to go, take no new
+            // input: the queue drains within one group commit.
+            let intake = self.deferred.is_empty();
+            let waiting = self.symbol.effects.waiting_for();
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                Some(command) = inbox.commands.recv() => self.handle(command),
-                Some(outbox) = inbox.resyncs.recv() => {
-                    self.hub.resync(&self.shared, &mut self.symbol, &outbox);
+                durable = durable_at(self.durable.as_mut(), waiting) => {
+                    self.send_ready_at(durable);
+                    self.run_deferred().await;
+                }
+                Some(command) = inbox.commands.recv(), if intake => self.handle(command).await,
+                Some(outbox) = inbox.resyncs.recv(), if intake => {
+                    self.deferred.push_back(Deferred::Resync(outbox));
+                    self.run_deferred().await;
                 }
                 _ = heartbeat.tick() => self.heartbeat(),
-                _ = sleep_until(due.into()) => self.catch_up(),
+                _ = sleep_until(due.into()), if intake => self.catch_up(),
+            }
+            self.send_ready();
+        }
+        while let Some(ticket) = self.symbol.effects.waiting_for() {
+            let durable = durable_at(self.durable.as_mut(), Some(ticket)).await;
+            self.send_ready_at(durable);
+        }
+        self.symbol
+    }
+
+    /// The market starts `WARM_UP` in the past, so the first client finds a
+    /// full book (nobody is subscribed yet). After a restart, a longer
+    /// downtime is skipped rather than simulated (journaled, like the
+    /// steps, so a later recovery does the same).
+    fn warm_up(&mut self) {
+        let now = self.shared.clock.now();
+        let warm_up = WARM_UP.as_nanos() as u64;
+        let start = now.saturating_sub(warm_up);
+        // Only a market more than a warm-up behind skips (a restart after a
+        // long stop); a fresh one is simulated whole, so a seed gives the
+        // same flow on every run.
+        if self.symbol.market.next_sim_at().saturating_add(warm_up) < start {
+            let record = Record::Skip {
+                symbol: self.symbol.symbol,
+                to: start,
+            };
+            self.symbol.market.skip_sim_to(start);
+            if let Some(journal) = &self.symbol.journal {
+                journal.lock().append(&record);
+            }
+        }
+        let mut steps = 0u32;
+        let journal = self.symbol.journal.clone();
+        let mut guard = journal.as_ref().map(|j| j.lock());
+        while self.symbol.market.next_sim_at() <= now {
+            self.symbol.out.clear();
+            self.symbol.market.step_sim(&mut self.symbol.out);
+            // Private events (a client order resting since before a
+            // restart can trade): booked, and their sends dropped below.
+            self.symbol.queue_output(&self.shared);
+            steps += 1;
+        }
+        if let Some(guard) = guard.as_mut()
+            && steps > 0
+        {
+            guard.append(&Record::Turn {
+                symbol: self.symbol.symbol,
+                steps,
+                now: 0,
+            });
+        }
+        drop(guard);
+        // Nobody was subscribed or attached: nothing to send.
+        self.symbol.effects.clear();
+    }
+
+    async fn handle(&mut self, command: SymbolCommand) {
+        match command {
+            SymbolCommand::Trade(command) => self.symbol.trade(&self.shared, command),
+            command => {
+                self.deferred.push_back(Deferred::Command(command));
+                self.run_deferred().await;
             }
         }
     }
 
-    fn handle(&mut self, command: SymbolCommand) {
-        match command {
-            SymbolCommand::Streams(command) => {
-                self.hub.handle(&self.shared, &mut self.symbol, command);
+    /// Runs deferred work once nothing is queued (its state then matches
+    /// what every subscriber has been sent).
+    async fn run_deferred(&mut self) {
+        while self.symbol.effects.is_empty() {
+            let Some(work) = self.deferred.pop_front() else {
+                return;
+            };
+            match work {
+                Deferred::Resync(outbox) => {
+                    self.hub.resync(&self.shared, &mut self.symbol, &outbox);
+                }
+                Deferred::Command(SymbolCommand::Streams(command)) => {
+                    self.hub.handle(&self.shared, &mut self.symbol, command);
+                }
+                Deferred::Command(SymbolCommand::Pause { state, resume }) => {
+                    let snapshot = SymbolState {
+                        market: self.symbol.market.clone(),
+                        heartbeat_seq: self.symbol.heartbeat_seq,
+                    };
+                    if state.send(snapshot).is_ok() {
+                        let _ = resume.await;
+                    }
+                }
+                Deferred::Command(SymbolCommand::Trade(command)) => {
+                    self.symbol.trade(&self.shared, command);
+                }
             }
-            SymbolCommand::Trade(command) => {
-                self.symbol.trade(&self.shared, &self.hub, command);
-            }
+            self.send_ready();
         }
+    }
+
+    /// Sends what may go now.
+    fn send_ready(&mut self) {
+        let durable = match &self.durable {
+            Some(rx) => *rx.borrow(),
+            None => Ticket::MAX,
+        };
+        self.send_ready_at(durable);
+    }
+
+    fn send_ready_at(&mut self, durable: Ticket) {
+        self.symbol.send_ready(&self.shared, &self.hub, durable);
     }
 
     /// Steps the simulator through every event that is due (a bounded
-    /// number per turn, so commands are never starved).
+    /// number per turn, so commands are never starved), sending each
+    /// step's effects as it goes. The journal gets the turn's clock: a step
+    /// that concerns an account is journaled (with the steps before it) and
+    /// booked under the journal lock, and waits to be durable; the rest of
+    /// the turn is journaled at its end. Steps of the crowd alone need no
+    /// lock and wait for nothing.
     fn catch_up(&mut self) {
         let now = self.shared.clock.now();
-        let mut steps = 0;
-        while self.symbol.market.next_sim_at() <= now && steps < MAX_STEPS_PER_TURN {
+        let mut steps = 0u32;
+        let mut unrecorded = 0u32;
+        while self.symbol.market.next_sim_at() <= now && (steps as usize) < MAX_STEPS_PER_TURN {
             self.symbol.out.clear();
             self.symbol.market.step_sim_at(now, &mut self.symbol.out);
-            self.symbol.publish_output(&self.shared, &self.hub);
             steps += 1;
+            unrecorded += 1;
+            if private::concerns_an_account(&self.symbol.out) {
+                let record = Record::Turn {
+                    symbol: self.symbol.symbol,
+                    steps: unrecorded,
+                    now,
+                };
+                self.symbol.commit(&self.shared, Some(&record), false);
+                unrecorded = 0;
+            } else {
+                self.symbol.queue_output(&self.shared);
+            }
+            self.send_ready();
+        }
+        if unrecorded > 0
+            && let Some(journal) = &self.symbol.journal
+        {
+            journal.lock().append(&Record::Turn {
+                symbol: self.symbol.symbol,
+                steps: unrecorded,
+                now,
+            });
         }
         let index = self.symbol.symbol.index();
         self.shared.metrics.engine_events[index].fetch_add(steps as u64, Relaxed);
@@ -117,21 +270,28 @@ impl LiveTask {
         metrics.engine_events_last_second[self.symbol.symbol.index()]
             .store(self.events_this_second, Relaxed);
         self.events_this_second = 0;
-        self.heartbeat_seq += 1;
+        if let Some(journal) = &self.symbol.journal {
+            journal.lock().append(&Record::Heartbeat {
+                symbol: self.symbol.symbol,
+            });
+        }
+        self.symbol.heartbeat_seq += 1;
         let market = &self.symbol.market;
         let engine = market.engine();
-        let ts = self.shared.clock.now().max(engine.now());
+        let ts: UnixNanos = self.shared.clock.now().max(engine.now());
         let frame = encode::heartbeat(
             &market.instrument().symbol,
-            self.heartbeat_seq,
+            self.symbol.heartbeat_seq,
             ts,
             engine.book_seq(),
             engine.trade_seq(),
             market.ticker().latest().0,
         );
-        self.hub.publish(&self.shared, Channel::Heartbeat, &frame);
-        self.symbol
-            .record(&self.shared, Channel::Heartbeat, ts, &frame);
+        self.symbol.effects.push(effects::Effect::Market {
+            channel: Channel::Heartbeat,
+            ts,
+            frame,
+        });
         if let Some(recorder) = &self.shared.recorder {
             self.seconds += 1;
             let every = recorder.snapshot_every_s;
@@ -139,5 +299,25 @@ impl LiveTask {
                 self.symbol.record_snapshot(&self.shared);
             }
         }
+    }
+}
+
+/// Waits until the journal has made `ticket` durable; returns the durable
+/// position. Never completes without a journal or a ticket to wait for.
+async fn durable_at(
+    durable: Option<&mut watch::Receiver<Ticket>>,
+    ticket: Option<Ticket>,
+) -> Ticket {
+    match (durable, ticket) {
+        (Some(rx), Some(ticket)) => {
+            let durable = rx.wait_for(|d| *d >= ticket).await.map(|d| *d);
+            match durable {
+                Ok(d) => d,
+                // The journal is gone (the server is stopping): nothing
+                // more becomes durable.
+                Err(_) => std::future::pending().await,
+            }
+        }
+        _ => std::future::pending().await,
     }
 }

@@ -1,9 +1,12 @@
-//! The private events of one input's output (`order_accepted`, `fill`,
-//! `order_done`), for client and crowd inputs alike (a crowd order can fill
-//! a client's): booked in the accounts concerned and sent to every
-//! connection authenticated as each, the requester with its request's `id`.
-
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+//! The private events of one input's output (`order_accepted`,
+//! `order_amended`, `fill`, `order_done`), for client and crowd inputs alike
+//! (a crowd order can fill a client's): booked in the accounts concerned,
+//! each with the account's next private `seq`, and queued as effects for
+//! every connection authenticated as each, the requester with its
+//! request's `id`.
+//!
+//! With a journal, the caller holds the journal lock around this booking,
+//! so the order of bookings (and so of `seq`s) is the journal's order.
 
 use crate::encode::{self, FillFields};
 use crate::engine::{DoneReason, Event, Output};
@@ -11,32 +14,47 @@ use crate::gateway::accounts::account_of;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::market::Market;
-use crate::protocol::RequestId;
-use crate::trading::OpenOrder;
+use crate::trading::{OpenOrder, SentFill};
 use crate::types::{Owner, SymbolId};
 
-/// Sends the private events of the current output to the accounts
-/// concerned, and books their fills.
-pub fn send_events(
+use super::effects::{Effect, Effects, Requester};
+
+/// Whether an input's output concerns any account (most are the crowd's
+/// alone: nothing private, nothing to wait for).
+pub fn concerns_an_account(out: &Output) -> bool {
+    out.events.iter().any(|e| match *e {
+        Event::Accepted { order, .. } => order.owner != Owner::SIM,
+        Event::Trade { maker, taker, .. } => maker.owner != Owner::SIM || taker.owner != Owner::SIM,
+        Event::Done { owner, .. } | Event::Amended { owner, .. } => owner != Owner::SIM,
+        _ => false,
+    })
+}
+
+/// Books the private events of an output that concerns an account in the
+/// accounts concerned and queues them for their connections.
+pub fn book_events_of(
     symbol: SymbolId,
     market: &Market,
     out: &Output,
     request: Option<&RequestContext>,
     shared: &Shared,
+    effects: &mut Effects,
 ) {
-    // Most inputs are the crowd's alone: nothing private, nothing to copy.
-    let concerns_an_account = |e: &Event| match *e {
-        Event::Accepted { order, .. } => order.owner != Owner::SIM,
-        Event::Trade { maker, taker, .. } => maker.owner != Owner::SIM || taker.owner != Owner::SIM,
-        Event::Done { owner, .. } => owner != Owner::SIM,
-        _ => false,
+    let instrument = market.instrument();
+    let mut queue = |account: usize, plain, answer| {
+        let requester = request.filter(|c| c.account == account);
+        effects.push(Effect::Private {
+            account,
+            requester: requester.map(|c| Requester {
+                conn: c.conn,
+                outbox: c.outbox.clone(),
+            }),
+            plain,
+            answer: requester.and(answer),
+        });
     };
-    if !out.events.iter().any(concerns_an_account) {
-        return;
-    }
-    let instrument = market.instrument().clone();
-    for i in 0..out.events.len() {
-        match out.events[i] {
+    for event in &out.events {
+        match *event {
             Event::Accepted {
                 order_id,
                 order,
@@ -55,19 +73,55 @@ pub fn send_events(
                     qty: order.qty,
                     leaves: order.qty,
                     tif: order.tif,
+                    post_only: order.post_only,
                     ts,
                     conn: context.conn,
                 };
-                shared.accounts[account]
-                    .state()
-                    .orders
-                    .accepted(open.clone());
-                send(shared, request, account, |id| {
-                    encode::order_accepted(id, &instrument, &open)
-                });
+                let seq = {
+                    let mut state = shared.accounts[account].state();
+                    state.orders.accepted(open.clone());
+                    state.log.next_seq()
+                };
+                let plain = encode::order_accepted(&None, instrument, &open, seq);
+                let answer = context
+                    .id
+                    .is_some()
+                    .then(|| encode::order_accepted(&context.id, instrument, &open, seq));
+                queue(account, plain, answer);
+            }
+            Event::Amended {
+                order_id,
+                owner,
+                price,
+                leaves,
+                ts,
+            } => {
+                let Some(account) = account_of(owner) else {
+                    continue;
+                };
+                let frames = {
+                    let mut state = shared.accounts[account].state();
+                    let Some(order) = state
+                        .orders
+                        .amended(symbol, order_id, price, leaves)
+                        .cloned()
+                    else {
+                        continue;
+                    };
+                    let seq = state.log.next_seq();
+                    let id = request.map(|c| c.id.clone()).unwrap_or(None);
+                    let answer = id
+                        .is_some()
+                        .then(|| encode::order_amended(&id, instrument, &order, ts, seq));
+                    (
+                        encode::order_amended(&None, instrument, &order, ts, seq),
+                        answer,
+                    )
+                };
+                queue(account, frames.0, frames.1);
             }
             Event::Trade {
-                seq,
+                seq: trade_seq,
                 ts,
                 price,
                 qty,
@@ -90,24 +144,38 @@ pub fn send_events(
                             instrument.price_to_decimal(price),
                             instrument.qty_to_decimal(qty),
                         );
-                        let Some(order) = state.orders.filled(symbol, fill.order_id, fill.leaves)
+                        let Some(order) = state
+                            .orders
+                            .filled(symbol, fill.order_id, fill.leaves)
+                            .cloned()
                         else {
                             continue;
                         };
-                        let fields = FillFields {
-                            order,
-                            side,
-                            price,
-                            qty,
-                            maker: is_maker,
-                            trade_seq: seq,
-                            leaves: fill.leaves,
-                            position,
+                        let seq = state.log.next_seq();
+                        let frame = encode::fill(
+                            instrument,
+                            &FillFields {
+                                order: &order,
+                                side,
+                                price,
+                                qty,
+                                maker: is_maker,
+                                trade_seq,
+                                leaves: fill.leaves,
+                                position,
+                                ts,
+                                seq,
+                            },
+                        );
+                        state.log.keep_fill(SentFill {
+                            seq,
                             ts,
-                        };
-                        encode::fill(&instrument, &fields)
+                            symbol,
+                            frame: frame.as_str().to_string(),
+                        });
+                        frame
                     };
-                    send(shared, request, account, |_| frame.clone());
+                    queue(account, frame, None);
                 }
             }
             Event::Done {
@@ -120,48 +188,55 @@ pub fn send_events(
                 let Some(account) = account_of(owner) else {
                     continue;
                 };
-                let Some(order) = shared.accounts[account]
-                    .state()
-                    .orders
-                    .done(symbol, order_id, reason)
-                else {
-                    continue;
-                };
                 let context_reason = request.and_then(|c| c.done_reason);
-                let reason = match (reason, context_reason) {
+                let wire_reason = match (reason, context_reason) {
                     (DoneReason::Canceled, Some(r)) => r,
                     (r, _) => r.as_str(),
                 };
-                send(shared, request, account, |id| {
-                    encode::order_done(id, &instrument, &order, reason, filled, ts)
+                let (order, seq) = {
+                    let mut state = shared.accounts[account].state();
+                    let Some(order) = state.orders.done(symbol, order_id, reason, ts) else {
+                        continue;
+                    };
+                    (order, state.log.next_seq())
+                };
+                let id = request.map(|c| c.id.clone()).unwrap_or(None);
+                let plain =
+                    encode::order_done(&None, instrument, &order, wire_reason, filled, ts, seq);
+                let answer = id.is_some().then(|| {
+                    encode::order_done(&id, instrument, &order, wire_reason, filled, ts, seq)
                 });
+                queue(account, plain, answer);
             }
             _ => {}
         }
     }
 }
 
-/// Pushes a private event to every connection of the account; the
-/// connection that made the current request gets its `id`.
-fn send(
-    shared: &Shared,
-    request: Option<&RequestContext>,
-    account: usize,
-    make: impl Fn(&RequestId) -> Utf8Bytes,
-) {
-    let requester = request.filter(|c| c.account == account);
-    let plain = make(&None);
+/// Sends a private event to every connection of the account; the
+/// connection that made the request gets the answer with its `id`.
+pub fn send(shared: &Shared, effect: Effect) {
+    let Effect::Private {
+        account,
+        requester,
+        plain,
+        answer,
+    } = effect
+    else {
+        return;
+    };
     let connections = shared.accounts[account].connections();
     for outbox in &connections {
-        match requester {
-            Some(c) if c.conn == outbox.id && c.id.is_some() => outbox.push_priority(make(&c.id)),
+        match (&requester, &answer) {
+            (Some(r), Some(answer)) if r.conn == outbox.id => outbox.push_priority(answer.clone()),
             _ => outbox.push_priority(plain.clone()),
         }
     }
     // A requester not (or no longer) attached still gets its answer.
-    if let Some(c) = requester
-        && !connections.iter().any(|o| o.id == c.conn)
+    if let Some(r) = &requester
+        && !connections.iter().any(|o| o.id == r.conn)
     {
-        c.outbox.push_priority(make(&c.id));
+        r.outbox
+            .push_priority(answer.clone().unwrap_or_else(|| plain.clone()));
     }
 }

@@ -1,16 +1,22 @@
 //! One live symbol's market as its task holds it: the engine, simulator and
-//! statistics (`crate::market::Market`), the latest ticker and candles, and
-//! the publishing of each input's output: private events first, then the
-//! market data, encoded once and handed to the hub and the recorder.
+//! statistics (`crate::market::Market`), the heartbeat's `seq`, the latest
+//! ticker and candles, and the effects of each input: private events
+//! booked, market data encoded once, all queued (`effects`) until the
+//! journal lets them go, then handed to the hub, the connections and the
+//! recorder.
+
+use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::effects::{Effect, Effects};
 use super::private;
 use crate::encode;
 use crate::engine::Output;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::{Hub, Latest, MarketState};
+use crate::journal::Journal;
 use crate::market::Market;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
@@ -19,12 +25,17 @@ use crate::types::SymbolId;
 pub struct LiveSymbol {
     pub symbol: SymbolId,
     pub market: Market,
+    /// `seq` of the symbol's last heartbeat.
+    pub heartbeat_seq: u64,
     /// The events of the input being applied (reused between inputs).
     pub out: Output,
     /// The client request whose input is being applied, if any.
     pub request: Option<RequestContext>,
-    /// Reused between inputs: the encoded messages of one input.
-    frames: Vec<(Channel, u64, Utf8Bytes)>,
+    /// What the inputs applied send, in order, until it may go.
+    pub effects: Effects,
+    /// The data directory's journal (`None`: an ephemeral server, or the
+    /// journal being replayed at start).
+    pub journal: Option<Arc<Journal>>,
     scratch: String,
     latest: Latest,
 }
@@ -48,13 +59,15 @@ impl MarketState for LiveSymbol {
 }
 
 impl LiveSymbol {
-    pub fn new(symbol: SymbolId, market: Market) -> LiveSymbol {
+    pub fn new(symbol: SymbolId, market: Market, heartbeat_seq: u64) -> LiveSymbol {
         LiveSymbol {
             symbol,
             market,
+            heartbeat_seq,
             out: Output::with_capacity(256),
             request: None,
-            frames: Vec::with_capacity(16),
+            effects: Effects::default(),
+            journal: None,
             scratch: String::with_capacity(512),
             latest: Latest::default(),
         }
@@ -67,48 +80,70 @@ impl LiveSymbol {
         }
     }
 
-    /// Sends the private events of the current output, then encodes and
-    /// fans out its market data.
-    pub fn publish_output(&mut self, shared: &Shared, hub: &Hub) {
-        private::send_events(
-            self.symbol,
-            &self.market,
-            &self.out,
-            self.request.as_ref(),
-            shared,
-        );
-        let mut frames = std::mem::take(&mut self.frames);
+    /// Books the private events of the current output and queues them,
+    /// then encodes its market data and queues it. True if the output
+    /// concerned an account (so it must be durable before it is sent).
+    pub fn queue_output(&mut self, shared: &Shared) -> bool {
+        let private = private::concerns_an_account(&self.out);
+        if private {
+            private::book_events_of(
+                self.symbol,
+                &self.market,
+                &self.out,
+                self.request.as_ref(),
+                shared,
+                &mut self.effects,
+            );
+        }
+        let effects = &mut self.effects;
         encode::market_data(
             &self.market,
             &self.out,
             &mut self.scratch,
-            |channel, ts, frame| frames.push((channel, ts, frame)),
+            |channel, ts, frame| effects.push(Effect::Market { channel, ts, frame }),
         );
-        for (channel, ts, frame) in frames.drain(..) {
-            self.latest.remember(channel, &frame);
-            hub.publish(shared, channel, &frame);
-            self.record(shared, channel, ts, &frame);
+        private
+    }
+
+    /// Sends what is queued and may go now that `durable` is durable.
+    pub fn send_ready(&mut self, shared: &Shared, hub: &Hub, durable: u64) {
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.ready(durable) {
+            match effect {
+                Effect::Market { channel, ts, frame } => {
+                    self.latest.remember(channel, &frame);
+                    hub.publish(shared, channel, &frame);
+                    self.record(shared, channel, ts, &frame);
+                }
+                Effect::RecordSnapshot { ts, frame } => {
+                    if let Some(recorder) = &shared.recorder {
+                        recorder.snapshot(ts, self.stream(Channel::Book), &frame);
+                    }
+                }
+                Effect::Reply { outbox, frame } => outbox.push_priority(frame),
+                Effect::Count { reply, count } => {
+                    let _ = reply.send(count);
+                }
+                private @ Effect::Private { .. } => private::send(shared, private),
+            }
         }
-        self.frames = frames;
+        self.effects = effects;
     }
 
     /// Hands a published message to the recorder, if the server records.
-    pub fn record(&self, shared: &Shared, channel: Channel, ts: u64, frame: &Utf8Bytes) {
+    fn record(&self, shared: &Shared, channel: Channel, ts: u64, frame: &Utf8Bytes) {
         if let Some(recorder) = &shared.recorder {
             recorder.message(ts, self.stream(channel), frame);
         }
     }
 
-    /// A book snapshot into the recording (its start, and every few
+    /// Queues a book snapshot for the recording (its start, and every few
     /// seconds), so a replay can start from any point.
     pub fn record_snapshot(&mut self, shared: &Shared) {
-        if let Some(recorder) = &shared.recorder {
-            let snapshot = encode::market_book_snapshot(&self.market, &mut self.scratch);
-            recorder.snapshot(
-                self.market.engine().now(),
-                self.stream(Channel::Book),
-                &snapshot,
-            );
+        if shared.recorder.is_some() {
+            let frame = encode::market_book_snapshot(&self.market, &mut self.scratch);
+            let ts = self.market.engine().now();
+            self.effects.push(Effect::RecordSnapshot { ts, frame });
         }
     }
 }

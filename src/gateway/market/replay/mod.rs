@@ -333,6 +333,8 @@ impl ReplayTask {
         match command {
             SymbolCommand::Streams(command) => hub.handle(&self.shared, replica, command),
             SymbolCommand::Trade(command) => refuse_trading(command),
+            // A replay keeps no journal: nothing to snapshot.
+            SymbolCommand::Pause { .. } => {}
         }
     }
 
@@ -349,7 +351,9 @@ impl ReplayTask {
 /// A replay takes no orders: each is answered `replay_mode`.
 fn refuse_trading(command: TradeCommand) {
     let context = match command {
-        TradeCommand::Order { context, .. } | TradeCommand::Cancel { context, .. } => context,
+        TradeCommand::Order { context, .. }
+        | TradeCommand::Cancel { context, .. }
+        | TradeCommand::Amend { context, .. } => context,
         TradeCommand::CancelAll { reply, .. } => {
             if let Some(reply) = reply {
                 let _ = reply.send(0);
