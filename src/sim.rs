@@ -84,6 +84,7 @@ pub struct Sim {
     /// Resting crowd orders, for uniform picks when cancelling.
     crowd: Vec<OrderId>,
     /// Position of each crowd order in `crowd` (looked up, never iterated).
+    #[serde(serialize_with = "crate::types::sorted_map::serialize")]
     crowd_index: FxHashMap<OrderId, usize>,
     pending: Pending,
 }

@@ -208,3 +208,22 @@ pub mod decimal_serde {
         text.parse().map_err(serde::de::Error::custom)
     }
 }
+
+/// Hash maps in snapshots, written in key order, so a snapshot's bytes
+/// depend on the state alone, never on a map's insertion history.
+pub mod sorted_map {
+    use std::collections::{BTreeMap, HashMap};
+    use std::hash::BuildHasher;
+
+    use serde::{Serialize, Serializer};
+
+    pub fn serialize<K, V, H, S>(map: &HashMap<K, V, H>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Ord + Serialize,
+        V: Serialize,
+        H: BuildHasher,
+        S: Serializer,
+    {
+        map.iter().collect::<BTreeMap<_, _>>().serialize(s)
+    }
+}

@@ -74,6 +74,7 @@ pub struct Book {
     free_level: u32,
     /// Order id to order slab index. Only looked up, never iterated, so its
     /// order never reaches any output.
+    #[serde(serialize_with = "crate::types::sorted_map::serialize")]
     index: FxHashMap<OrderId, u32>,
 }
 

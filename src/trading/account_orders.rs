@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::engine::DoneReason;
 use crate::types::{
@@ -61,10 +61,12 @@ impl ClientOrderStatus {
     }
 }
 
+/// A client order id taken by an accepted order.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct ClientOrder {
-    reserved_at: UnixNanos,
-    order: Option<(SymbolId, OrderId)>,
+    /// When its order was accepted (engine time, as the journal has it).
+    at: UnixNanos,
+    order: (SymbolId, OrderId),
     status: ClientOrderStatus,
 }
 
@@ -72,10 +74,17 @@ struct ClientOrder {
 pub struct AccountOrders {
     /// Open orders by (symbol, order id): listing order is deterministic.
     open: BTreeMap<(SymbolId, OrderId), OpenOrder>,
-    /// Client order ids of the last 24 hours (looked up, never iterated).
+    /// Client order ids of orders accepted in the last 24 hours (looked
+    /// up, never iterated). Changed only by acceptances and their times,
+    /// so the journal rebuilds it exactly.
+    #[serde(serialize_with = "crate::types::sorted_map::serialize")]
     client_ids: FxHashMap<String, ClientOrder>,
     /// The same ids oldest first, to expire them.
     client_id_times: VecDeque<(UnixNanos, String)>,
+    /// Ids reserved by requests the engine has not answered yet (not kept:
+    /// a restart answers none of them).
+    #[serde(skip)]
+    pending: FxHashSet<String>,
     /// Orders done within the last 24 hours, for `order_status`.
     done: BTreeMap<(SymbolId, OrderId), DoneOrder>,
     /// The same orders by the time they ended, oldest first, to expire them.
@@ -104,76 +113,60 @@ impl OpenOrder {
 }
 
 impl AccountOrders {
+    /// Forgets client order ids taken more than 24 hours before `now`
+    /// (called with engine times, on acceptance).
     fn expire(&mut self, now: UnixNanos) {
         while let Some((at, _)) = self.client_id_times.front() {
             if now.saturating_sub(*at) < CLIENT_ORDER_ID_WINDOW {
                 break;
             }
             if let Some((at, id)) = self.client_id_times.pop_front()
-                && self
-                    .client_ids
-                    .get(&id)
-                    .is_some_and(|c| c.reserved_at == at)
+                && self.client_ids.get(&id).is_some_and(|c| c.at == at)
             {
                 self.client_ids.remove(&id);
             }
         }
     }
 
-    /// Takes a client order id for a new order, or says which order has it.
+    /// Takes a client order id for a new order, or says which order has it
+    /// (an id taken more than 24 hours before `now` is free again).
     pub fn reserve(
         &mut self,
         client_order_id: &str,
         now: UnixNanos,
     ) -> Result<(), (Option<(SymbolId, OrderId)>, ClientOrderStatus)> {
-        self.expire(now);
-        if let Some(existing) = self.client_ids.get(client_order_id) {
-            return Err((existing.order, existing.status));
+        if self.pending.contains(client_order_id) {
+            return Err((None, ClientOrderStatus::Pending));
         }
-        self.client_ids.insert(
-            client_order_id.to_string(),
-            ClientOrder {
-                reserved_at: now,
-                order: None,
-                status: ClientOrderStatus::Pending,
-            },
-        );
-        self.client_id_times
-            .push_back((now, client_order_id.to_string()));
+        if let Some(existing) = self.client_ids.get(client_order_id)
+            && now.saturating_sub(existing.at) < CLIENT_ORDER_ID_WINDOW
+        {
+            return Err((Some(existing.order), existing.status));
+        }
+        self.pending.insert(client_order_id.to_string());
         Ok(())
     }
 
     /// Gives back a reservation whose order was refused.
     pub fn release(&mut self, client_order_id: &str) {
-        if self
-            .client_ids
-            .get(client_order_id)
-            .is_some_and(|c| c.order.is_none())
-        {
-            self.client_ids.remove(client_order_id);
-        }
+        self.pending.remove(client_order_id);
     }
 
-    /// Records an accepted order (it stays open until `done`). Its client
-    /// order id was reserved by the request, except when the journal is
-    /// replayed, where it is taken here as of the order's time.
+    /// Records an accepted order (it stays open until `done`) and the
+    /// client order id it takes.
     pub fn accepted(&mut self, order: OpenOrder) {
         if let Some(id) = &order.client_order_id {
-            if !self.client_ids.contains_key(id) {
-                self.client_ids.insert(
-                    id.clone(),
-                    ClientOrder {
-                        reserved_at: order.ts,
-                        order: None,
-                        status: ClientOrderStatus::Pending,
-                    },
-                );
-                self.client_id_times.push_back((order.ts, id.clone()));
-            }
-            if let Some(entry) = self.client_ids.get_mut(id) {
-                entry.order = Some((order.symbol, order.order_id));
-                entry.status = ClientOrderStatus::Open;
-            }
+            self.pending.remove(id);
+            self.expire(order.ts);
+            self.client_ids.insert(
+                id.clone(),
+                ClientOrder {
+                    at: order.ts,
+                    order: (order.symbol, order.order_id),
+                    status: ClientOrderStatus::Open,
+                },
+            );
+            self.client_id_times.push_back((order.ts, id.clone()));
         }
         self.open.insert((order.symbol, order.order_id), order);
     }
@@ -260,7 +253,7 @@ impl AccountOrders {
 
     /// The order that has this client order id (last 24 hours).
     pub fn status_by_client_id(&self, client_order_id: &str) -> Option<OrderState<'_>> {
-        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order?;
+        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order;
         self.status(symbol, order_id)
     }
 
@@ -270,7 +263,7 @@ impl AccountOrders {
 
     /// The open order with this client order id.
     pub fn by_client_id(&self, client_order_id: &str) -> Option<&OpenOrder> {
-        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order?;
+        let (symbol, order_id) = self.client_ids.get(client_order_id)?.order;
         self.open.get(&(symbol, order_id))
     }
 

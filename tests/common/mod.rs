@@ -183,6 +183,19 @@ impl Client {
         Client { ws }
     }
 
+    /// A client whose socket takes at most `bytes` unread (its receive
+    /// buffer), so what the server sends it queues in the server.
+    pub async fn connect_small(addr: SocketAddr, bytes: u32) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        let stream = socket.connect(addr).await.expect("connect");
+        let url = format!("ws://{addr}/ws");
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("handshake");
+        Client { ws }
+    }
+
     pub async fn send(&mut self, value: Value) {
         self.ws
             .send(Message::Text(value.to_string().into()))
