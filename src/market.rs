@@ -86,6 +86,9 @@ impl Market {
     ) -> Result<OrderId, Reject> {
         let start = out.events.len();
         let result = self.engine.apply(ts, input, out);
+        // A refused input changes nothing, statistics included (the
+        // journal does not hold it, so a replay never sees it).
+        result?;
         let ts = self.engine.now();
         let mut traded = false;
         for event in &out.events[start..] {

@@ -135,7 +135,6 @@ impl Engine {
         out: &mut Output,
     ) -> Result<OrderId, Reject> {
         let ts = ts.max(self.last_ts);
-        self.last_ts = ts;
         let result = match *input {
             Input::New(order) => self.submit(order, ts, out),
             Input::Cancel { owner, order_id } => self.cancel(owner, order_id, ts, out),
@@ -146,12 +145,16 @@ impl Engine {
                 qty,
             } => self.amend(owner, order_id, price, qty, ts, out),
         };
-        if let Err(reject) = result {
-            let owner = match *input {
-                Input::New(o) => o.owner,
-                Input::Cancel { owner, .. } | Input::Amend { owner, .. } => owner,
-            };
-            out.events.push(Event::Rejected { owner, reject, ts });
+        match result {
+            // Not even the clock moves for a refused input.
+            Err(reject) => {
+                let owner = match *input {
+                    Input::New(o) => o.owner,
+                    Input::Cancel { owner, .. } | Input::Amend { owner, .. } => owner,
+                };
+                out.events.push(Event::Rejected { owner, reject, ts });
+            }
+            Ok(_) => self.last_ts = ts,
         }
         self.publish_book_update(ts, out);
         result

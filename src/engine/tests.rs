@@ -327,6 +327,9 @@ fn market_order_on_an_empty_side_expires_unfilled() {
 #[test]
 fn post_only_that_would_cross_is_rejected_and_changes_nothing() {
     let mut e = seeded();
+    // Not even the engine's clock: the refusal is stamped with the time it
+    // came in (`run` applies at now + 1), and now stays where it was.
+    let before = e.now();
     let mut order = NewOrder::limit(ALICE, Side::Buy, p("64000.00"), q("1"), TimeInForce::Gtc);
     order.post_only = true;
     let (result, events, changes) = run(&mut e, Input::New(order));
@@ -342,10 +345,11 @@ fn post_only_that_would_cross_is_rejected_and_changes_nothing() {
         vec![Event::Rejected {
             owner: ALICE,
             reject: result.unwrap_err(),
-            ts: e.now()
+            ts: before + 1
         }]
     );
     assert!(changes.is_empty());
+    assert_eq!(e.now(), before, "the clock did not move");
     assert_eq!(
         result.unwrap_err().message(e.instrument()),
         "post-only price 64000.00 would cross the opposite best price 64000.00"

@@ -83,6 +83,16 @@ pub fn write(dir: &DataDir, index: u64, state: &ServerState) -> Result<(), Recov
     Ok(())
 }
 
+/// For the crash tests only: `TICKWIRE_TEST_SNAPSHOT_PAUSE_MS` holds each
+/// periodic snapshot this long between the journal's rotation and the
+/// snapshot's write, so a kill can be aimed at a snapshot in progress.
+fn test_pause() -> std::time::Duration {
+    std::env::var("TICKWIRE_TEST_SNAPSHOT_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(std::time::Duration::ZERO, std::time::Duration::from_millis)
+}
+
 impl Snapshots {
     pub fn new(dir: Arc<DataDir>, journal: Arc<Journal>, current: u64, previous: u64) -> Snapshots {
         Snapshots {
@@ -147,9 +157,13 @@ impl Snapshots {
             Err(_) => return Ok(()),
         }
         let dir = self.dir.clone();
-        let written = tokio::task::spawn_blocking(move || write(&dir, index, &state))
-            .await
-            .map_err(|e| RecoveryError::Io(std::io::Error::other(e.to_string())))?;
+        let pause = test_pause();
+        let written = tokio::task::spawn_blocking(move || {
+            std::thread::sleep(pause);
+            write(&dir, index, &state)
+        })
+        .await
+        .map_err(|e| RecoveryError::Io(std::io::Error::other(e.to_string())))?;
         written?;
         self.previous = self.current;
         self.current = index;

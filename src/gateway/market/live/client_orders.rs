@@ -244,14 +244,15 @@ impl LiveSymbol {
             return;
         };
         let mut guard = journal.lock();
-        let ticket = record.map(|r| guard.append(r));
-        let private = self.queue_output(shared);
-        if let Some(ticket) = ticket
-            && (awaited || private)
-        {
-            guard.urge();
-            self.effects.hold_until(ticket);
+        if let Some(record) = record {
+            let ticket = guard.append(record);
+            // Before the output is queued: its effects take the ticket.
+            if awaited || super::private::concerns_an_account(&self.out) {
+                guard.urge();
+                self.effects.hold_until(ticket);
+            }
         }
+        self.queue_output(shared);
     }
 
     /// Answers a refused request (after what is queued before it): its
