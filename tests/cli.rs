@@ -262,12 +262,52 @@ fn order_and_cancel_commands_trade_with_a_running_server() {
         "{out}"
     );
     let order_id = out.split_whitespace().nth(1).expect("order id").to_string();
+    // The account commands, in words and as JSON.
+    let (ok, out, err) = client(&["status", "BTC-USD", "--client-order-id", "cli-1"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with(&format!(
+            "open: {order_id} buy 0.5000 BTC-USD limit @ 60000.00 gtc"
+        )),
+        "{out}"
+    );
+    let (ok, out, err) = client(&[
+        "amend", "BTC-USD", &order_id, "--qty", "0.4", "--price", "60001.00",
+    ]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        format!("amended {order_id}: price 60001.00, qty 0.4000, leaves 0.4000")
+    );
+    let (ok, out, err) = client(&["open-orders", "--json"]);
+    assert!(ok, "{out}{err}");
+    let listed: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(
+        listed["orders"][0]["order_id"],
+        order_id.as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed["orders"][0]["qty"], "0.4000", "{listed}");
+    let (ok, out, err) = client(&["account"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("account carol, cash "), "{out}");
+    let (ok, _, err) = client(&["amend", "BTC-USD", &order_id]);
+    assert!(!ok && err.contains("--qty"), "{err}");
+    let (ok, _, err) = client(&["status", "BTC-USD", "BTC-USD:999999"]);
+    assert!(!ok && err.contains("unknown_order"), "{err}");
+    let (ok, out, err) = client(&["cancel-all", "ETH-USD"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.trim(), "canceled 0 orders");
     let (ok, out, err) = client(&["cancel", "BTC-USD", &order_id]);
     assert!(ok, "{out}{err}");
     assert_eq!(
         out.trim(),
         format!("done {order_id} canceled, filled 0.0000")
     );
+    let (ok, out, err) = client(&["status", "BTC-USD", &order_id, "--json"]);
+    assert!(ok, "{out}{err}");
+    let status: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!(status["order"]["status"], "canceled", "{status}");
     // A market order: fills as they come, then done.
     let (ok, out, err) = client(&["order", "buy", "BTC-USD", "0.01"]);
     assert!(ok, "{out}{err}");

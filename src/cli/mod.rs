@@ -43,6 +43,16 @@ pub enum Command {
     Order(trade::OrderCmd),
     /// Cancel an order.
     Cancel(trade::CancelCmd),
+    /// Change a resting order's quantity and/or price.
+    Amend(trade::AmendCmd),
+    /// Cancel every open order (of one symbol, or all).
+    CancelAll(trade::CancelAllCmd),
+    /// An order's state: open, or done within the last 24 hours.
+    Status(trade::StatusCmd),
+    /// List the account's open orders.
+    OpenOrders(trade::OpenOrdersCmd),
+    /// The account's cash, positions and P&L.
+    Account(trade::AccountCmd),
     /// Simulate each symbol offline, as fast as possible, and print its book.
     Summary(summary::SummaryArgs),
     /// Open many connections to a server and measure what they receive.

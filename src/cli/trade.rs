@@ -1,7 +1,9 @@
-//! `tickwire order ...` and `tickwire cancel ...`: trading from the shell.
+//! Trading from the shell: `tickwire order`, `cancel`, `amend`,
+//! `cancel-all`, `status`, `open-orders` and `account`, each with `--json`
+//! for scripts.
 
 use clap::Args;
-use tickwire::client;
+use tickwire::client::{self, account, account::AccountRequest};
 use tickwire::gateway::defaults;
 
 use super::{CliError, client_runtime};
@@ -39,6 +41,9 @@ pub struct OrderCmd {
     /// is done (the order stays open).
     #[arg(long)]
     no_follow: bool,
+    /// Print each event as the server's JSON, one per line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `tickwire cancel BTC-USD BTC-USD:42`
@@ -51,6 +56,9 @@ pub struct CancelCmd {
     order_id: Option<String>,
     #[arg(long)]
     client_order_id: Option<String>,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn order(cmd: OrderCmd) -> Result<(), CliError> {
@@ -63,6 +71,7 @@ pub fn order(cmd: OrderCmd) -> Result<(), CliError> {
         post_only: cmd.post_only,
         client_order_id: cmd.client_order_id,
         follow: !cmd.no_follow,
+        json: cmd.json,
     };
     let (url, token) = (cmd.connection.url, cmd.connection.token);
     client_runtime()?
@@ -77,6 +86,7 @@ pub fn cancel(cmd: CancelCmd) -> Result<(), CliError> {
         symbol: cmd.symbol,
         order_id: cmd.order_id,
         client_order_id: cmd.client_order_id,
+        json: cmd.json,
     };
     let (url, token) = (cmd.connection.url, cmd.connection.token);
     client_runtime()?
@@ -84,4 +94,128 @@ pub fn cancel(cmd: CancelCmd) -> Result<(), CliError> {
             println!("{line}")
         }))
         .map_err(CliError::Client)
+}
+
+/// `tickwire open-orders [SYMBOL]`
+#[derive(Args, Debug)]
+pub struct OpenOrdersCmd {
+    #[command(flatten)]
+    connection: Connection,
+    /// Only this symbol's orders.
+    symbol: Option<String>,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `tickwire account`
+#[derive(Args, Debug)]
+pub struct AccountCmd {
+    #[command(flatten)]
+    connection: Connection,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `tickwire cancel-all [SYMBOL]`
+#[derive(Args, Debug)]
+pub struct CancelAllCmd {
+    #[command(flatten)]
+    connection: Connection,
+    /// Only this symbol's orders (else every symbol's).
+    symbol: Option<String>,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `tickwire status BTC-USD BTC-USD:42` (open, or done within 24 hours)
+#[derive(Args, Debug)]
+pub struct StatusCmd {
+    #[command(flatten)]
+    connection: Connection,
+    symbol: String,
+    /// The order id (as in order_accepted).
+    order_id: Option<String>,
+    #[arg(long)]
+    client_order_id: Option<String>,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `tickwire amend BTC-USD BTC-USD:42 --qty 0.4 --price 64000.00`
+#[derive(Args, Debug)]
+pub struct AmendCmd {
+    #[command(flatten)]
+    connection: Connection,
+    symbol: String,
+    /// The order id (as in order_accepted).
+    order_id: Option<String>,
+    #[arg(long)]
+    client_order_id: Option<String>,
+    /// The new total quantity (lower keeps the order's queue priority).
+    #[arg(long)]
+    qty: Option<String>,
+    /// The new limit price (loses queue priority).
+    #[arg(long)]
+    price: Option<String>,
+    /// Print the answer as the server's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs one account request and prints its answer.
+fn run_account(
+    connection: Connection,
+    request: AccountRequest,
+    json: bool,
+) -> Result<(), CliError> {
+    let request = request.to_json().map_err(CliError::Client)?;
+    let answer = client_runtime()?
+        .block_on(account::ask(&connection.url, &connection.token, request))
+        .map_err(CliError::Client)?;
+    if json {
+        println!("{answer}");
+    } else {
+        for line in account::describe_answer(&answer) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+pub fn open_orders(cmd: OpenOrdersCmd) -> Result<(), CliError> {
+    let request = AccountRequest::OpenOrders { symbol: cmd.symbol };
+    run_account(cmd.connection, request, cmd.json)
+}
+
+pub fn account(cmd: AccountCmd) -> Result<(), CliError> {
+    run_account(cmd.connection, AccountRequest::Account, cmd.json)
+}
+
+pub fn cancel_all(cmd: CancelAllCmd) -> Result<(), CliError> {
+    let request = AccountRequest::CancelAll { symbol: cmd.symbol };
+    run_account(cmd.connection, request, cmd.json)
+}
+
+pub fn status(cmd: StatusCmd) -> Result<(), CliError> {
+    let request = AccountRequest::Status {
+        symbol: cmd.symbol,
+        order_id: cmd.order_id,
+        client_order_id: cmd.client_order_id,
+    };
+    run_account(cmd.connection, request, cmd.json)
+}
+
+pub fn amend(cmd: AmendCmd) -> Result<(), CliError> {
+    let request = AccountRequest::Amend {
+        symbol: cmd.symbol,
+        order_id: cmd.order_id,
+        client_order_id: cmd.client_order_id,
+        qty: cmd.qty,
+        price: cmd.price,
+    };
+    run_account(cmd.connection, request, cmd.json)
 }

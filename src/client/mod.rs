@@ -1,6 +1,9 @@
-//! The command-line trading client behind `tickwire order` and
-//! `tickwire cancel`: connects, authenticates, sends one request and prints
-//! what comes back for it in words, until the order is done.
+//! The command-line trading client behind `tickwire order`, `cancel` and
+//! the account commands (`account`): connects, authenticates, sends one
+//! request and prints what comes back for it in words, until the order is
+//! done.
+
+pub mod account;
 
 use std::time::Duration;
 
@@ -23,6 +26,8 @@ pub struct OrderArgs {
     /// Keep printing fills until the order is done (else stop at the
     /// acknowledgement).
     pub follow: bool,
+    /// Print each event as the JSON the server sent, not in words.
+    pub json: bool,
 }
 
 /// What `tickwire cancel` names.
@@ -31,10 +36,15 @@ pub struct CancelArgs {
     pub symbol: String,
     pub order_id: Option<String>,
     pub client_order_id: Option<String>,
+    /// Print the answer as the JSON the server sent, not in words.
+    pub json: bool,
 }
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a request waits for its answer.
+const WAIT: Duration = Duration::from_secs(10);
 
 async fn next_json(ws: &mut Ws, wait: Duration) -> Result<Value, String> {
     loop {
@@ -134,6 +144,11 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
+/// An event as a line: in words, or as its JSON.
+fn line(v: &Value, json: bool) -> String {
+    if json { v.to_string() } else { describe(v) }
+}
+
 /// Places an order and prints what happens to it. `print` gets each line.
 pub async fn order(
     url: &str,
@@ -141,7 +156,7 @@ pub async fn order(
     args: &OrderArgs,
     mut print: impl FnMut(String),
 ) -> Result<(), String> {
-    let wait = Duration::from_secs(10);
+    let wait = WAIT;
     let mut ws = connect(url, token, wait).await?;
     let mut request = json!({
         "op": "order", "id": "order", "symbol": args.symbol, "side": args.side, "qty": args.qty,
@@ -171,15 +186,15 @@ pub async fn order(
         match v["type"].as_str() {
             Some("error") if v["id"] == "order" => return Err(describe_error(&v)),
             Some("order_accepted") if v["id"] == "order" => {
-                print(describe(&v));
+                print(line(&v, args.json));
                 order_id = v["order_id"].as_str().map(str::to_string);
                 if !args.follow {
                     return Ok(());
                 }
             }
-            Some("fill") if mine => print(describe(&v)),
+            Some("fill") if mine => print(line(&v, args.json)),
             Some("order_done") if mine => {
-                print(describe(&v));
+                print(line(&v, args.json));
                 return Ok(());
             }
             _ => {}
@@ -194,7 +209,7 @@ pub async fn cancel(
     args: &CancelArgs,
     mut print: impl FnMut(String),
 ) -> Result<(), String> {
-    let wait = Duration::from_secs(10);
+    let wait = WAIT;
     let mut ws = connect(url, token, wait).await?;
     let mut request = json!({"op": "cancel", "id": "cancel", "symbol": args.symbol});
     match (&args.order_id, &args.client_order_id) {
@@ -208,7 +223,7 @@ pub async fn cancel(
         if v["id"] == "cancel" {
             return match v["type"].as_str() {
                 Some("order_done") => {
-                    print(describe(&v));
+                    print(line(&v, args.json));
                     Ok(())
                 }
                 _ => Err(describe_error(&v)),
