@@ -96,6 +96,22 @@ pub fn render(shared: &Shared) -> String {
             "Journal bytes made durable.",
             stats.bytes.load(Relaxed),
         );
+        if let Some(batches) = stats.batch_sizes() {
+            let name = "tickwire_journal_batch_records";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Records made durable by one fdatasync (group commit).\n# TYPE {name} summary"
+            );
+            for q in [0.5, 0.9, 0.99] {
+                let _ = writeln!(
+                    out,
+                    "{name}{{quantile=\"{q}\"}} {}",
+                    batches.value_at_quantile(q)
+                );
+            }
+            let _ = writeln!(out, "{name}_sum {}", stats.records.load(Relaxed));
+            let _ = writeln!(out, "{name}_count {}", batches.len());
+        }
     }
     metric(
         &mut out,
