@@ -449,6 +449,7 @@ fn kill_9_while_trading_loses_nothing_acknowledged() {
     let mut in_snapshot = 0;
     for round in 0..=KILLS {
         let server = start(&dir, &accounts, &log);
+        let started = std::time::Instant::now();
         if round > 0 {
             let s = seen.lock().expect("seen");
             runtime.block_on(verify(&server.url, &s, round));
@@ -468,13 +469,18 @@ fn kill_9_while_trading_loses_nothing_acknowledged() {
                 touch.clone(),
             )));
         }
-        // A kill point between 0.3 and 1.6 s in: the first periodic
-        // snapshot starts at about 1 s and is held 0.3 s.
+        // A kill point between 0.3 and 1.6 s after the server started; every
+        // third one at 1.15 s, inside the first periodic snapshot (it starts
+        // about 1 s in and is held open 0.3 s).
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let ms = 300 + (rng >> 33) % 1300;
-        std::thread::sleep(Duration::from_millis(ms));
+        let ms = if round % 3 == 0 {
+            1150
+        } else {
+            300 + (rng >> 33) % 1300
+        };
+        std::thread::sleep(Duration::from_millis(ms).saturating_sub(started.elapsed()));
         let mut server = server;
         server.child.kill().expect("SIGKILL");
         let _ = server.child.wait();

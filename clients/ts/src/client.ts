@@ -39,10 +39,19 @@ import type {
   WebSocketLike,
 } from "./options.js";
 import { OrdersStore } from "./orders.js";
+import { PrivateSequence } from "./private.js";
 import type {
   AccountState,
+  AmendParams,
   Authenticated,
   CancelParams,
+  Fill,
+  FillsParams,
+  FillsResponse,
+  OrderAmended,
+  OrderRef,
+  OrderStatusEntry,
+  OrderStatusResponse,
   CandleInterval,
   Instrument,
   InstrumentsResponse,
@@ -101,6 +110,9 @@ export class TickwireClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private accountTimer: ReturnType<typeof setTimeout> | null = null;
   private lastClose: ConnectionInfo["lastClose"] = null;
+  /** The account's private `seq`, to notice missed events. */
+  private readonly sequence = new PrivateSequence();
+  private recovering = false;
 
   constructor(
     readonly url: string,
@@ -252,7 +264,7 @@ export class TickwireClient {
       this.opened = true;
       this.attempt = 0;
       this.setState("open", { account, authError });
-      if (account !== null) void this.reconcileOrders();
+      if (account !== null) void this.afterAuth();
     } catch {
       // The connection dropped during the handshake: onClose reconnects.
     }
@@ -369,16 +381,9 @@ export class TickwireClient {
         this.events.emit("replay_loop", { pass: m.pass });
         return;
       case "order_accepted":
-        this.orders.onAccepted(m);
-        this.privateEvent(m);
-        break;
+      case "order_amended":
       case "fill":
-        this.orders.onFill(m);
-        this.privateEvent(m);
-        this.refreshAccountSoon();
-        break;
       case "order_done":
-        this.orders.onDone(m);
         this.privateEvent(m);
         break;
       default:
@@ -390,9 +395,76 @@ export class TickwireClient {
     }
   }
 
+  /**
+   * Applies a private event once (a fill recovered with `fills` may also
+   * arrive live), and notices when some were missed.
+   */
   private privateEvent(m: PrivateEvent): void {
-    this.events.emit(m.type, m);
+    if (!this.sequence.observe(m.seq)) return;
+    this.applyPrivate(m);
+    if (this.sequence.hasGap) void this.recoverPrivate();
+  }
+
+  private applyPrivate(m: PrivateEvent): void {
+    switch (m.type) {
+      case "order_accepted":
+        this.orders.onAccepted(m);
+        this.events.emit("order_accepted", m);
+        break;
+      case "order_amended":
+        this.orders.onAmended(m);
+        this.events.emit("order_amended", m);
+        break;
+      case "fill":
+        this.orders.onFill(m);
+        this.events.emit("fill", m);
+        this.refreshAccountSoon();
+        break;
+      case "order_done":
+        this.orders.onDone(m);
+        this.events.emit("order_done", m);
+        break;
+    }
     this.events.emit("private", m);
+  }
+
+  /**
+   * Private events were missed: every fill since the last `seq` applied
+   * comes from `fills` (as `fill` events), then open orders and the
+   * account are reconciled (accepted, amended and done events are not
+   * kept by the server; their effect is in the open orders).
+   */
+  private async recoverPrivate(): Promise<void> {
+    const from = this.sequence.last;
+    if (from === null || this.recovering) return;
+    this.recovering = true;
+    this.stats.count("privateGaps");
+    try {
+      let since = from;
+      let to: number | null = null;
+      for (;;) {
+        const page = await this.send<FillsResponse>({ op: "fills", since }, true);
+        for (const fill of page.fills) {
+          since = Math.max(since, fill.seq);
+          to = since;
+          if (this.sequence.observe(fill.seq)) {
+            this.stats.count("fillsRecovered");
+            this.applyPrivate(fill);
+          }
+        }
+        if (!page.more || page.fills.length === 0) break;
+      }
+      this.sequence.settle();
+      this.events.emit("private_gap", { from, to });
+      await this.reconcileOrders();
+    } catch {
+      // Disconnected again: the next connection recovers.
+      return;
+    } finally {
+      this.recovering = false;
+    }
+    // Missed while this recovery was finishing: once more.
+    if (this.sequence.hasGap) await this.recoverPrivate();
   }
 
   private patchServer(patch: Partial<ServerInfo>): void {
@@ -445,7 +517,7 @@ export class TickwireClient {
     this.token = token;
     this.cancelOnDisconnect = options.cancelOnDisconnect ?? false;
     this.setState(this.connection.get().state, { account: answer.account, authError: null });
-    void this.reconcileOrders();
+    void this.afterAuth();
     return answer;
   }
 
@@ -458,6 +530,7 @@ export class TickwireClient {
       { op: "auth", token, ...(cancelOnDisconnect ? { cancel_on_disconnect: true } : {}) },
       internal,
     );
+    if (this.orders.get().account !== answer.account) this.sequence.reset();
     this.orders.setAccount(answer.account);
     return answer;
   }
@@ -470,6 +543,39 @@ export class TickwireClient {
   /** Cancels an order; resolves with its `order_done` (`reason: "canceled"`). */
   cancel(params: CancelParams): Promise<OrderDone> {
     return this.send<OrderDone>({ op: "cancel", ...params });
+  }
+
+  /**
+   * Changes a resting order's total quantity and/or price; resolves with
+   * its `order_amended`. A lower quantity keeps the order's queue priority.
+   */
+  amend(params: AmendParams): Promise<OrderAmended> {
+    return this.send<OrderAmended>({ op: "amend", ...params });
+  }
+
+  /** An order open now or done within 24 hours, with `status` and `filled_qty`. */
+  async orderStatus(params: OrderRef): Promise<OrderStatusEntry> {
+    const answer = await this.send<OrderStatusResponse>({ op: "order_status", ...params });
+    return answer.order;
+  }
+
+  /**
+   * The account's fills after private `seq` `since` (or from `since_ts`),
+   * oldest first, every page of them (the server answers 1,000 at a time).
+   */
+  async fills(params: FillsParams = {}): Promise<Fill[]> {
+    const all: Fill[] = [];
+    let request: FillsParams = params;
+    for (;;) {
+      const page = await this.send<FillsResponse>({ op: "fills", ...request });
+      all.push(...page.fills);
+      const last = page.fills.at(-1);
+      if (!page.more || last === undefined) return all;
+      request = {
+        since: last.seq,
+        ...(params.symbol === undefined ? {} : { symbol: params.symbol }),
+      };
+    }
   }
 
   /** Cancels every open order (of `symbol`); resolves with the count. */
@@ -495,7 +601,19 @@ export class TickwireClient {
     return answer;
   }
 
-  /** Brings `orders` in line with the server after an (re)authentication. */
+  /**
+   * After a (re)authentication: fills missed while away (if this client had
+   * seen private events before), then `orders` in line with the server.
+   */
+  private async afterAuth(): Promise<void> {
+    if (this.sequence.last !== null) {
+      await this.recoverPrivate();
+    } else {
+      await this.reconcileOrders();
+    }
+  }
+
+  /** Brings `orders` in line with the server. */
   private async reconcileOrders(): Promise<void> {
     try {
       const answer = await this.send<{ type: "open_orders"; orders: OpenOrder[] }>(

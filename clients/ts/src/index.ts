@@ -42,6 +42,7 @@ export { backoffDelay, type BackoffOptions } from "./backoff.js";
 export type { IntegrityStats, ResyncReason } from "./integrity.js";
 export { Value, type Listener, type Observable } from "./observable.js";
 export { OrdersStore, type OrdersView } from "./orders.js";
+export { PrivateSequence } from "./private.js";
 export {
   BookStream,
   CandlesStream,

@@ -28,6 +28,10 @@ export interface IntegrityStats {
   tradesMissed: number;
   /** Connections opened after the first. */
   reconnects: number;
+  /** Times private events were found missing (a private `seq` gap or a reconnect). */
+  privateGaps: number;
+  /** Fills missed and then recovered with `fills`. */
+  fillsRecovered: number;
 }
 
 export function emptyStats(): IntegrityStats {
@@ -43,6 +47,8 @@ export function emptyStats(): IntegrityStats {
     droppedByServer: 0,
     tradesMissed: 0,
     reconnects: 0,
+    privateGaps: 0,
+    fillsRecovered: 0,
   };
 }
 

@@ -11,6 +11,7 @@ import type {
   Instrument,
   Lagged,
   OrderAccepted,
+  OrderAmended,
   OrderDone,
   PrivateEvent,
   ServerMessage,
@@ -89,9 +90,17 @@ export interface ClientEvents {
   message: ServerMessage;
   order_accepted: OrderAccepted;
   fill: Fill;
+  order_amended: OrderAmended;
   order_done: OrderDone;
-  /** Every private event (accepted, fill, done), in order. */
+  /** Every private event (accepted, amended, fill, done), in order. */
   private: PrivateEvent;
+  /**
+   * Private events were missed (a `seq` gap, or a reconnect after events
+   * happened): `from` is the last `seq` the client had. The missed fills
+   * follow as `fill` events (from `fills`), then open orders and the
+   * account are reconciled.
+   */
+  private_gap: { from: number; to: number | null };
   lagged: Lagged;
   shutdown: { ts: number };
   replay_end: { ts: number };

@@ -12,6 +12,7 @@ import type {
   Fill,
   OpenOrder,
   OrderAccepted,
+  OrderAmended,
   OrderDone,
   Position,
 } from "./protocol.js";
@@ -99,6 +100,14 @@ export class OrdersStore implements Observable<OrdersView> {
       });
     }
     this.changed();
+  }
+
+  onAmended(m: OrderAmended): void {
+    const order = this.open.get(m.order_id);
+    if (order !== undefined) {
+      this.open.set(m.order_id, { ...order, price: m.price, qty: m.qty, leaves_qty: m.leaves_qty });
+      this.changed();
+    }
   }
 
   onFill(m: Fill): void {

@@ -90,6 +90,23 @@ export interface OrderParams {
 export type CancelParams =
   { symbol: string; order_id: string } | { symbol: string; client_order_id: string };
 
+/** Names an order: by `order_id` or by `client_order_id`. */
+export type OrderRef = CancelParams;
+
+/**
+ * `amend`: the order's new total `qty` (filled part included) and/or new
+ * `price`. A lower quantity keeps queue priority; a price change or a
+ * higher quantity loses it.
+ */
+export type AmendParams = OrderRef & { qty?: string; price?: string };
+
+/** `fills`: after a private `seq`, or at or after a time (engine ns). */
+export interface FillsParams {
+  since?: number;
+  since_ts?: number;
+  symbol?: string;
+}
+
 export type Request =
   | SubscribeRequest
   | { op: "instruments"; id?: RequestId }
@@ -99,6 +116,9 @@ export type Request =
   | { op: "cancel_all"; id?: RequestId; symbol?: string }
   | { op: "open_orders"; id?: RequestId; symbol?: string }
   | { op: "account"; id?: RequestId }
+  | ({ op: "amend"; id?: RequestId } & AmendParams)
+  | ({ op: "order_status"; id?: RequestId } & OrderRef)
+  | ({ op: "fills"; id?: RequestId } & FillsParams)
   | { op: "ping"; id?: RequestId };
 
 // ------------------------------------------------------------- market data
@@ -279,7 +299,12 @@ export interface ErrorMessage extends ResponseHead {
 
 // ---------------------------------------------------------- private events
 
-export interface OrderAccepted extends ResponseHead {
+/** The account's private sequence: gap-free, durable across restarts. */
+interface PrivateHead extends ResponseHead {
+  seq: number;
+}
+
+export interface OrderAccepted extends PrivateHead {
   type: "order_accepted";
   order_id: string;
   client_order_id: string | null;
@@ -293,7 +318,7 @@ export interface OrderAccepted extends ResponseHead {
   ts: number;
 }
 
-export interface Fill extends ResponseHead {
+export interface Fill extends PrivateHead {
   type: "fill";
   order_id: string;
   client_order_id: string | null;
@@ -309,7 +334,7 @@ export interface Fill extends ResponseHead {
   ts: number;
 }
 
-export interface OrderDone extends ResponseHead {
+export interface OrderDone extends PrivateHead {
   type: "order_done";
   order_id: string;
   client_order_id: string | null;
@@ -319,7 +344,40 @@ export interface OrderDone extends ResponseHead {
   ts: number;
 }
 
-export type PrivateEvent = OrderAccepted | Fill | OrderDone;
+export interface OrderAmended extends PrivateHead {
+  type: "order_amended";
+  order_id: string;
+  client_order_id: string | null;
+  symbol: string;
+  side: Side;
+  order_type: OrderType;
+  price: string | null;
+  /** The new total quantity. */
+  qty: string;
+  leaves_qty: string;
+  tif: TimeInForce;
+  ts: number;
+}
+
+export type PrivateEvent = OrderAccepted | OrderAmended | Fill | OrderDone;
+
+/** An order as `order_status` reports it (open, or done within 24 h). */
+export interface OrderStatusEntry extends OpenOrder {
+  status: OrderStatus;
+  filled_qty: string;
+}
+
+export interface OrderStatusResponse extends ResponseHead {
+  type: "order_status";
+  order: OrderStatusEntry;
+}
+
+export interface FillsResponse extends ResponseHead {
+  type: "fills";
+  /** Each `fill` as it was sent, oldest first, at most 1,000. */
+  fills: Fill[];
+  more: boolean;
+}
 
 /** Everything the server sends. */
 export type ServerMessage =
@@ -335,5 +393,7 @@ export type ServerMessage =
   | CanceledAll
   | OpenOrders
   | AccountState
+  | OrderStatusResponse
+  | FillsResponse
   | ErrorMessage
   | PrivateEvent;

@@ -23,6 +23,9 @@ const ANSWER: Record<Request["op"], ServerMessage["type"]> = {
   cancel_all: "canceled_all",
   open_orders: "open_orders",
   account: "account",
+  amend: "order_amended",
+  order_status: "order_status",
+  fills: "fills",
   ping: "pong",
 };
 

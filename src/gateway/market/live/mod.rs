@@ -151,7 +151,7 @@ impl LiveTask {
             self.symbol.market.step_sim(&mut self.symbol.out);
             // Private events (a client order resting since before a
             // restart can trade): booked, and their sends dropped below.
-            self.symbol.queue_output(&self.shared);
+            self.symbol.book_only(&self.shared);
             steps += 1;
         }
         if let Some(guard) = guard.as_mut()

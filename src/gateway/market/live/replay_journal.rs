@@ -29,7 +29,7 @@ impl LiveSymbol {
                 for _ in 0..*steps {
                     self.out.clear();
                     self.market.step_sim_at(*now, &mut self.out);
-                    self.queue_output(shared);
+                    self.book_only(shared);
                 }
             }
             Record::Client { input, .. } => {
@@ -59,7 +59,7 @@ impl LiveSymbol {
                     client_order_id: input.client_order_id.clone(),
                     done_reason: input.disconnected.then_some("disconnected"),
                 });
-                self.queue_output(shared);
+                self.book_only(shared);
                 self.request = None;
             }
             Record::Heartbeat { .. } => self.heartbeat_seq += 1,

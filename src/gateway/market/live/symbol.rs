@@ -105,6 +105,22 @@ impl LiveSymbol {
         private
     }
 
+    /// Books the private events of the current output, if any, and
+    /// encodes nothing: for inputs applied where nobody is connected (the
+    /// warm-up, the journal's replay), whose messages would be dropped.
+    pub fn book_only(&mut self, shared: &Shared) {
+        if private::concerns_an_account(&self.out) {
+            private::book_events_of(
+                self.symbol,
+                &self.market,
+                &self.out,
+                self.request.as_ref(),
+                shared,
+                &mut self.effects,
+            );
+        }
+    }
+
     /// Sends what is queued and may go now that `durable` is durable.
     pub fn send_ready(&mut self, shared: &Shared, hub: &Hub, durable: u64) {
         let mut effects = std::mem::take(&mut self.effects);
