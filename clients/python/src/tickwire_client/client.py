@@ -16,7 +16,14 @@ whoever iterates :meth:`events`. Private events are never dropped; market
 events are dropped (and counted) only for an iterator that falls more than
 ``event_backlog`` behind. There is no automatic reconnect: when the
 connection drops, pending requests fail with :class:`DisconnectedError` and
-:meth:`events` ends; open a new client to go on.
+:meth:`events` ends; open a new client to go on, passing the old one's
+``last_private_seq`` as ``resume_private_seq`` so the fills missed in
+between come first.
+
+Private events carry the account's ``seq`` (gap-free, durable across server
+restarts). A gap means events were missed: the client asks ``fills`` for
+the fills after the last ``seq`` it has, emits a :class:`PrivateGap`, then
+each missed fill as a :class:`Fill`; every event is delivered once.
 """
 
 from __future__ import annotations
@@ -48,8 +55,11 @@ from .messages import (
     Notice,
     OpenOrder,
     OrderAccepted,
+    OrderAmended,
     OrderDone,
+    OrderStatus,
     Position,
+    PrivateGap,
     Resync,
     Stats,
     Trade,
@@ -67,8 +77,51 @@ _ANSWER = {
     "cancel_all": "canceled_all",
     "open_orders": "open_orders",
     "account": "account",
+    "amend": "order_amended",
+    "order_status": "order_status",
+    "fills": "fills",
     "ping": "pong",
 }
+
+_PRIVATE = {
+    "order_accepted": OrderAccepted,
+    "order_amended": OrderAmended,
+    "fill": Fill,
+    "order_done": OrderDone,
+}
+
+
+class PrivateSequence:
+    """The account's private ``seq`` as applied: which events are new, and
+    whether some were missed."""
+
+    def __init__(self, last: int | None = None) -> None:
+        self.last = last
+        """The highest ``seq`` with every one before it applied."""
+        self._ahead: set[int] = set()
+
+    @property
+    def has_gap(self) -> bool:
+        return bool(self._ahead)
+
+    def observe(self, seq: int) -> bool:
+        """False if ``seq`` was applied already; the first sets the base."""
+        if self.last is None:
+            self.last = seq
+            return True
+        if seq <= self.last or seq in self._ahead:
+            return False
+        self._ahead.add(seq)
+        while self.last + 1 in self._ahead:
+            self._ahead.remove(self.last + 1)
+            self.last += 1
+        return True
+
+    def settle(self) -> None:
+        """What was missing is accounted for: go on from the highest seen."""
+        if self.last is not None and self._ahead:
+            self.last = max(self.last, *self._ahead)
+        self._ahead.clear()
 
 
 class _BookState:
@@ -95,6 +148,7 @@ class Client:
         request_timeout: float = 10.0,
         event_backlog: int = 10_000,
         drop_inbound: Callable[[dict[str, Any]], bool] | None = None,
+        resume_private_seq: int | None = None,
     ) -> None:
         self.url = url
         self.token = token
@@ -117,6 +171,9 @@ class Client:
         self._queues: list[asyncio.Queue[Event | None]] = []
         self._closed = asyncio.Event()
         self.close_reason: str | None = None
+        self._sequence = PrivateSequence(resume_private_seq)
+        self._recovering = False
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -246,9 +303,20 @@ class Client:
         request: dict[str, Any] = {"op": "auth", "token": token}
         if cancel_on_disconnect:
             request["cancel_on_disconnect"] = True
-        self.account_name = str((await self._request(request))["account"])
+        account = str((await self._request(request))["account"])
+        if self.account_name is not None and account != self.account_name:
+            self._sequence = PrivateSequence()
+        self.account_name = account
         self.token = token
+        if self._sequence.last is not None:
+            await self._recover_private()
         return self.account_name
+
+    @property
+    def last_private_seq(self) -> int | None:
+        """The last private ``seq`` applied with none missing before it: a
+        new client resumes from it (``resume_private_seq``)."""
+        return self._sequence.last
 
     async def order(
         self,
@@ -290,6 +358,85 @@ class Client:
         if client_order_id is not None:
             request["client_order_id"] = client_order_id
         return build(OrderDone, await self._request(request))
+
+    async def amend(
+        self,
+        symbol: str,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        qty: str | None = None,
+        price: str | None = None,
+    ) -> OrderAmended:
+        """A resting order's new total ``qty`` and/or ``price``. A lower
+        quantity keeps queue priority; a price change or more loses it."""
+        request: dict[str, Any] = {"op": "amend", "symbol": symbol}
+        for name, value in (
+            ("order_id", order_id),
+            ("client_order_id", client_order_id),
+            ("qty", qty),
+            ("price", price),
+        ):
+            if value is not None:
+                request[name] = value
+        return build(OrderAmended, await self._request(request))
+
+    async def order_status(
+        self, symbol: str, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> OrderStatus:
+        """An order open now or done within 24 hours."""
+        request: dict[str, Any] = {"op": "order_status", "symbol": symbol}
+        if order_id is not None:
+            request["order_id"] = order_id
+        if client_order_id is not None:
+            request["client_order_id"] = client_order_id
+        return build(OrderStatus, (await self._request(request))["order"])
+
+    async def fills(
+        self,
+        since: int | None = None,
+        *,
+        since_ts: int | None = None,
+        symbol: str | None = None,
+    ) -> list[Fill]:
+        """The account's fills after private ``seq`` ``since`` (or from
+        ``since_ts``), oldest first, every page of them."""
+        request: dict[str, Any] = {"op": "fills"}
+        if since is not None:
+            request["since"] = since
+        if since_ts is not None:
+            request["since_ts"] = since_ts
+        if symbol is not None:
+            request["symbol"] = symbol
+        found: list[Fill] = []
+        while True:
+            answer = await self._request(request)
+            page = [build(Fill, f) for f in answer["fills"]]
+            found.extend(page)
+            if not answer.get("more") or not page:
+                return found
+            request = {"op": "fills", "since": page[-1].seq}
+            if symbol is not None:
+                request["symbol"] = symbol
+
+    async def _recover_private(self) -> None:
+        """Fills missed since the last ``seq`` applied, each once."""
+        after = self._sequence.last
+        if after is None or self._recovering:
+            return
+        self._recovering = True
+        self.stats.private_gaps += 1
+        try:
+            missed = [f for f in await self.fills(after) if self._sequence.observe(f.seq)]
+            self._sequence.settle()
+            self._emit(PrivateGap(after=after, recovered_fills=len(missed)), private=True)
+            for fill in missed:
+                self.stats.fills_recovered += 1
+                self._emit(fill, private=True)
+        finally:
+            self._recovering = False
+        if self._sequence.has_gap:
+            await self._recover_private()
 
     async def cancel_all(self, symbol: str | None = None) -> int:
         request: dict[str, Any] = {"op": "cancel_all"}
@@ -363,15 +510,22 @@ class Client:
         elif kind in ("lagged", "replay_loop"):
             self._on_fresh_state_coming(m)
             self._emit(Notice(str(kind), m))
-        elif kind == "order_accepted":
-            self._emit(build(OrderAccepted, m), private=True)
-        elif kind == "fill":
-            self._emit(build(Fill, m), private=True)
-        elif kind == "order_done":
-            self._emit(build(OrderDone, m), private=True)
+        elif isinstance(kind, str) and kind in _PRIVATE:
+            self._on_private(m, kind)
         elif kind not in ("error", *_ANSWER.values()):
             self._emit(Notice(str(kind), m))
         self._answer(m)
+
+    def _on_private(self, m: dict[str, Any], kind: str) -> None:
+        seq = m.get("seq")
+        if isinstance(seq, int) and not self._sequence.observe(seq):
+            return
+        self._emit(build(_PRIVATE[kind], m), private=True)
+        if self._sequence.has_gap and not self._recovering:
+            task = asyncio.get_running_loop().create_task(self._recover_private())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     def _answer(self, m: dict[str, Any]) -> None:
         request_id = m.get("id")

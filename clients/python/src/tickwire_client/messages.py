@@ -39,6 +39,24 @@ class OrderAccepted:
     qty: str
     tif: str
     ts: int
+    seq: int = 0
+    """The account's private sequence number (gap-free, durable)."""
+
+
+@dataclass(frozen=True)
+class OrderAmended:
+    order_id: str
+    client_order_id: str | None
+    symbol: str
+    side: str
+    order_type: str
+    price: str | None
+    qty: str
+    """The order's new total quantity."""
+    leaves_qty: str
+    tif: str
+    ts: int
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class Fill:
     leaves_qty: str
     position: str
     ts: int
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,18 @@ class OrderDone:
     reason: str
     filled_qty: str
     ts: int
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class PrivateGap:
+    """Private events were missed (a ``seq`` gap, or a client resumed
+    from an earlier one's ``last_private_seq``). The fills missed follow as
+    :class:`Fill` events, from ``fills``; the state of orders is in
+    :meth:`Client.open_orders`."""
+
+    after: int
+    recovered_fills: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +109,14 @@ class OpenOrder:
     leaves_qty: str
     tif: str
     ts: int
+
+
+@dataclass(frozen=True)
+class OrderStatus(OpenOrder):
+    """An order open now or done within 24 hours (``order_status``)."""
+
+    status: str = "open"
+    filled_qty: str = "0"
 
 
 @dataclass(frozen=True)
@@ -133,7 +172,17 @@ class Notice:
     data: dict[str, Any]
 
 
-Event = BookUpdated | Trade | Resync | OrderAccepted | Fill | OrderDone | Notice
+Event = (
+    BookUpdated
+    | Trade
+    | Resync
+    | OrderAccepted
+    | OrderAmended
+    | Fill
+    | OrderDone
+    | PrivateGap
+    | Notice
+)
 
 
 @dataclass
@@ -149,4 +198,6 @@ class Stats:
     lagged: int = 0
     trades_missed: int = 0
     events_dropped: int = 0
+    private_gaps: int = 0
+    fills_recovered: int = 0
     extra: dict[str, int] = field(default_factory=dict)
