@@ -5,6 +5,7 @@ killed and restarted on the same directory."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -71,13 +72,14 @@ async def test_fills_lost_in_transit_come_back_once(durable: tuple[Server, Path]
         ids = [(await client.order("BTC-USD", "sell", "0.0010")).order_id for _ in range(3)]
         received: list[Fill] = []
         gaps: list[PrivateGap] = []
-        async for event in events:
-            if isinstance(event, Fill):
-                received.append(event)
-            if isinstance(event, PrivateGap):
-                gaps.append(event)
-            if all(any(f.order_id == i for f in received) for i in ids):
-                break
+        async with asyncio.timeout(30):
+            async for event in events:
+                if isinstance(event, Fill):
+                    received.append(event)
+                if isinstance(event, PrivateGap):
+                    gaps.append(event)
+                if all(any(f.order_id == i for f in received) for i in ids):
+                    break
         await events.aclose()
         assert gaps
         seqs = [f.seq for f in received]
@@ -99,9 +101,10 @@ async def test_a_new_client_resumes_after_a_crash(tmp_path: Path) -> None:
             kept = await first.order("BTC-USD", "sell", "0.0100", price)
             events = first.events()
             market = await first.order("BTC-USD", "buy", "0.0010")
-            async for event in events:
-                if isinstance(event, Fill) and event.order_id == market.order_id:
-                    break
+            async with asyncio.timeout(30):
+                async for event in events:
+                    if isinstance(event, Fill) and event.order_id == market.order_id:
+                        break
             await events.aclose()
             resume = first.last_private_seq
         assert resume is not None

@@ -113,6 +113,12 @@ export class TickwireClient {
   /** The account's private `seq`, to notice missed events. */
   private readonly sequence = new PrivateSequence();
   private recovering = false;
+  /**
+   * The highest private `seq` applied when the last `fills` answer arrived:
+   * every fill up to it is in that answer or came live. (A socket can
+   * deliver several messages before the awaiting code resumes.)
+   */
+  private fillsHorizon: number | null = null;
 
   constructor(
     readonly url: string,
@@ -362,6 +368,7 @@ export class TickwireClient {
 
   private route(m: ServerMessage): void {
     if (this.market.route(m)) return;
+    if (m.type === "fills") this.fillsHorizon = this.sequence.highest;
     switch (m.type) {
       case "lagged":
         this.market.lagged(m);
@@ -442,8 +449,10 @@ export class TickwireClient {
     try {
       let since = from;
       let to: number | null = null;
+      let horizon = from;
       for (;;) {
         const page = await this.send<FillsResponse>({ op: "fills", since }, true);
+        horizon = Math.max(horizon, this.fillsHorizon ?? from);
         for (const fill of page.fills) {
           since = Math.max(since, fill.seq);
           to = since;
@@ -454,7 +463,7 @@ export class TickwireClient {
         }
         if (!page.more || page.fills.length === 0) break;
       }
-      this.sequence.settle();
+      this.sequence.settle(Math.max(horizon, since));
       this.events.emit("private_gap", { from, to });
       await this.reconcileOrders();
     } catch {

@@ -38,14 +38,22 @@ export class PrivateSequence {
     return true;
   }
 
+  /** The highest `seq` applied, gaps or not (null: none yet). */
+  get highest(): number | null {
+    if (this.contiguous === null) return null;
+    return Math.max(this.contiguous, ...this.ahead);
+  }
+
   /**
-   * What was missing is accounted for another way (open orders and the
-   * account reconciled): carry on from the highest `seq` seen.
+   * What was missing up to `upTo` is accounted for another way (recovered
+   * fills, open orders and the account reconciled): carry on from there;
+   * gaps above it stay gaps.
    */
-  settle(): void {
-    if (this.contiguous === null) return;
-    for (const seq of this.ahead) this.contiguous = Math.max(this.contiguous, seq);
-    this.ahead.clear();
+  settle(upTo: number): void {
+    if (this.contiguous === null || upTo <= this.contiguous) return;
+    this.contiguous = upTo;
+    for (const seq of this.ahead) if (seq <= upTo) this.ahead.delete(seq);
+    while (this.ahead.delete(this.contiguous + 1)) this.contiguous += 1;
   }
 
   /** Another account: nothing applies. */

@@ -83,9 +83,15 @@ describe("the private sequence", () => {
     expect(s.hasGap).toBe(false);
     expect(s.last).toBe(14);
     expect(s.observe(17)).toBe(true);
-    s.settle();
+    expect(s.observe(20)).toBe(true);
+    expect(s.highest).toBe(20);
+    s.settle(17);
     expect(s.last).toBe(17);
+    expect(s.hasGap).toBe(true);
     expect(s.observe(16)).toBe(false);
+    s.settle(20);
+    expect(s.last).toBe(20);
+    expect(s.hasGap).toBe(false);
   });
 });
 

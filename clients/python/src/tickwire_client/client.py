@@ -117,11 +117,23 @@ class PrivateSequence:
             self.last += 1
         return True
 
-    def settle(self) -> None:
-        """What was missing is accounted for: go on from the highest seen."""
-        if self.last is not None and self._ahead:
-            self.last = max(self.last, *self._ahead)
-        self._ahead.clear()
+    @property
+    def highest(self) -> int | None:
+        """The highest ``seq`` applied, gaps or not."""
+        if self.last is None:
+            return None
+        return max(self.last, *self._ahead) if self._ahead else self.last
+
+    def settle(self, up_to: int) -> None:
+        """What was missing up to ``up_to`` is accounted for another way:
+        go on from there (gaps above it stay gaps)."""
+        if self.last is None or up_to <= self.last:
+            return
+        self.last = up_to
+        self._ahead = {seq for seq in self._ahead if seq > up_to}
+        while self.last + 1 in self._ahead:
+            self._ahead.remove(self.last + 1)
+            self.last += 1
 
 
 class _BookState:
@@ -173,6 +185,9 @@ class Client:
         self.close_reason: str | None = None
         self._sequence = PrivateSequence(resume_private_seq)
         self._recovering = False
+        # The highest private seq applied when the last `fills` answer came:
+        # every fill up to it is in that answer or was received live.
+        self._fills_horizon: int | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
@@ -427,8 +442,10 @@ class Client:
         self._recovering = True
         self.stats.private_gaps += 1
         try:
-            missed = [f for f in await self.fills(after) if self._sequence.observe(f.seq)]
-            self._sequence.settle()
+            found = await self.fills(after)
+            horizon = self._fills_horizon
+            missed = [f for f in found if self._sequence.observe(f.seq)]
+            self._sequence.settle(max(horizon or after, *(f.seq for f in found), after))
             self._emit(PrivateGap(after=after, recovered_fills=len(missed)), private=True)
             for fill in missed:
                 self.stats.fills_recovered += 1
@@ -498,6 +515,8 @@ class Client:
 
     def _handle(self, m: dict[str, Any]) -> None:
         kind = m.get("type")
+        if kind == "fills":
+            self._fills_horizon = self._sequence.highest
         if kind == "book_snapshot":
             self._on_snapshot(m)
         elif kind == "book_update":
