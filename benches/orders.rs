@@ -2,7 +2,8 @@
 //! off (`--ephemeral`) and on (a data directory, group commit), alternated
 //! in one run: the round trip from sending an `order` to reading its
 //! `order_accepted` (one connection, one order at a time), and accepted
-//! orders per second from many connections sending at once; the group
+//! orders per second from 50 connections keeping 32 orders in flight each
+//! (a new order for each acceptance); the group
 //! commit's batch sizes; then the time to recover 1,000,000 journaled
 //! orders.
 //!
@@ -195,8 +196,9 @@ async fn round_trips(url: &str, count: usize) -> Histogram<u64> {
     histogram
 }
 
-/// Every connection sends `per_connection` orders, WINDOW at a time, and
-/// reads every acceptance; returns accepted orders per second.
+/// Every connection keeps WINDOW orders in flight (a new one for each
+/// acceptance) until it has sent `per_connection`; returns accepted orders
+/// per second over all connections.
 async fn throughput(url: &str, per_connection: usize) -> f64 {
     let mut sockets = Vec::with_capacity(CONNECTIONS);
     for i in 0..CONNECTIONS {
@@ -207,15 +209,20 @@ async fn throughput(url: &str, per_connection: usize) -> f64 {
     for ws in sockets {
         tasks.push(tokio::spawn(async move {
             let (mut sink, mut stream) = ws.split();
+            // One credit per acceptance: the writer sends one more order.
+            let (credit, mut credits) = tokio::sync::mpsc::unbounded_channel::<()>();
             let writer = tokio::spawn(async move {
-                for i in 0..per_connection {
+                let first = WINDOW.min(per_connection);
+                for i in 0..first {
                     sink.feed(order(i + 1)).await.expect("send");
-                    if i % WINDOW == WINDOW - 1 {
-                        sink.flush().await.expect("flush");
-                        tokio::time::sleep(Duration::from_micros(1)).await;
-                    }
                 }
                 sink.flush().await.expect("flush");
+                for i in first..per_connection {
+                    if credits.recv().await.is_none() {
+                        break;
+                    }
+                    sink.send(order(i + 1)).await.expect("send");
+                }
                 sink
             });
             let mut seen = 0;
@@ -224,7 +231,8 @@ async fn throughput(url: &str, per_connection: usize) -> f64 {
                     Some(Ok(Message::Text(t)))
                         if t.starts_with("{\"type\":\"order_accepted\",\"id\"") =>
                     {
-                        seen += 1
+                        seen += 1;
+                        let _ = credit.send(());
                     }
                     Some(Ok(Message::Text(t))) if t.starts_with("{\"type\":\"error\"") => {
                         panic!("refused: {t}")

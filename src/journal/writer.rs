@@ -38,6 +38,10 @@ pub struct Appender {
     records: u64,
     /// Someone awaits a record in `buf`: sync as soon as it is written.
     urgent: bool,
+    /// The writer thread is asleep on the condvar (not writing or
+    /// syncing): only then does an urgent append need to wake it, which
+    /// saves a futex call per order while a batch is being synced.
+    writer_asleep: bool,
     rotate: Option<(u64, oneshot::Sender<io::Result<()>>)>,
     closing: bool,
 }
@@ -106,6 +110,7 @@ impl Journal {
                 end: 0,
                 records: 0,
                 urgent: false,
+                writer_asleep: false,
                 rotate: None,
                 closing: false,
             }),
@@ -186,7 +191,8 @@ impl std::ops::DerefMut for JournalGuard<'_> {
 
 impl Drop for JournalGuard<'_> {
     fn drop(&mut self) {
-        let wake = self.appender.urgent || self.appender.buf.len() >= 256 * 1024;
+        let wake = self.appender.writer_asleep
+            && (self.appender.urgent || self.appender.buf.len() >= 256 * 1024);
         if wake {
             self.journal.wake.notify_one();
         }
@@ -236,10 +242,12 @@ impl Writer {
                         Some(t) => LAZY_SYNC.saturating_sub(t.elapsed()),
                         None => LAZY_SYNC,
                     };
+                    a.writer_asleep = true;
                     a = match self.journal.wake.wait_timeout(a, wait) {
                         Ok((a, _)) => a,
                         Err(p) => p.into_inner().0,
                     };
+                    a.writer_asleep = false;
                 }
                 std::mem::swap(&mut pending, &mut a.buf);
                 let written_end = a.end;
