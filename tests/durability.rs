@@ -10,27 +10,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Client, Read, Server};
+use common::{Client, Read, Server, instruments_with_quiet, login, quiet_order};
 use serde_json::{Value, json};
 use tickwire::gateway::Config;
 use tickwire::gateway::durability::ServerState;
-use tickwire::instrument::Instruments;
 use tickwire::journal::{self, DataDir, frame, snapshot};
 use tickwire::trading::Accounts;
-
-const QUIET: &str = r#"
-[[instrument]]
-symbol = "QUIET"
-tick_size = "0.01"
-lot_size = "0.01"
-price_decimals = 2
-qty_decimals = 2
-max_qty = "50.00"
-band = "0.10"
-start_price = "100.00"
-volatility = 0.0
-event_rate = 0.001
-"#;
 
 const ACCOUNTS: &str = r#"
 [[account]]
@@ -55,29 +40,10 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The default markets (fast, so the crowd trades a lot) plus QUIET, with
-/// a data directory.
+/// The default markets (at `scale`, so the crowd trades a lot) plus QUIET,
+/// with a data directory.
 fn durable_config(dir: &Path, scale: f64) -> Config {
-    let defaults = Instruments::embedded_default()
-        .with_rate_scale(scale)
-        .expect("scale");
-    let mut text = String::new();
-    for i in defaults.iter() {
-        text.push_str(&format!(
-            "[[instrument]]\nsymbol = \"{}\"\ntick_size = \"{}\"\nlot_size = \"{}\"\nprice_decimals = {}\nqty_decimals = {}\nmax_qty = \"{}\"\nband = \"{}\"\nstart_price = \"{}\"\nvolatility = {:?}\nevent_rate = {:?}\n\n",
-            i.symbol,
-            i.tick_size,
-            i.lot_size,
-            i.price_decimals,
-            i.qty_decimals,
-            i.format_qty(i.max_qty),
-            i.band,
-            i.format_price(i.start_price),
-            i.volatility,
-            i.event_rate
-        ));
-    }
-    let instruments = Instruments::parse("test", &format!("{text}{QUIET}")).expect("instruments");
+    let instruments = instruments_with_quiet(scale);
     let accounts = Accounts::parse("accounts", ACCOUNTS, &instruments).expect("accounts");
     let mut config = Config::new(instruments, 9);
     config.accounts = accounts;
@@ -86,22 +52,6 @@ fn durable_config(dir: &Path, scale: f64) -> Config {
     config.data_dir = Some(dir.to_path_buf());
     config.state_snapshot_every = Duration::ZERO;
     config
-}
-
-async fn login(server: &Server, token: &str) -> Client {
-    let mut c = server.client().await;
-    let reply = c.request(json!({"op":"auth","token":token}), 100).await;
-    assert_eq!(reply["type"], "authenticated", "{reply}");
-    c
-}
-
-fn quiet(side: &str, qty: &str, price: Option<&str>) -> Value {
-    let mut o = json!({"op":"order","symbol":"QUIET","side":side,"qty":qty,"order_type":"limit"});
-    match price {
-        Some(p) => o["price"] = json!(p),
-        None => o["order_type"] = json!("market"),
-    }
-    o
 }
 
 /// The state a snapshot file holds.
@@ -412,9 +362,13 @@ async fn amends_keep_or_lose_priority_and_survive_a_restart() {
     let mut bob = login(&server, "bob-token-1").await;
     let mut carol = login(&server, "carol-token").await;
     // Two sells at 101: alice's first, then bob's; carol takes.
-    let a = alice.request(quiet("sell", "2", Some("101.00")), 1).await;
+    let a = alice
+        .request(quiet_order("sell", "2", Some("101.00")), 1)
+        .await;
     let a_id = a["order_id"].as_str().expect("id").to_string();
-    let b = bob.request(quiet("sell", "1", Some("101.00")), 2).await;
+    let b = bob
+        .request(quiet_order("sell", "1", Some("101.00")), 2)
+        .await;
     let b_id = b["order_id"].as_str().expect("id").to_string();
     // Quantity down keeps alice first in the queue.
     let r = alice
@@ -434,7 +388,7 @@ async fn amends_keep_or_lose_priority_and_survive_a_restart() {
         "{r}"
     );
     assert!(r["seq"].as_u64().is_some(), "private events carry seq: {r}");
-    let take = carol.request(quiet("buy", "0.5", None), 4).await;
+    let take = carol.request(quiet_order("buy", "0.5", None), 4).await;
     assert_eq!(take["type"], "order_accepted");
     let status = alice
         .request(
@@ -458,7 +412,7 @@ async fn amends_keep_or_lose_priority_and_survive_a_restart() {
         (Some("2.00"), Some("1.50")),
         "{r}"
     );
-    carol.request(quiet("buy", "1", None), 7).await;
+    carol.request(quiet_order("buy", "1", None), 7).await;
     let bob_status = bob
         .request(
             json!({"op":"order_status","symbol":"QUIET","order_id":b_id}),
@@ -542,7 +496,7 @@ async fn a_client_that_missed_fills_gets_every_one_with_fills_since() {
     let mut last_seq = 0;
     for i in 0..orders {
         let r = alice
-            .request(quiet("sell", "0.10", Some("100.50")), 10 + i)
+            .request(quiet_order("sell", "0.10", Some("100.50")), 10 + i)
             .await;
         assert_eq!(r["type"], "order_accepted", "{r}");
         assert_eq!(r["seq"].as_u64(), Some(last_seq + 1), "no gap: {r}");

@@ -5,25 +5,10 @@
 
 mod common;
 
-use common::{Client, Read, Server};
+use common::{Client, Read, Server, instruments_with_quiet, login, quiet_order};
 use serde_json::{Value, json};
 use tickwire::gateway::Config;
-use tickwire::instrument::Instruments;
 use tickwire::trading::Accounts;
-
-const QUIET: &str = r#"
-[[instrument]]
-symbol = "QUIET"
-tick_size = "0.01"
-lot_size = "0.01"
-price_decimals = 2
-qty_decimals = 2
-max_qty = "50.00"
-band = "0.10"
-start_price = "100.00"
-volatility = 0.0
-event_rate = 0.001
-"#;
 
 const ACCOUNTS: &str = r#"
 [[account]]
@@ -43,31 +28,11 @@ orders_per_sec = 2
 "#;
 
 fn trading_config() -> Config {
-    let defaults =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
-            .expect("defaults");
-    let instruments =
-        Instruments::parse("test", &format!("{defaults}{QUIET}")).expect("instruments");
+    let instruments = instruments_with_quiet(1.0);
     let accounts = Accounts::parse("accounts", ACCOUNTS, &instruments).expect("accounts");
     let mut config = Config::new(instruments, 3);
     config.accounts = accounts;
     config
-}
-
-async fn login(server: &Server, token: &str) -> Client {
-    let mut c = server.client().await;
-    let reply = c.request(json!({"op":"auth","token":token}), 100).await;
-    assert_eq!(reply["type"], "authenticated", "{reply}");
-    c
-}
-
-fn order(side: &str, qty: &str, price: Option<&str>) -> Value {
-    let mut o = json!({"op":"order","symbol":"QUIET","side":side,"qty":qty,"order_type":"limit"});
-    match price {
-        Some(p) => o["price"] = json!(p),
-        None => o["order_type"] = json!("market"),
-    }
-    o
 }
 
 /// Sends an order and returns its acceptance (or error) and the order id.
@@ -128,7 +93,7 @@ async fn resting_order_then_cancel_and_the_public_book_moves() {
     );
 
     let mut alice = login(&server, "alice-token").await;
-    let mut request = order("buy", "1.50", Some("99.50"));
+    let mut request = quiet_order("buy", "1.50", Some("99.50"));
     request["client_order_id"] = json!("first-order");
     let (accepted, id) = place(&mut alice, request, 1).await;
     assert_eq!(accepted["type"], "order_accepted", "{accepted}");
@@ -189,12 +154,12 @@ async fn resting_order_then_cancel_and_the_public_book_moves() {
 async fn ioc_fok_market_post_only_and_self_trade_prevention() {
     let server = Server::start(trading_config()).await;
     let mut bob = login(&server, "bob-token-1").await;
-    let (_, ask1) = place(&mut bob, order("sell", "1.00", Some("100.00")), 1).await;
-    let (_, _ask2) = place(&mut bob, order("sell", "1.00", Some("100.50")), 2).await;
+    let (_, ask1) = place(&mut bob, quiet_order("sell", "1.00", Some("100.00")), 1).await;
+    let (_, _ask2) = place(&mut bob, quiet_order("sell", "1.00", Some("100.50")), 2).await;
     let mut alice = login(&server, "alice-token").await;
 
     // IOC: fills the 1.00 at 100.00 it can reach, expires the rest.
-    let mut ioc = order("buy", "1.50", Some("100.00"));
+    let mut ioc = quiet_order("buy", "1.50", Some("100.00"));
     ioc["tif"] = json!("ioc");
     let (_, id) = place(&mut alice, ioc, 3).await;
     let events = until_done(&mut alice, &id).await;
@@ -233,7 +198,7 @@ async fn ioc_fok_market_post_only_and_self_trade_prevention() {
     assert_eq!(bob.until_type("order_done").await["reason"], "filled");
 
     // FOK: 2.00 cannot all fill at 100.50 (1.00 there): nothing fills.
-    let mut fok = order("buy", "2.00", Some("100.50"));
+    let mut fok = quiet_order("buy", "2.00", Some("100.50"));
     fok["tif"] = json!("fok");
     let (_, id) = place(&mut alice, fok.clone(), 4).await;
     let events = until_done(&mut alice, &id).await;
@@ -247,13 +212,13 @@ async fn ioc_fok_market_post_only_and_self_trade_prevention() {
     );
 
     // Post-only that would cross is refused.
-    let mut post = order("buy", "0.10", Some("100.50"));
+    let mut post = quiet_order("buy", "0.10", Some("100.50"));
     post["post_only"] = json!(true);
     let (error, _) = place(&mut alice, post, 5).await;
     assert_eq!(error["code"], "post_only_would_cross", "{error}");
 
     // Market: takes the 1.00 at 100.50.
-    let (accepted, id) = place(&mut alice, order("buy", "1.00", None), 6).await;
+    let (accepted, id) = place(&mut alice, quiet_order("buy", "1.00", None), 6).await;
     assert_eq!(
         (
             accepted["order_type"].as_str(),
@@ -271,8 +236,8 @@ async fn ioc_fok_market_post_only_and_self_trade_prevention() {
 
     // Self-trade prevention across two connections of one account.
     let mut alice2 = login(&server, "alice-token").await;
-    let (_, resting) = place(&mut alice2, order("sell", "1.00", Some("101.00")), 7).await;
-    let (_, id) = place(&mut alice, order("buy", "2.00", Some("101.00")), 8).await;
+    let (_, resting) = place(&mut alice2, quiet_order("sell", "1.00", Some("101.00")), 7).await;
+    let (_, id) = place(&mut alice, quiet_order("buy", "2.00", Some("101.00")), 8).await;
     let events = until_done(&mut alice, &id).await;
     assert!(
         events
@@ -338,30 +303,36 @@ async fn every_rejection_leaves_no_trace() {
     let server = Server::start(trading_config()).await;
     let mut anonymous = server.client().await;
     let reply = anonymous
-        .request(order("buy", "1.00", Some("99.00")), 1)
+        .request(quiet_order("buy", "1.00", Some("99.00")), 1)
         .await;
     assert_eq!(reply["code"], "not_authenticated");
     let mut alice = login(&server, "alice-token").await;
-    let (_, resting) = place(&mut alice, order("buy", "1.00", Some("99.00")), 2).await;
+    let (_, resting) = place(&mut alice, quiet_order("buy", "1.00", Some("99.00")), 2).await;
     let book_before = quiet_book(&server).await;
     let account_before = account(&mut alice).await;
 
-    let mut duplicate = order("buy", "0.10", Some("98.00"));
+    let mut duplicate = quiet_order("buy", "0.10", Some("98.00"));
     duplicate["client_order_id"] = json!("dup-1");
     place(&mut alice, duplicate.clone(), 3).await;
     let cases = [
-        (order("buy", "1.00", Some("99.005")), "invalid_price"),
-        (order("buy", "1.00", Some("0")), "invalid_price"),
-        (order("buy", "1.005", Some("99.00")), "invalid_qty"),
-        (order("buy", "50.01", Some("99.00")), "invalid_qty"),
-        (order("buy", "0", Some("99.00")), "invalid_qty"),
-        (order("buy", "1.00", Some("110.01")), "price_out_of_band"),
-        (order("sell", "1.00", Some("89.99")), "price_out_of_band"),
+        (quiet_order("buy", "1.00", Some("99.005")), "invalid_price"),
+        (quiet_order("buy", "1.00", Some("0")), "invalid_price"),
+        (quiet_order("buy", "1.005", Some("99.00")), "invalid_qty"),
+        (quiet_order("buy", "50.01", Some("99.00")), "invalid_qty"),
+        (quiet_order("buy", "0", Some("99.00")), "invalid_qty"),
+        (
+            quiet_order("buy", "1.00", Some("110.01")),
+            "price_out_of_band",
+        ),
+        (
+            quiet_order("sell", "1.00", Some("89.99")),
+            "price_out_of_band",
+        ),
         (
             json!({"op":"order","symbol":"QUIET","side":"sell","qty":"1.00","order_type":"limit","price":"99.00","post_only":true}),
             "post_only_would_cross",
         ),
-        (order("buy", "4.01", Some("98.00")), "position_limit"),
+        (quiet_order("buy", "4.01", Some("98.00")), "position_limit"),
         (duplicate.clone(), "duplicate_client_order_id"),
         (
             json!({"op":"order","symbol":"NOPE","side":"buy","qty":"1","order_type":"market"}),
@@ -417,7 +388,7 @@ async fn every_rejection_leaves_no_trace() {
 async fn duplicate_client_order_ids_name_the_order_and_its_status() {
     let server = Server::start(trading_config()).await;
     let mut alice = login(&server, "alice-token").await;
-    let mut request = order("buy", "1.00", Some("97.00"));
+    let mut request = quiet_order("buy", "1.00", Some("97.00"));
     request["client_order_id"] = json!("mine_1");
     let (_, id) = place(&mut alice, request.clone(), 1).await;
     let dup = alice.request(request.clone(), 2).await;
@@ -456,7 +427,7 @@ async fn accounts_are_isolated() {
     let server = Server::start(trading_config()).await;
     let mut alice = login(&server, "alice-token").await;
     let mut bob = login(&server, "bob-token-1").await;
-    let (_, id) = place(&mut alice, order("buy", "1.00", Some("96.00")), 1).await;
+    let (_, id) = place(&mut alice, quiet_order("buy", "1.00", Some("96.00")), 1).await;
     let reply = bob
         .request(json!({"op":"cancel","symbol":"QUIET","order_id":id}), 2)
         .await;
@@ -483,7 +454,7 @@ async fn accounts_are_isolated() {
     assert!(open_orders(&mut bob).await.is_empty());
     assert_eq!(open_orders(&mut alice).await.len(), 1);
     // Bob hears nothing of Alice's orders.
-    let (accepted, _) = place(&mut alice, order("buy", "1.00", Some("95.00")), 4).await;
+    let (accepted, _) = place(&mut alice, quiet_order("buy", "1.00", Some("95.00")), 4).await;
     assert_eq!(accepted["type"], "order_accepted");
     // Everything Bob receives up to his pong (sent after Alice's order was
     // accepted) is his pong: no private event of Alice's in between.
@@ -507,7 +478,7 @@ async fn accounts_are_isolated() {
 async fn cancel_on_disconnect_cancels_that_connections_orders() {
     let server = Server::start(trading_config()).await;
     let mut watcher = login(&server, "alice-token").await;
-    let (_, kept) = place(&mut watcher, order("buy", "1.00", Some("94.00")), 1).await;
+    let (_, kept) = place(&mut watcher, quiet_order("buy", "1.00", Some("94.00")), 1).await;
     let mut leaving = server.client().await;
     let reply = leaving
         .request(
@@ -519,7 +490,7 @@ async fn cancel_on_disconnect_cancels_that_connections_orders() {
         reply,
         json!({"type":"authenticated","id":1,"account":"alice"})
     );
-    let (_, gone) = place(&mut leaving, order("buy", "1.00", Some("93.00")), 2).await;
+    let (_, gone) = place(&mut leaving, quiet_order("buy", "1.00", Some("93.00")), 2).await;
     drop(leaving);
     let done = until_done(&mut watcher, &gone).await;
     let done = done.last().expect("done");
@@ -538,10 +509,10 @@ async fn orders_per_account_are_rate_limited_and_bad_tokens_close_the_connection
     let server = Server::start(trading_config()).await;
     let mut slow = login(&server, "slow-token").await;
     for id in 0..2 {
-        let (reply, _) = place(&mut slow, order("buy", "0.10", Some("90.00")), id).await;
+        let (reply, _) = place(&mut slow, quiet_order("buy", "0.10", Some("90.00")), id).await;
         assert_eq!(reply["type"], "order_accepted");
     }
-    let (reply, _) = place(&mut slow, order("buy", "0.10", Some("90.00")), 2).await;
+    let (reply, _) = place(&mut slow, quiet_order("buy", "0.10", Some("90.00")), 2).await;
     assert_eq!(reply["code"], "rate_limited");
     assert!(
         reply["retry_after_ms"]
@@ -572,12 +543,12 @@ async fn positions_and_pnl_match_a_hand_computation() {
     let server = Server::start(trading_config()).await;
     let mut alice = login(&server, "alice-token").await;
     let mut bob = login(&server, "bob-token-1").await;
-    place(&mut bob, order("sell", "1.00", Some("100.00")), 1).await;
-    place(&mut bob, order("sell", "1.00", Some("101.00")), 2).await;
-    let (_, id) = place(&mut alice, order("buy", "2.00", Some("101.00")), 3).await;
+    place(&mut bob, quiet_order("sell", "1.00", Some("100.00")), 1).await;
+    place(&mut bob, quiet_order("sell", "1.00", Some("101.00")), 2).await;
+    let (_, id) = place(&mut alice, quiet_order("buy", "2.00", Some("101.00")), 3).await;
     until_done(&mut alice, &id).await;
-    place(&mut bob, order("buy", "1.00", Some("103.00")), 4).await;
-    let (_, id) = place(&mut alice, order("sell", "1.00", Some("103.00")), 5).await;
+    place(&mut bob, quiet_order("buy", "1.00", Some("103.00")), 4).await;
+    let (_, id) = place(&mut alice, quiet_order("sell", "1.00", Some("103.00")), 5).await;
     let events = until_done(&mut alice, &id).await;
     assert_eq!(
         events.iter().find(|e| e["type"] == "fill").expect("fill")["position"],

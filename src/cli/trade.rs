@@ -16,6 +16,18 @@ pub struct Connection {
     /// The account's token (or the TICKWIRE_TOKEN variable).
     #[arg(long, env = "TICKWIRE_TOKEN", hide_env_values = true)]
     token: String,
+    /// Print what the server answers as its JSON, a message per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which order a command names.
+#[derive(Args, Debug)]
+pub struct OrderName {
+    /// The order id (as in order_accepted).
+    order_id: Option<String>,
+    #[arg(long)]
+    client_order_id: Option<String>,
 }
 
 /// `tickwire order buy BTC-USD 0.5 --limit 64000.50`
@@ -41,9 +53,6 @@ pub struct OrderCmd {
     /// is done (the order stays open).
     #[arg(long)]
     no_follow: bool,
-    /// Print each event as the server's JSON, one per line.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `tickwire cancel BTC-USD BTC-USD:42`
@@ -52,13 +61,8 @@ pub struct CancelCmd {
     #[command(flatten)]
     connection: Connection,
     symbol: String,
-    /// The order id (as in order_accepted).
-    order_id: Option<String>,
-    #[arg(long)]
-    client_order_id: Option<String>,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    order: OrderName,
 }
 
 pub fn order(cmd: OrderCmd) -> Result<(), CliError> {
@@ -71,7 +75,7 @@ pub fn order(cmd: OrderCmd) -> Result<(), CliError> {
         post_only: cmd.post_only,
         client_order_id: cmd.client_order_id,
         follow: !cmd.no_follow,
-        json: cmd.json,
+        json: cmd.connection.json,
     };
     let (url, token) = (cmd.connection.url, cmd.connection.token);
     client_runtime()?
@@ -84,9 +88,9 @@ pub fn order(cmd: OrderCmd) -> Result<(), CliError> {
 pub fn cancel(cmd: CancelCmd) -> Result<(), CliError> {
     let args = client::CancelArgs {
         symbol: cmd.symbol,
-        order_id: cmd.order_id,
-        client_order_id: cmd.client_order_id,
-        json: cmd.json,
+        order_id: cmd.order.order_id,
+        client_order_id: cmd.order.client_order_id,
+        json: cmd.connection.json,
     };
     let (url, token) = (cmd.connection.url, cmd.connection.token);
     client_runtime()?
@@ -103,9 +107,6 @@ pub struct OpenOrdersCmd {
     connection: Connection,
     /// Only this symbol's orders.
     symbol: Option<String>,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `tickwire account`
@@ -113,9 +114,6 @@ pub struct OpenOrdersCmd {
 pub struct AccountCmd {
     #[command(flatten)]
     connection: Connection,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `tickwire cancel-all [SYMBOL]`
@@ -125,9 +123,6 @@ pub struct CancelAllCmd {
     connection: Connection,
     /// Only this symbol's orders (else every symbol's).
     symbol: Option<String>,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// `tickwire status BTC-USD BTC-USD:42` (open, or done within 24 hours)
@@ -136,13 +131,8 @@ pub struct StatusCmd {
     #[command(flatten)]
     connection: Connection,
     symbol: String,
-    /// The order id (as in order_accepted).
-    order_id: Option<String>,
-    #[arg(long)]
-    client_order_id: Option<String>,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    order: OrderName,
 }
 
 /// `tickwire amend BTC-USD BTC-USD:42 --qty 0.4 --price 64000.00`
@@ -151,32 +141,23 @@ pub struct AmendCmd {
     #[command(flatten)]
     connection: Connection,
     symbol: String,
-    /// The order id (as in order_accepted).
-    order_id: Option<String>,
-    #[arg(long)]
-    client_order_id: Option<String>,
+    #[command(flatten)]
+    order: OrderName,
     /// The new total quantity (lower keeps the order's queue priority).
     #[arg(long)]
     qty: Option<String>,
     /// The new limit price (loses queue priority).
     #[arg(long)]
     price: Option<String>,
-    /// Print the answer as the server's JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Runs one account request and prints its answer.
-fn run_account(
-    connection: Connection,
-    request: AccountRequest,
-    json: bool,
-) -> Result<(), CliError> {
+fn run_account(connection: Connection, request: AccountRequest) -> Result<(), CliError> {
     let request = request.to_json().map_err(CliError::Client)?;
     let answer = client_runtime()?
         .block_on(account::ask(&connection.url, &connection.token, request))
         .map_err(CliError::Client)?;
-    if json {
+    if connection.json {
         println!("{answer}");
     } else {
         for line in account::describe_answer(&answer) {
@@ -188,34 +169,34 @@ fn run_account(
 
 pub fn open_orders(cmd: OpenOrdersCmd) -> Result<(), CliError> {
     let request = AccountRequest::OpenOrders { symbol: cmd.symbol };
-    run_account(cmd.connection, request, cmd.json)
+    run_account(cmd.connection, request)
 }
 
 pub fn account(cmd: AccountCmd) -> Result<(), CliError> {
-    run_account(cmd.connection, AccountRequest::Account, cmd.json)
+    run_account(cmd.connection, AccountRequest::Account)
 }
 
 pub fn cancel_all(cmd: CancelAllCmd) -> Result<(), CliError> {
     let request = AccountRequest::CancelAll { symbol: cmd.symbol };
-    run_account(cmd.connection, request, cmd.json)
+    run_account(cmd.connection, request)
 }
 
 pub fn status(cmd: StatusCmd) -> Result<(), CliError> {
     let request = AccountRequest::Status {
         symbol: cmd.symbol,
-        order_id: cmd.order_id,
-        client_order_id: cmd.client_order_id,
+        order_id: cmd.order.order_id,
+        client_order_id: cmd.order.client_order_id,
     };
-    run_account(cmd.connection, request, cmd.json)
+    run_account(cmd.connection, request)
 }
 
 pub fn amend(cmd: AmendCmd) -> Result<(), CliError> {
     let request = AccountRequest::Amend {
         symbol: cmd.symbol,
-        order_id: cmd.order_id,
-        client_order_id: cmd.client_order_id,
+        order_id: cmd.order.order_id,
+        client_order_id: cmd.order.client_order_id,
         qty: cmd.qty,
         price: cmd.price,
     };
-    run_account(cmd.connection, request, cmd.json)
+    run_account(cmd.connection, request)
 }

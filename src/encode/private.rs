@@ -74,7 +74,14 @@ pub fn fixed(value: Decimal, decimals: u32) -> String {
 
 /// `order_accepted`, and the body of an `open_orders` entry.
 /// Writes the fields after an opening `{` (no leading comma).
-fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, with_leaves: bool) {
+/// `ts` is the order's own time, except in `order_amended` (the amend's).
+fn push_order_fields(
+    out: &mut String,
+    instrument: &Instrument,
+    o: &OpenOrder,
+    with_leaves: bool,
+    ts: UnixNanos,
+) {
     out.push_str("\"order_id\":");
     json::push_str(out, &order_id(&instrument.symbol, o.order_id));
     out.push_str(",\"client_order_id\":");
@@ -93,7 +100,7 @@ fn push_order_fields(out: &mut String, instrument: &Instrument, o: &OpenOrder, w
         out.push_str(",\"leaves_qty\":");
         push_qty(out, instrument, o.leaves);
     }
-    let _ = write!(out, ",\"tif\":\"{}\",\"ts\":{}", o.tif.as_str(), o.ts);
+    let _ = write!(out, ",\"tif\":\"{}\",\"ts\":{ts}", o.tif.as_str());
 }
 
 pub fn order_accepted(
@@ -105,7 +112,7 @@ pub fn order_accepted(
     let mut out = String::with_capacity(256);
     open_event(&mut out, "order_accepted", id, seq);
     out.push(',');
-    push_order_fields(&mut out, instrument, order, false);
+    push_order_fields(&mut out, instrument, order, false, order.ts);
     out.push('}');
     frame(out)
 }
@@ -193,12 +200,8 @@ pub fn order_amended(
     let mut out = String::with_capacity(256);
     open_event(&mut out, "order_amended", id, seq);
     out.push(',');
-    push_order_fields(&mut out, instrument, order, true);
-    // The amend's time, not the order's: `ts` of the fields is replaced.
-    if let Some(at) = out.rfind(",\"ts\":") {
-        out.truncate(at);
-    }
-    let _ = write!(out, ",\"ts\":{ts}}}");
+    push_order_fields(&mut out, instrument, order, true, ts);
+    out.push('}');
     frame(out)
 }
 
@@ -212,7 +215,7 @@ pub fn order_status(
     let mut out = String::with_capacity(320);
     open(&mut out, "order_status", id);
     out.push_str(",\"order\":{");
-    push_order_fields(&mut out, instrument, order, true);
+    push_order_fields(&mut out, instrument, order, true, order.ts);
     let _ = write!(out, ",\"status\":\"{status}\",\"filled_qty\":");
     push_qty(&mut out, instrument, order.filled());
     out.push_str("}}");
@@ -267,7 +270,7 @@ pub fn open_orders<'a>(
             out.push(',');
         }
         out.push('{');
-        push_order_fields(&mut out, instrument, order, true);
+        push_order_fields(&mut out, instrument, order, true, order.ts);
         out.push('}');
     }
     out.push_str("]}");

@@ -178,3 +178,36 @@ fn responses_are_exact() {
     );
     assert_eq!(shutdown(9).as_str(), r#"{"type":"shutdown","ts":9}"#);
 }
+
+#[test]
+fn private_events_carry_seq_and_amends_their_own_time() {
+    use crate::trading::OpenOrder;
+    use crate::types::{OrderType, Price, Qty, SymbolId, TimeInForce};
+    let order = OpenOrder {
+        symbol: SymbolId(0),
+        order_id: OrderId(42),
+        client_order_id: Some("c1".to_string()),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Some(Price(6_400_000)),
+        qty: Qty(3_000),
+        leaves: Qty(2_000),
+        tif: TimeInForce::Gtc,
+        post_only: false,
+        ts: 100,
+        conn: 1,
+    };
+    let btc = btc();
+    assert_eq!(
+        order_amended(&Some("9".to_string()), &btc, &order, 250, 17).as_str(),
+        r#"{"type":"order_amended","id":9,"seq":17,"order_id":"BTC-USD:42","client_order_id":"c1","symbol":"BTC-USD","side":"buy","order_type":"limit","price":"64000.00","qty":"0.3000","leaves_qty":"0.2000","tif":"gtc","ts":250}"#
+    );
+    assert_eq!(
+        order_status(&None, &btc, &order, "open").as_str(),
+        r#"{"type":"order_status","order":{"order_id":"BTC-USD:42","client_order_id":"c1","symbol":"BTC-USD","side":"buy","order_type":"limit","price":"64000.00","qty":"0.3000","leaves_qty":"0.2000","tif":"gtc","ts":100,"status":"open","filled_qty":"0.1000"}}"#
+    );
+    assert_eq!(
+        fills(&None, [r#"{"type":"fill","seq":3}"#], true).as_str(),
+        r#"{"type":"fills","fills":[{"type":"fill","seq":3}],"more":true}"#
+    );
+}

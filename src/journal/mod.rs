@@ -39,6 +39,8 @@ pub struct ReadEnd {
 /// A journal that cannot be read as far as it goes.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    #[error(transparent)]
+    Dir(#[from] DirError),
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -66,10 +68,7 @@ pub fn read(
     from: u64,
     mut apply: impl FnMut(Record) -> Result<(), String>,
 ) -> Result<ReadEnd, ReadError> {
-    let found = dir.segments().map_err(|e| ReadError::Io {
-        path: dir.path().to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let found = dir.segments()?;
     let segments: Vec<u64> = found.iter().copied().filter(|&n| n >= from).collect();
     let mut end = ReadEnd {
         segment: from,

@@ -62,10 +62,6 @@ impl Appender {
     pub fn urge(&mut self) {
         self.urgent = true;
     }
-
-    pub fn end(&self) -> Ticket {
-        self.end
-    }
 }
 
 /// Counters of the group commit, for `/metrics` and the benches.

@@ -26,6 +26,53 @@ pub fn instruments(scale: f64) -> Instruments {
         .expect("valid scale")
 }
 
+/// An instrument whose simulated crowd is all but silent, so a book holds
+/// only what a test puts there.
+pub const QUIET: &str = r#"
+[[instrument]]
+symbol = "QUIET"
+tick_size = "0.01"
+lot_size = "0.01"
+price_decimals = 2
+qty_decimals = 2
+max_qty = "50.00"
+band = "0.10"
+start_price = "100.00"
+volatility = 0.0
+event_rate = 0.001
+"#;
+
+/// The default instruments and QUIET, every rate multiplied by `scale`.
+pub fn instruments_with_quiet(scale: f64) -> Instruments {
+    let defaults =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
+            .expect("defaults");
+    Instruments::parse("test", &format!("{defaults}{QUIET}"))
+        .expect("instruments")
+        .with_rate_scale(scale)
+        .expect("valid scale")
+}
+
+/// A client authenticated with `token`.
+pub async fn login(server: &Server, token: &str) -> Client {
+    let mut c = server.client().await;
+    let reply = c
+        .request(serde_json::json!({"op":"auth","token":token}), 100)
+        .await;
+    assert_eq!(reply["type"], "authenticated", "{reply}");
+    c
+}
+
+/// An order on QUIET: a limit order at `price`, or a market order.
+pub fn quiet_order(side: &str, qty: &str, price: Option<&str>) -> Value {
+    let mut o = serde_json::json!({"op":"order","symbol":"QUIET","side":side,"qty":qty,"order_type":"limit"});
+    match price {
+        Some(p) => o["price"] = serde_json::json!(p),
+        None => o["order_type"] = serde_json::json!("market"),
+    }
+    o
+}
+
 pub fn config(scale: f64) -> Config {
     Config::new(instruments(scale), 7)
 }

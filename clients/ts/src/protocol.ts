@@ -344,19 +344,9 @@ export interface OrderDone extends PrivateHead {
   ts: number;
 }
 
-export interface OrderAmended extends PrivateHead {
+/** The order with its new `price`, total `qty` and `leaves_qty`; `ts` is the amend's. */
+export interface OrderAmended extends PrivateHead, OpenOrder {
   type: "order_amended";
-  order_id: string;
-  client_order_id: string | null;
-  symbol: string;
-  side: Side;
-  order_type: OrderType;
-  price: string | null;
-  /** The new total quantity. */
-  qty: string;
-  leaves_qty: string;
-  tif: TimeInForce;
-  ts: number;
 }
 
 export type PrivateEvent = OrderAccepted | OrderAmended | Fill | OrderDone;

@@ -14,13 +14,12 @@ import {
   PrivateSequence,
   UnknownOrderError,
   connect,
-  formatScaled,
-  parseScaled,
   type Fill,
   type PrivateEvent,
   type TickwireClient,
   type WebSocketConstructor,
 } from "../src/index.js";
+import { touch, ticks } from "./touch.js";
 import { ACCOUNTS, killServer, startServer, stopServer, until, type Server } from "./server.js";
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -57,18 +56,6 @@ async function client(
   return c;
 }
 
-async function bid(c: TickwireClient): Promise<string> {
-  const book = c.book("BTC-USD");
-  await until("the book", () => book.get().status === "live" && book.get().bids.length > 0);
-  const price = book.get().bids[0]?.[0] ?? "";
-  c.release(book);
-  return price;
-}
-
-function ticks(price: string, n: number): string {
-  return formatScaled((parseScaled(price, 2) ?? 0n) + BigInt(n), 2);
-}
-
 describe("the private sequence", () => {
   it("applies each seq once and finds gaps", () => {
     const s = new PrivateSequence();
@@ -99,7 +86,7 @@ describe("amend, status and fills", () => {
   it("amends a resting order, reports its status, and lists its fills", async () => {
     const alice = await client(ACCOUNTS.alice);
     try {
-      const price = ticks(await bid(alice), -300);
+      const price = ticks((await touch(alice)).bid, -300);
       const accepted = await alice.order({
         symbol: "BTC-USD",
         side: "buy",
@@ -188,7 +175,7 @@ describe("a restarted server", () => {
   it("keeps the orders and the private seq, and the client picks up where it was", async () => {
     const alice = await client(ACCOUNTS.alice);
     try {
-      const price = ticks(await bid(alice), -400);
+      const price = ticks((await touch(alice)).bid, -400);
       const accepted = await alice.order({
         symbol: "BTC-USD",
         side: "buy",

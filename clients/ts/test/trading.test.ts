@@ -20,6 +20,7 @@ import {
   type TickwireClient,
   type WebSocketConstructor,
 } from "../src/index.js";
+import { touch, ticks } from "./touch.js";
 import { ACCOUNTS, killServer, startServer, until, type Server } from "./server.js";
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -38,22 +39,6 @@ afterAll(async () => {
   alice.close();
   await killServer(server);
 });
-
-/** The best bid and ask of BTC-USD, from the verified book. */
-async function touch(c: TickwireClient): Promise<{ bid: string; ask: string }> {
-  const book = c.book("BTC-USD");
-  await until(
-    "the book",
-    () => book.get().status === "live" && book.get().bids.length > 0 && book.get().asks.length > 0,
-  );
-  const view = book.get();
-  c.release(book);
-  return { bid: view.bids[0]?.[0] ?? "", ask: view.asks[0]?.[0] ?? "" };
-}
-
-function ticks(price: string, n: number): string {
-  return formatScaled((parseScaled(price, 2) ?? 0n) + BigInt(n), 2);
-}
 
 describe("orders", () => {
   it("rests a limit order, lists it, and cancels it", async () => {

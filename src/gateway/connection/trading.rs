@@ -14,13 +14,14 @@ use crate::encode;
 use crate::engine::NewOrder;
 use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
+use crate::gateway::accounts::AccountState;
 use crate::gateway::commands::{RequestContext, SymbolCommand, TradeCommand};
 use crate::instrument::Instrument;
 use crate::protocol::{
     AmendRequest, FillsRequest, OrderRef, OrderRequest, RequestError, RequestId, parse_order_id,
 };
 use crate::trading::AccountConfig;
-use crate::types::{SymbolId, TimeInForce};
+use crate::types::{Price, Qty, SymbolId, TimeInForce};
 
 /// Closes a connection after too many bad tokens.
 const AUTH_FAILED: CloseReason = CloseReason {
@@ -112,28 +113,12 @@ impl Session {
     ) -> Result<(), RequestError> {
         let account = self.authenticated()?;
         let (symbol, instrument) = self.instrument(&request.symbol)?;
-        let qty = instrument
-            .parse_qty(&request.qty)
-            .map_err(|e| RequestError::new(ErrorCode::InvalidQty, e.to_string()))?;
-        if qty > instrument.max_qty {
-            return Err(RequestError::new(
-                ErrorCode::InvalidQty,
-                format!(
-                    "qty {} is above the maximum {} for {}",
-                    request.qty,
-                    instrument.format_qty(instrument.max_qty),
-                    instrument.symbol
-                ),
-            ));
-        }
-        let price = match &request.price {
-            Some(text) => Some(
-                instrument
-                    .parse_price(text)
-                    .map_err(|e| RequestError::new(ErrorCode::InvalidPrice, e.to_string()))?,
-            ),
-            None => None,
-        };
+        let qty = order_qty(&instrument, &request.qty)?;
+        let price = request
+            .price
+            .as_deref()
+            .map(|text| order_price(&instrument, text))
+            .transpose()?;
         let order = NewOrder {
             owner: AccountConfig::owner(account),
             side: request.side,
@@ -145,18 +130,7 @@ impl Session {
         };
         {
             let mut state = self.shared.accounts[account].state();
-            if let Err(retry_after_ms) = state.order_limit.take() {
-                let message = format!(
-                    "more than {} orders per second for this account; retry after {retry_after_ms} ms",
-                    self.shared.accounts[account].config.orders_per_sec
-                );
-                self.outbox.push_priority(encode::error(
-                    id,
-                    Some("order"),
-                    ErrorCode::RateLimited,
-                    &message,
-                    Some(retry_after_ms),
-                ));
+            if self.over_order_rate(&mut state, account, id, "order") {
                 return Ok(());
             }
             if let Some(coid) = &request.client_order_id
@@ -190,24 +164,7 @@ impl Session {
     ) -> Result<(), RequestError> {
         let account = self.authenticated()?;
         let (index, instrument) = self.instrument(symbol)?;
-        let (order_id, named) = match &order {
-            OrderRef::OrderId(text) => (parse_order_id(&instrument.symbol, text), text.clone()),
-            OrderRef::ClientOrderId(coid) => {
-                let state = self.shared.accounts[account].state();
-                let found = state
-                    .orders
-                    .by_client_id(coid)
-                    .filter(|o| o.symbol == index)
-                    .map(|o| o.order_id);
-                (found, format!("with client_order_id {coid}"))
-            }
-        };
-        let Some(order_id) = order_id else {
-            return Err(RequestError::new(
-                ErrorCode::UnknownOrder,
-                format!("no open {symbol} order {named} for this account"),
-            ));
-        };
+        let order_id = self.order_named(account, index, &instrument, &order, true)?;
         let context = self.context(account, id, None);
         self.shared
             .command(
@@ -216,6 +173,32 @@ impl Session {
             )
             .await;
         Ok(())
+    }
+
+    /// Takes one order from the account's rate; if none is left, answers
+    /// the request with `rate_limited` and says so.
+    fn over_order_rate(
+        &self,
+        state: &mut AccountState,
+        account: usize,
+        id: &RequestId,
+        op: &str,
+    ) -> bool {
+        let Err(retry_after_ms) = state.order_limit.take() else {
+            return false;
+        };
+        let message = format!(
+            "more than {} orders per second for this account; retry after {retry_after_ms} ms",
+            self.shared.accounts[account].config.orders_per_sec
+        );
+        self.outbox.push_priority(encode::error(
+            id,
+            Some(op),
+            ErrorCode::RateLimited,
+            &message,
+            Some(retry_after_ms),
+        ));
+        true
     }
 
     /// The engine id of the account's order a request names (by order id,
@@ -268,49 +251,23 @@ impl Session {
         let account = self.authenticated()?;
         let (symbol, instrument) = self.instrument(&request.symbol)?;
         let order_id = self.order_named(account, symbol, &instrument, &request.order, true)?;
-        let qty = match &request.qty {
-            Some(text) => {
-                let qty = instrument
-                    .parse_qty(text)
-                    .map_err(|e| RequestError::new(ErrorCode::InvalidQty, e.to_string()))?;
-                if qty > instrument.max_qty {
-                    return Err(RequestError::new(
-                        ErrorCode::InvalidQty,
-                        format!(
-                            "qty {text} is above the maximum {} for {}",
-                            instrument.format_qty(instrument.max_qty),
-                            instrument.symbol
-                        ),
-                    ));
-                }
-                Some(qty)
-            }
-            None => None,
-        };
-        let price = match &request.price {
-            Some(text) => Some(
-                instrument
-                    .parse_price(text)
-                    .map_err(|e| RequestError::new(ErrorCode::InvalidPrice, e.to_string()))?,
-            ),
-            None => None,
-        };
-        {
-            let mut state = self.shared.accounts[account].state();
-            if let Err(retry_after_ms) = state.order_limit.take() {
-                let message = format!(
-                    "more than {} orders per second for this account; retry after {retry_after_ms} ms",
-                    self.shared.accounts[account].config.orders_per_sec
-                );
-                self.outbox.push_priority(encode::error(
-                    id,
-                    Some("amend"),
-                    ErrorCode::RateLimited,
-                    &message,
-                    Some(retry_after_ms),
-                ));
-                return Ok(());
-            }
+        let qty = request
+            .qty
+            .as_deref()
+            .map(|text| order_qty(&instrument, text))
+            .transpose()?;
+        let price = request
+            .price
+            .as_deref()
+            .map(|text| order_price(&instrument, text))
+            .transpose()?;
+        if self.over_order_rate(
+            &mut self.shared.accounts[account].state(),
+            account,
+            id,
+            "amend",
+        ) {
+            return Ok(());
         }
         let context = self.context(account, id, None);
         self.shared
@@ -369,8 +326,9 @@ impl Session {
             .transpose()?;
         let frame = {
             let state = self.shared.accounts[account].state();
-            let since = request.since.or(request.since_ts.is_none().then_some(0));
-            let (page, more) = state.log.fills_since(since, request.since_ts, symbol);
+            let (page, more) = state
+                .log
+                .fills_since(request.since, request.since_ts, symbol);
             encode::fills(id, page.iter().map(|f| f.frame.as_str()), more)
         };
         self.outbox.push_priority(frame);
@@ -490,4 +448,29 @@ impl Session {
             .await;
         tracing::info!(conn, count, "canceled on disconnect");
     }
+}
+
+/// A quantity on the instrument's lot grid, at most its `max_qty`.
+fn order_qty(instrument: &Instrument, text: &str) -> Result<Qty, RequestError> {
+    let qty = instrument
+        .parse_qty(text)
+        .map_err(|e| RequestError::new(ErrorCode::InvalidQty, e.to_string()))?;
+    if qty > instrument.max_qty {
+        return Err(RequestError::new(
+            ErrorCode::InvalidQty,
+            format!(
+                "qty {text} is above the maximum {} for {}",
+                instrument.format_qty(instrument.max_qty),
+                instrument.symbol
+            ),
+        ));
+    }
+    Ok(qty)
+}
+
+/// A price on the instrument's tick grid.
+fn order_price(instrument: &Instrument, text: &str) -> Result<Price, RequestError> {
+    instrument
+        .parse_price(text)
+        .map_err(|e| RequestError::new(ErrorCode::InvalidPrice, e.to_string()))
 }

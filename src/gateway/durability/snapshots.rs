@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -86,11 +86,11 @@ pub fn write(dir: &DataDir, index: u64, state: &ServerState) -> Result<(), Recov
 /// For the crash tests only: `TICKWIRE_TEST_SNAPSHOT_PAUSE_MS` holds each
 /// periodic snapshot this long between the journal's rotation and the
 /// snapshot's write, so a kill can be aimed at a snapshot in progress.
-fn test_pause() -> std::time::Duration {
+fn test_pause() -> Duration {
     std::env::var("TICKWIRE_TEST_SNAPSHOT_PAUSE_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .map_or(std::time::Duration::ZERO, std::time::Duration::from_millis)
+        .map_or(Duration::ZERO, Duration::from_millis)
 }
 
 impl Snapshots {
@@ -113,6 +113,27 @@ impl Snapshots {
             return Ok(0);
         }
         Ok(self.dir.remove_before(self.previous)?)
+    }
+
+    /// Writes snapshot `index` off the runtime (after `pause`, for the
+    /// crash tests), makes it the newest, and deletes what it makes old;
+    /// returns how many files went.
+    async fn store(
+        &mut self,
+        index: u64,
+        state: ServerState,
+        pause: Duration,
+    ) -> Result<usize, RecoveryError> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(pause);
+            write(&dir, index, &state)
+        })
+        .await
+        .map_err(|e| RecoveryError::Io(std::io::Error::other(e.to_string())))??;
+        self.previous = self.current;
+        self.current = index;
+        self.remove_old()
     }
 
     /// Takes a snapshot while serving (the tasks pause for the cut).
@@ -156,18 +177,7 @@ impl Snapshots {
             Ok(Err(e)) => return Err(e.into()),
             Err(_) => return Ok(()),
         }
-        let dir = self.dir.clone();
-        let pause = test_pause();
-        let written = tokio::task::spawn_blocking(move || {
-            std::thread::sleep(pause);
-            write(&dir, index, &state)
-        })
-        .await
-        .map_err(|e| RecoveryError::Io(std::io::Error::other(e.to_string())))?;
-        written?;
-        self.previous = self.current;
-        self.current = index;
-        let removed = self.remove_old()?;
+        let removed = self.store(index, state, test_pause()).await?;
         shared.metrics.snapshots.fetch_add(1, Relaxed);
         tracing::info!(
             snapshot = index,
@@ -192,13 +202,7 @@ impl Snapshots {
         if let Ok(Err(e)) = rotated {
             return Err(e.into());
         }
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write(&dir, index, &state))
-            .await
-            .map_err(|e| RecoveryError::Io(std::io::Error::other(e.to_string())))??;
-        self.previous = self.current;
-        self.current = index;
-        self.remove_old()?;
+        self.store(index, state, Duration::ZERO).await?;
         let journal = self.journal.clone();
         let _ = tokio::task::spawn_blocking(move || journal.close()).await;
         tracing::info!(snapshot = index, "final snapshot written");

@@ -44,22 +44,6 @@ class OrderAccepted:
 
 
 @dataclass(frozen=True)
-class OrderAmended:
-    order_id: str
-    client_order_id: str | None
-    symbol: str
-    side: str
-    order_type: str
-    price: str | None
-    qty: str
-    """The order's new total quantity."""
-    leaves_qty: str
-    tif: str
-    ts: int
-    seq: int = 0
-
-
-@dataclass(frozen=True)
 class Fill:
     order_id: str
     client_order_id: str | None
@@ -109,6 +93,14 @@ class OpenOrder:
     leaves_qty: str
     tif: str
     ts: int
+
+
+@dataclass(frozen=True)
+class OrderAmended(OpenOrder):
+    """The order with its new ``price``, total ``qty`` and ``leaves_qty``;
+    ``ts`` is the amend's."""
+
+    seq: int = 0
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ impl LiveSymbol {
             .orders
             .get(self.symbol, order_id)
             .cloned();
-        let Some(open) = open.filter(|o| o.price.is_some()) else {
+        let Some((open, current_price)) = open.and_then(|o| o.price.map(|p| (o, p))) else {
             let message = format!(
                 "no open {} limit order {} for this account",
                 instrument.symbol,
@@ -147,7 +147,7 @@ impl LiveSymbol {
             return;
         }
         let leaves = new_qty - open.filled();
-        let new_price = price.or(open.price).unwrap_or(Price(0));
+        let new_price = price.unwrap_or(current_price);
         if leaves > open.leaves
             && let Some(message) =
                 self.over_position_limit(shared, context.account, open.side, leaves - open.leaves)

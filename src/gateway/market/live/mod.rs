@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::time::{MissedTickBehavior, interval, sleep_until};
 
 use crate::encode;
 use crate::fanout::Outbox;
-use crate::gateway::commands::{SymbolCommand, SymbolInbox};
+use crate::gateway::commands::{StreamCommand, SymbolCommand, SymbolInbox};
 use crate::gateway::durability::state::SymbolState;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::Hub;
@@ -45,7 +45,11 @@ const MAX_STEPS_PER_TURN: usize = 2048;
 /// Work that must wait until every queued effect has been sent: it sends
 /// state (a snapshot, a resync) that must match what subscribers have seen.
 enum Deferred {
-    Command(SymbolCommand),
+    Streams(StreamCommand),
+    Pause {
+        state: oneshot::Sender<SymbolState>,
+        resume: oneshot::Receiver<()>,
+    },
     Resync(Arc<Outbox>),
 }
 
@@ -169,13 +173,13 @@ impl LiveTask {
     }
 
     async fn handle(&mut self, command: SymbolCommand) {
-        match command {
-            SymbolCommand::Trade(command) => self.symbol.trade(&self.shared, command),
-            command => {
-                self.deferred.push_back(Deferred::Command(command));
-                self.run_deferred().await;
-            }
-        }
+        let work = match command {
+            SymbolCommand::Trade(command) => return self.symbol.trade(&self.shared, command),
+            SymbolCommand::Streams(command) => Deferred::Streams(command),
+            SymbolCommand::Pause { state, resume } => Deferred::Pause { state, resume },
+        };
+        self.deferred.push_back(work);
+        self.run_deferred().await;
     }
 
     /// Runs deferred work once nothing is queued (its state then matches
@@ -189,10 +193,10 @@ impl LiveTask {
                 Deferred::Resync(outbox) => {
                     self.hub.resync(&self.shared, &mut self.symbol, &outbox);
                 }
-                Deferred::Command(SymbolCommand::Streams(command)) => {
+                Deferred::Streams(command) => {
                     self.hub.handle(&self.shared, &mut self.symbol, command);
                 }
-                Deferred::Command(SymbolCommand::Pause { state, resume }) => {
+                Deferred::Pause { state, resume } => {
                     let snapshot = SymbolState {
                         market: self.symbol.market.clone(),
                         heartbeat_seq: self.symbol.heartbeat_seq,
@@ -200,9 +204,6 @@ impl LiveTask {
                     if state.send(snapshot).is_ok() {
                         let _ = resume.await;
                     }
-                }
-                Deferred::Command(SymbolCommand::Trade(command)) => {
-                    self.symbol.trade(&self.shared, command);
                 }
             }
             self.send_ready();

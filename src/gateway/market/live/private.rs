@@ -8,12 +8,15 @@
 //! With a journal, the caller holds the journal lock around this booking,
 //! so the order of bookings (and so of `seq`s) is the journal's order.
 
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
 use crate::encode::{self, FillFields};
 use crate::engine::{DoneReason, Event, Output};
 use crate::gateway::accounts::account_of;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::market::Market;
+use crate::protocol::RequestId;
 use crate::trading::{OpenOrder, SentFill};
 use crate::types::{Owner, SymbolId};
 
@@ -41,7 +44,9 @@ pub fn book_events_of(
     effects: &mut Effects,
 ) {
     let instrument = market.instrument();
-    let mut queue = |account: usize, plain, answer| {
+    // `make` encodes the event with a request `id` (or none): the plain
+    // event for every connection, and the requester's answer if it asked.
+    let mut queue = |account: usize, make: &dyn Fn(&RequestId) -> Utf8Bytes| {
         let requester = request.filter(|c| c.account == account);
         effects.push(Effect::Private {
             account,
@@ -49,8 +54,8 @@ pub fn book_events_of(
                 conn: c.conn,
                 outbox: c.outbox.clone(),
             }),
-            plain,
-            answer: requester.and(answer),
+            plain: make(&None),
+            answer: requester.filter(|c| c.id.is_some()).map(|c| make(&c.id)),
         });
     };
     for event in &out.events {
@@ -82,12 +87,9 @@ pub fn book_events_of(
                     state.orders.accepted(open.clone());
                     state.log.next_seq()
                 };
-                let plain = encode::order_accepted(&None, instrument, &open, seq);
-                let answer = context
-                    .id
-                    .is_some()
-                    .then(|| encode::order_accepted(&context.id, instrument, &open, seq));
-                queue(account, plain, answer);
+                queue(account, &|id| {
+                    encode::order_accepted(id, instrument, &open, seq)
+                });
             }
             Event::Amended {
                 order_id,
@@ -99,7 +101,7 @@ pub fn book_events_of(
                 let Some(account) = account_of(owner) else {
                     continue;
                 };
-                let frames = {
+                let (order, seq) = {
                     let mut state = shared.accounts[account].state();
                     let Some(order) = state
                         .orders
@@ -108,17 +110,11 @@ pub fn book_events_of(
                     else {
                         continue;
                     };
-                    let seq = state.log.next_seq();
-                    let id = request.map(|c| c.id.clone()).unwrap_or(None);
-                    let answer = id
-                        .is_some()
-                        .then(|| encode::order_amended(&id, instrument, &order, ts, seq));
-                    (
-                        encode::order_amended(&None, instrument, &order, ts, seq),
-                        answer,
-                    )
+                    (order, state.log.next_seq())
                 };
-                queue(account, frames.0, frames.1);
+                queue(account, &|id| {
+                    encode::order_amended(id, instrument, &order, ts, seq)
+                });
             }
             Event::Trade {
                 seq: trade_seq,
@@ -175,7 +171,7 @@ pub fn book_events_of(
                         });
                         frame
                     };
-                    queue(account, frame, None);
+                    queue(account, &|_| frame.clone());
                 }
             }
             Event::Done {
@@ -200,13 +196,9 @@ pub fn book_events_of(
                     };
                     (order, state.log.next_seq())
                 };
-                let id = request.map(|c| c.id.clone()).unwrap_or(None);
-                let plain =
-                    encode::order_done(&None, instrument, &order, wire_reason, filled, ts, seq);
-                let answer = id.is_some().then(|| {
-                    encode::order_done(&id, instrument, &order, wire_reason, filled, ts, seq)
+                queue(account, &|id| {
+                    encode::order_done(id, instrument, &order, wire_reason, filled, ts, seq)
                 });
-                queue(account, plain, answer);
             }
             _ => {}
         }

@@ -84,6 +84,21 @@ impl LiveSymbol {
     /// then encodes its market data and queues it. True if the output
     /// concerned an account (so it must be durable before it is sent).
     pub fn queue_output(&mut self, shared: &Shared) -> bool {
+        let private = self.book_only(shared);
+        let effects = &mut self.effects;
+        encode::market_data(
+            &self.market,
+            &self.out,
+            &mut self.scratch,
+            |channel, ts, frame| effects.push(Effect::Market { channel, ts, frame }),
+        );
+        private
+    }
+
+    /// Books the private events of the current output, if any (true if
+    /// there were), and encodes nothing: alone, for inputs applied where
+    /// nobody is connected (the warm-up, the journal's replay).
+    pub fn book_only(&mut self, shared: &Shared) -> bool {
         let private = private::concerns_an_account(&self.out);
         if private {
             private::book_events_of(
@@ -95,30 +110,7 @@ impl LiveSymbol {
                 &mut self.effects,
             );
         }
-        let effects = &mut self.effects;
-        encode::market_data(
-            &self.market,
-            &self.out,
-            &mut self.scratch,
-            |channel, ts, frame| effects.push(Effect::Market { channel, ts, frame }),
-        );
         private
-    }
-
-    /// Books the private events of the current output, if any, and
-    /// encodes nothing: for inputs applied where nobody is connected (the
-    /// warm-up, the journal's replay), whose messages would be dropped.
-    pub fn book_only(&mut self, shared: &Shared) {
-        if private::concerns_an_account(&self.out) {
-            private::book_events_of(
-                self.symbol,
-                &self.market,
-                &self.out,
-                self.request.as_ref(),
-                shared,
-                &mut self.effects,
-            );
-        }
     }
 
     /// Sends what is queued and may go now that `durable` is durable.
