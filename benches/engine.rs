@@ -288,6 +288,16 @@ impl BaselineBook {
         trades
     }
 
+    /// Total quantity per price level, bids best first then asks best
+    /// first: what the end state of a pass is compared on.
+    fn levels(&self) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+        let total = |(p, q): (&i64, &VecDeque<(u64, u32, i64)>)| (*p, q.iter().map(|o| o.2).sum());
+        (
+            self.bids.iter().rev().map(total).collect(),
+            self.asks.iter().map(total).collect(),
+        )
+    }
+
     fn apply(&mut self, input: &Input) -> usize {
         match *input {
             Input::New(o) => {
@@ -372,6 +382,35 @@ fn main() {
         "baseline BTreeMap book: {allocations} allocations in {} ops ({:.2} per op)",
         work.ops.len(),
         allocations as f64 / work.ops.len() as f64
+    );
+    // The baseline is a fair peer only if it does the same work: both must
+    // end the workload in the same book.
+    let mut ended = baseline.clone();
+    for input in &work.ops {
+        ended.apply(input);
+    }
+    let engine_end = replay(work.warmed.clone(), &work.ops, &mut out);
+    let engine_levels = |side| {
+        let mut levels: Vec<(i64, i64)> = Vec::new();
+        for order in engine_end.book().orders_by_priority(side) {
+            match levels.last_mut() {
+                Some(last) if last.0 == order.price.0 => last.1 += order.leaves.0,
+                _ => levels.push((order.price.0, order.leaves.0)),
+            }
+        }
+        levels
+    };
+    let (bids, asks) = ended.levels();
+    if (bids, asks) != (engine_levels(Side::Buy), engine_levels(Side::Sell)) {
+        eprintln!(
+            "the baseline book ends the workload in a different book than the engine: its figures would not compare the same work"
+        );
+        std::process::exit(1);
+    }
+    println!(
+        "end state: the baseline and the engine end in the same book ({} + {} levels)",
+        ended.bids.len(),
+        ended.asks.len()
     );
 
     // One quick wall-clock pass each, printed as a sanity line; criterion

@@ -1,7 +1,8 @@
 //! Replay throughput at `--max-speed`: a simulated recording replayed into 1
 //! subscriber and into 100 (each subscribed to every stream of every
-//! symbol), in messages delivered per second; and `simulate` itself, in
-//! events per second.
+//! symbol), in market-data messages delivered per second (responses not
+//! counted; a subscriber that lags fails the run); and `simulate` itself,
+//! in events per second.
 //!
 //! ```text
 //! cargo bench --bench replay
@@ -97,22 +98,32 @@ fn replay_into(file: &std::path::Path, instruments: &Instruments, n: usize) -> (
         let mut tasks = Vec::new();
         for mut ws in clients {
             tasks.push(tokio::spawn(async move {
-                let mut count = 0u64;
+                // Market data only (the `subscribed` answer is not a
+                // delivered message); a `lagged` notice means the figure
+                // counts a replay that dropped data, so the run fails.
+                let (mut count, mut lagged) = (0u64, 0u64);
                 while let Some(Ok(message)) = ws.next().await {
                     if let Message::Text(text) = message {
                         if text.starts_with("{\"type\":\"replay_end\"") {
                             break;
                         }
-                        count += 1;
+                        if text.starts_with("{\"type\":\"lagged\"") {
+                            lagged += 1;
+                        } else if text.contains("\"seq\":") && !text.starts_with("{\"type\":\"subscribed\"") {
+                            count += 1;
+                        }
                     }
                 }
-                count
+                (count, lagged)
             }));
         }
-        let mut total = 0;
+        let (mut total, mut lagged) = (0, 0);
         for task in tasks {
-            total += task.await.expect("client");
+            let (count, lags) = task.await.expect("client");
+            total += count;
+            lagged += lags;
         }
+        assert_eq!(lagged, 0, "a subscriber lagged: the replay dropped data, so no figure");
         let elapsed = started.elapsed().as_secs_f64();
         let _ = stop.send(());
         let _ = server.await;
