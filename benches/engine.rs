@@ -174,6 +174,9 @@ fn replay(mut engine: Engine, ops: &[Input], out: &mut Output) -> Engine {
 
 // ---------------------------------------------------------------- baseline
 
+/// (price, total quantity) per level, best first.
+type Levels = Vec<(i64, i64)>;
+
 /// A straightforward book, as a first version often looks: a `BTreeMap` of
 /// `VecDeque` queues per side, a std `HashMap` index, a `Vec` of trades per
 /// operation. Same rules as the engine for what the workload does (price-time
@@ -290,7 +293,7 @@ impl BaselineBook {
 
     /// Total quantity per price level, bids best first then asks best
     /// first: what the end state of a pass is compared on.
-    fn levels(&self) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    fn levels(&self) -> (Levels, Levels) {
         let total = |(p, q): (&i64, &VecDeque<(u64, u32, i64)>)| (*p, q.iter().map(|o| o.2).sum());
         (
             self.bids.iter().rev().map(total).collect(),

@@ -12,17 +12,29 @@ use std::time::Duration;
 pub enum Kind {
     Tickwire,
     NodeWs,
+    /// The chat example's shape, stamping and encoding once per message.
     NaiveRust,
+    /// The same, encoding once per subscriber (a first version).
+    NaivePerSubscriber,
 }
 
 impl Kind {
+    /// The servers of every comparison.
     pub const ALL: [Kind; 3] = [Kind::Tickwire, Kind::NodeWs, Kind::NaiveRust];
+    /// With the encode-per-subscriber variant (scenario 1 only).
+    pub const EVERY: [Kind; 4] = [
+        Kind::Tickwire,
+        Kind::NodeWs,
+        Kind::NaiveRust,
+        Kind::NaivePerSubscriber,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Tickwire => "tickwire",
             Kind::NodeWs => "Node ws",
             Kind::NaiveRust => "naive Rust",
+            Kind::NaivePerSubscriber => "naive Rust, encode per subscriber",
         }
     }
 
@@ -31,6 +43,7 @@ impl Kind {
             Kind::Tickwire => "tickwire",
             Kind::NodeWs => "node-ws",
             Kind::NaiveRust => "naive-rust",
+            Kind::NaivePerSubscriber => "naive-rust-per-subscriber",
         }
     }
 }
@@ -162,9 +175,12 @@ impl Paths {
                     .args(["--listen", "127.0.0.1:0"]);
                 c
             }
-            Kind::NaiveRust => {
+            Kind::NaiveRust | Kind::NaivePerSubscriber => {
                 let mut c = self.pinned(0, &self.naive_peer);
                 c.arg("--feed").arg(feed).args(["--listen", "127.0.0.1:0"]);
+                if kind == Kind::NaivePerSubscriber {
+                    c.arg("--encode-per-subscriber");
+                }
                 c
             }
         };
@@ -273,6 +289,14 @@ pub struct Server {
     pub addr: String,
 }
 
+impl Server {
+    /// The server's exit status if it has stopped (a peer whose feed ran
+    /// out exits with 3).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -306,6 +330,11 @@ impl Load {
 
     pub fn problems(&self) -> u64 {
         (self.f(&["seq_gaps"]) + self.f(&["lagged"]) + self.f(&["disconnects"])) as u64
+    }
+
+    /// Connections that never got an answer, or got an error.
+    pub fn unanswered(&self) -> u64 {
+        (self.f(&["unsettled"]) + self.f(&["errors"])) as u64
     }
 
     pub fn loadgen_bound(&self) -> bool {

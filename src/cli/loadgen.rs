@@ -44,6 +44,10 @@ pub struct LoadgenCmd {
     /// that shows one market), instead of to all of them.
     #[arg(long)]
     one_symbol_each: bool,
+    /// How long after the ramp to wait for every subscription's answer
+    /// before measuring without the unanswered connections.
+    #[arg(long, default_value = "60s")]
+    settle_timeout: String,
     /// The server's process id: report its CPU and memory (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
@@ -73,6 +77,7 @@ pub fn run(cmd: LoadgenCmd) -> Result<(), CliError> {
         server_pid: cmd.server_pid,
         progress: !cmd.quiet,
         one_symbol_each: cmd.one_symbol_each,
+        settle_timeout: Duration::from_nanos(duration("--settle-timeout", &cmd.settle_timeout)?),
     };
     let report = client_runtime()?
         .block_on(tickwire::loadgen::run(options))

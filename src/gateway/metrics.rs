@@ -1,7 +1,21 @@
 //! Counters for `/metrics`: plain atomics, updated once per batch or per
 //! event, never per subscriber (`http::prometheus` writes the page).
 
+use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+
+use hdrhistogram::Histogram;
+
+/// How late the engine applies its simulated events after their scheduled
+/// time, in microseconds (1 us to 60 s). The latency a client measures from
+/// `ts` starts when the event was applied, so an engine running behind its
+/// schedule is invisible there: this makes it visible.
+pub fn lag_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds")
+}
+
+/// Events applied more than this late count in `late_events`.
+pub const LATE_US: u64 = 1_000;
 
 /// Where a replay is, for `/metrics` (zero when live); written by the
 /// replay task only.
@@ -28,6 +42,12 @@ pub struct Metrics {
     pub engine_events_last_second: Vec<AtomicU64>,
     /// State snapshots written into the data directory while serving.
     pub snapshots: AtomicU64,
+    /// Schedule lag of every simulated event since start (not the warm-up):
+    /// each symbol task merges its own histogram in once a second, so the
+    /// lock is taken once per symbol per second, never per event.
+    pub schedule_lag: Mutex<Histogram<u64>>,
+    /// Simulated events applied more than `LATE_US` after their time.
+    pub late_events: AtomicU64,
 }
 
 impl Metrics {
@@ -45,6 +65,8 @@ impl Metrics {
             engine_events: zeros(),
             engine_events_last_second: zeros(),
             snapshots: AtomicU64::new(0),
+            schedule_lag: Mutex::new(lag_histogram()),
+            late_events: AtomicU64::new(0),
         }
     }
 }

@@ -11,8 +11,10 @@
 //! CPU is reported, so a run that the generator limited says so.
 //!
 //! The measured window opens once every connection has its `subscribed`
-//! answer (plus half a second for the initial snapshots to pass), and lasts
-//! `duration`.
+//! answer (or after `settle_timeout`, without the unanswered ones; plus
+//! half a second for the initial snapshots to pass), and lasts `duration`;
+//! what is read after it closes (while the server's measures are taken) is
+//! not counted.
 
 mod fields;
 mod probe;
@@ -57,6 +59,8 @@ pub struct LoadOptions {
     pub progress: bool,
     /// Each watcher subscribes to one of `symbols`, in turn, instead of all.
     pub one_symbol_each: bool,
+    /// How long after the ramp the window waits for every answer.
+    pub settle_timeout: Duration,
 }
 
 impl LoadOptions {
@@ -74,6 +78,7 @@ impl LoadOptions {
             server_pid: None,
             progress: false,
             one_symbol_each: false,
+            settle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -92,6 +97,8 @@ struct Live {
     orders: AtomicU64,
     /// Nanoseconds after `base` at which the window opens (u64::MAX: not yet).
     window_open: AtomicU64,
+    /// Nanoseconds after `base` at which the window closed (u64::MAX: not yet).
+    window_close: AtomicU64,
 }
 
 /// The shared frame of one run.
@@ -109,7 +116,8 @@ struct RunContext {
 impl RunContext {
     /// Whether `now` is inside the measured window.
     fn measuring(&self, now: Instant) -> bool {
-        (now - self.base).as_nanos() as u64 >= self.live.window_open.load(Relaxed)
+        let at = (now - self.base).as_nanos() as u64;
+        at >= self.live.window_open.load(Relaxed) && at < self.live.window_close.load(Relaxed)
     }
 }
 
@@ -170,6 +178,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         base: Instant::now(),
         live: Live {
             window_open: AtomicU64::new(u64::MAX),
+            window_close: AtomicU64::new(u64::MAX),
             ..Live::default()
         },
         stop: stop.clone(),
@@ -221,7 +230,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     // The window opens when every connection is subscribed (or gave up),
     // half a second later for initial snapshots to pass.
     tokio::time::sleep_until((ctx.base + options.ramp).into()).await;
-    let give_up = Instant::now() + Duration::from_secs(60);
+    let give_up = Instant::now() + options.settle_timeout;
     while ctx.live.settled.load(Relaxed) < total as u64 && Instant::now() < give_up {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -236,7 +245,11 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         .window_open
         .store((opened - ctx.base).as_nanos() as u64, Relaxed);
     tokio::time::sleep(options.duration).await;
-    let seconds = opened.elapsed().as_secs_f64();
+    let closed = Instant::now();
+    ctx.live
+        .window_close
+        .store((closed - ctx.base).as_nanos() as u64, Relaxed);
+    let seconds = (closed - opened).as_secs_f64();
     let cpu_close = probe::sample(0).map_or(0.0, |s| s.cpu_seconds);
     let proc_close = options.server_pid.and_then(probe::sample);
     let metrics_after = fetch_metrics(target).await;
@@ -255,6 +268,8 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.gaps += w.gaps;
         report.lagged += w.lagged;
         report.errors += w.errors;
+        report.subscribed += usize::from(w.subscribed);
+        report.negative_latencies += w.negative_latencies;
         report.disconnects += u64::from(w.disconnected);
         if w.connected {
             if first {
@@ -286,6 +301,9 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
             body.as_deref()
                 .and_then(|b| metric(b, "tickwire_messages_sent_total"))
         };
+        let after = |name: &str| metrics_after.as_deref().and_then(|b| metric(b, name));
+        let lag = "tickwire_engine_schedule_lag_seconds";
+        let late = "tickwire_engine_late_events_total";
         report.server = Some(ServerReport {
             cpu_cores: (close.cpu_seconds - open.cpu_seconds) / seconds.max(1e-9),
             rss_before: before.rss_bytes,
@@ -293,6 +311,11 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
             sent_per_sec: sent(&metrics_after)
                 .zip(sent(&metrics_before))
                 .map(|(a, b)| (a - b) / seconds.max(1e-9)),
+            schedule_lag_p99_us: after(&format!("{lag}{{quantile=\"0.99\"}}")).map(|s| s * 1e6),
+            schedule_lag_max_us: after(&format!("{lag}{{quantile=\"1\"}}")).map(|s| s * 1e6),
+            late_events: after(late)
+                .zip(metrics_before.as_deref().and_then(|b| metric(b, late)))
+                .map(|(a, b)| a - b),
         });
     }
     Ok(report)

@@ -20,6 +20,12 @@ pub struct ServerReport {
     pub rss_after: u64,
     /// Messages the server says it sent per second (tickwire's /metrics).
     pub sent_per_sec: Option<f64>,
+    /// How late its engine applied simulated events (since the server
+    /// started, from its /metrics), microseconds.
+    pub schedule_lag_p99_us: Option<f64>,
+    pub schedule_lag_max_us: Option<f64>,
+    /// Events applied over 1 ms late within the window.
+    pub late_events: Option<f64>,
 }
 
 #[derive(Debug)]
@@ -40,8 +46,13 @@ pub struct LoadReport {
     /// `error` answers to the watchers' subscriptions.
     pub errors: u64,
     /// Connections with no answer to their subscription (or no trading
-    /// start) after 60 s, when the window opened without them.
+    /// start) after the settle timeout, when the window opened without them.
     pub unsettled: usize,
+    /// Watchers that got their `subscribed` answer.
+    pub subscribed: usize,
+    /// Messages read before their `ts` by the generator's clock (recorded
+    /// as 1 us): clocks that disagree, said rather than hidden.
+    pub negative_latencies: u64,
     /// Publish-to-receive latency (`ts` to the read), microseconds.
     pub latency: Histogram<u64>,
     pub orders_sent: u64,
@@ -71,6 +82,8 @@ impl LoadReport {
             disconnects: 0,
             errors: 0,
             unsettled: 0,
+            subscribed: 0,
+            negative_latencies: 0,
             latency: histogram(),
             orders_sent: 0,
             orders_accepted: 0,
@@ -149,7 +162,7 @@ impl LoadReport {
         let mut s = String::with_capacity(1024);
         let _ = write!(
             s,
-            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{}",
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{},\"subscribed\":{},\"negative_latencies\":{}",
             self.connections,
             self.traders,
             self.connected,
@@ -167,6 +180,8 @@ impl LoadReport {
             self.disconnects,
             self.errors,
             self.unsettled,
+            self.subscribed,
+            self.negative_latencies,
         );
         let rejected: Vec<String> = self
             .orders_rejected
@@ -189,17 +204,18 @@ impl LoadReport {
         );
         match &self.server {
             Some(server) => {
-                let sent = server
-                    .sent_per_sec
-                    .map_or("null".to_string(), |v| format!("{v:.0}"));
+                let or_null = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.0}"));
                 let _ = write!(
                     s,
-                    ",\"server\":{{\"cpu_cores\":{:.2},\"rss_before_bytes\":{},\"rss_after_bytes\":{},\"memory_per_connection_bytes\":{:.0},\"sent_per_sec\":{}}}",
+                    ",\"server\":{{\"cpu_cores\":{:.2},\"rss_before_bytes\":{},\"rss_after_bytes\":{},\"memory_per_connection_bytes\":{:.0},\"sent_per_sec\":{},\"schedule_lag_p99_us\":{},\"schedule_lag_max_us\":{},\"late_events\":{}}}",
                     server.cpu_cores,
                     server.rss_before,
                     server.rss_after,
                     self.memory_per_connection().unwrap_or(0.0),
-                    sent
+                    or_null(server.sent_per_sec),
+                    or_null(server.schedule_lag_p99_us),
+                    or_null(server.schedule_lag_max_us),
+                    or_null(server.late_events),
                 );
             }
             None => s.push_str(",\"server\":null"),
@@ -230,13 +246,20 @@ impl LoadReport {
         );
         let _ = writeln!(
             t,
-            "latency (ts to read) {}",
-            Self::percentiles_text(&self.latency)
+            "latency (ts to read) {}; {} read before their ts (counted as 1 us)",
+            Self::percentiles_text(&self.latency),
+            self.negative_latencies
         );
         let _ = writeln!(
             t,
-            "integrity            {} seq gaps, {} lagged notices, {} disconnects, {} errors, {} unanswered",
-            self.gaps, self.lagged, self.disconnects, self.errors, self.unsettled
+            "integrity            {} seq gaps, {} lagged notices, {} disconnects, {} errors, {} unanswered ({} of {} watchers subscribed)",
+            self.gaps,
+            self.lagged,
+            self.disconnects,
+            self.errors,
+            self.unsettled,
+            self.subscribed,
+            self.connections
         );
         if self.traders > 0 {
             let rejected: u64 = self.orders_rejected.values().sum();
@@ -272,6 +295,14 @@ impl LoadReport {
             );
             if let Some(sent) = server.sent_per_sec {
                 let _ = writeln!(t, "server sent          {sent:.0} msgs/s (its /metrics)");
+            }
+            if let (Some(p99), Some(max)) = (server.schedule_lag_p99_us, server.schedule_lag_max_us)
+            {
+                let _ = writeln!(
+                    t,
+                    "engine behind        schedule lag p99 {p99:.0} us, max {max:.0} us since start; {} events over 1 ms late in the window",
+                    server.late_events.unwrap_or(0.0)
+                );
             }
         }
         t

@@ -24,6 +24,11 @@ pub struct WatchStats {
     pub lagged: u64,
     /// `error` answers from the server.
     pub errors: u64,
+    /// Got its `subscribed` answer.
+    pub subscribed: bool,
+    /// Messages read before their `ts` by this machine's wall clock (the
+    /// server's clock and the generator's disagree; counted as 1 us).
+    pub negative_latencies: u64,
 }
 
 /// Per-connection sequence checking: last seq per stream.
@@ -67,6 +72,8 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
         gaps: 0,
         lagged: 0,
         errors: 0,
+        subscribed: false,
+        negative_latencies: 0,
     };
     let mut settled = false;
     let settle = |settled: &mut bool| {
@@ -125,7 +132,10 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
                     seqs.reset();
                     return;
                 }
-                b"subscribed" => settle(&mut settled),
+                b"subscribed" => {
+                    stats.subscribed = true;
+                    settle(&mut settled);
+                }
                 // A refused subscription (a limit, a bad name) counts, and
                 // the window does not wait for it.
                 b"error" => {
@@ -146,6 +156,7 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
             stats.messages += 1;
             stats.bytes += text.len() as u64;
             if !kind.ends_with(b"snapshot") {
+                stats.negative_latencies += u64::from(received < ts);
                 let micros = received.saturating_sub(ts) / 1_000;
                 let _ = latency.record(micros.clamp(1, 60_000_000));
             }

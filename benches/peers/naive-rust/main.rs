@@ -1,15 +1,26 @@
 //! The naive Rust fan-out that tickwire is measured against in
 //! `benches/run.sh`: the shape of the tokio-tungstenite chat example. Each
-//! connection has an unbounded channel; the publisher encodes every message
-//! with `serde_json` once per subscriber and sends it down each channel;
-//! each connection forwards its channel into its socket.
+//! connection has an unbounded channel and a task that forwards it into its
+//! socket; the publisher stamps and encodes each message once and sends the
+//! same bytes down every subscriber's channel (as the chat example does with
+//! its one `Message`). Its sockets get the buffer settings tickwire uses, so
+//! what differs from tickwire is the fan-out design alone: a channel and a
+//! task wake-up per message per connection, no budget, no slow-consumer
+//! policy.
+//!
+//! With `--encode-per-subscriber` it is the first version people write
+//! instead: `serde_json` encodes the message once per subscriber, stamping
+//! `ts` for each.
 //!
 //! It plays a tickwire recording (plain JSON Lines, from `tickwire
 //! simulate`) at the recorded pace, with `ts` set to the publish time, like
-//! the Node peer: the same messages, sizes and rates as tickwire sends.
+//! the Node peer: the same messages, sizes and rates as tickwire sends. It
+//! does not loop: when the recording runs out it says so and exits with
+//! status 3, so a run longer than its feed fails rather than restarting
+//! `seq` (which a client would count as gaps).
 //!
 //! ```text
-//! cargo run --release --example naive-peer -- --feed FILE [--listen 127.0.0.1:0] [--speed 1]
+//! cargo run --release --example naive-peer -- --feed FILE [--listen 127.0.0.1:0] [--speed 1] [--encode-per-subscriber]
 //! ```
 //!
 //! Prints `listening on IP:PORT` once it accepts connections.
@@ -24,6 +35,7 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Subscribers = Arc<Mutex<HashMap<String, Vec<(u64, UnboundedSender<Message>)>>>>;
 
@@ -31,6 +43,10 @@ struct Entry {
     ts: u64,
     stream: String,
     msg: Value,
+    /// The recorded message's text before and after its `ts` value, for
+    /// stamping without re-encoding.
+    head: String,
+    tail: String,
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -59,7 +75,26 @@ fn load(path: &str) -> Result<Vec<Entry>, String> {
         ) else {
             continue; // book snapshots of the recording
         };
-        entries.push(Entry { ts, stream, msg });
+        // The message as recorded, split around its `ts` value.
+        let text = line
+            .find("\"msg\":")
+            .map(|at| &line[at + 6..line.len() - 1])
+            .ok_or_else(|| format!("{path}:{}: no msg", n + 1))?;
+        let ts_at = text
+            .find("\"ts\":")
+            .map(|at| at + 5)
+            .ok_or_else(|| format!("{path}:{}: no ts in msg", n + 1))?;
+        let ts_end = ts_at
+            + text[ts_at..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len() - ts_at);
+        entries.push(Entry {
+            ts,
+            stream,
+            msg,
+            head: text[..ts_at].to_string(),
+            tail: text[ts_end..].to_string(),
+        });
     }
     if entries.is_empty() {
         return Err(format!("{path}: no messages"));
@@ -79,7 +114,13 @@ async fn connection(stream: TcpStream, id: u64, subscribers: Subscribers) {
     // ACKs (tens of ms), which would measure the kernel, not the design.
     // Every server here sets TCP_NODELAY (Node's ws does by default).
     let _ = stream.set_nodelay(true);
-    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+    // tickwire's socket settings (gateway::http::ws_config), so the
+    // comparison isolates the fan-out design.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(512)
+        .write_buffer_size(32 << 10)
+        .max_write_buffer_size(32 << 10 | 4 << 20);
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;
     };
     let (tx, rx) = unbounded_channel::<Message>();
@@ -126,37 +167,46 @@ where
     let _ = stream.map(Ok).forward(outgoing).await;
 }
 
-async fn publish(entries: Vec<Entry>, speed: f64, subscribers: Subscribers) {
+async fn publish(entries: Vec<Entry>, speed: f64, per_subscriber: bool, subscribers: Subscribers) {
     let first = entries[0].ts;
-    let span = entries[entries.len() - 1].ts - first + 1_000_000;
-    let mut base = Instant::now();
-    loop {
-        for entry in &entries {
-            let due = base + Duration::from_nanos(((entry.ts - first) as f64 / speed) as u64);
-            if due > Instant::now() {
-                tokio::time::sleep_until(due.into()).await;
-            }
+    let base = Instant::now();
+    for entry in &entries {
+        let due = base + Duration::from_nanos(((entry.ts - first) as f64 / speed) as u64);
+        if due > Instant::now() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let map = subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = map.get(&entry.stream) else {
+            continue;
+        };
+        if per_subscriber {
             let mut msg = entry.msg.clone();
-            let map = subscribers.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(list) = map.get(&entry.stream) else {
-                continue;
-            };
             for (_, tx) in list {
-                // One encoding per subscriber: the naive way.
+                // One encoding per subscriber: the first version's way.
                 msg["ts"] = Value::from(now_ns());
                 if let Ok(text) = serde_json::to_string(&msg) {
                     let _ = tx.send(Message::Text(text.into()));
                 }
             }
+        } else if !list.is_empty() {
+            // Stamped and encoded once; every subscriber gets the same bytes.
+            let text = format!("{}{}{}", entry.head, now_ns(), entry.tail);
+            let message = Message::Text(text.into());
+            for (_, tx) in list {
+                let _ = tx.send(message.clone());
+            }
         }
-        base += Duration::from_nanos((span as f64 / speed) as u64);
     }
+    eprintln!("the feed ran out: give the peer a longer recording");
+    std::process::exit(3);
 }
 
 #[tokio::main]
 async fn main() {
     let (Some(feed), speed) = (arg("--feed"), arg("--speed").map_or(Ok(1.0), |s| s.parse())) else {
-        eprintln!("usage: naive-peer --feed FILE [--listen IP:PORT] [--speed X]");
+        eprintln!(
+            "usage: naive-peer --feed FILE [--listen IP:PORT] [--speed X] [--encode-per-subscriber]"
+        );
         std::process::exit(2);
     };
     let speed = match speed {
@@ -185,7 +235,8 @@ async fn main() {
         println!("listening on {addr}");
     }
     let subscribers: Subscribers = Arc::default();
-    tokio::spawn(publish(entries, speed, subscribers.clone()));
+    let per_subscriber = std::env::args().any(|a| a == "--encode-per-subscriber");
+    tokio::spawn(publish(entries, speed, per_subscriber, subscribers.clone()));
     let mut next_id = 0;
     while let Ok((stream, _)) = listener.accept().await {
         next_id += 1;

@@ -8,7 +8,9 @@
 // same rates, to the same subscriptions as tickwire does, and the same load
 // generator measures both. Each message is turned into a Buffer once and that
 // Buffer is sent to every subscriber (ws's fastest path). There is no book,
-// no matching and no slow-consumer policy: ws buffers without a bound.
+// no matching and no slow-consumer policy: ws buffers without a bound. It
+// does not loop: when the recording runs out it says so and exits with
+// status 3, so a run longer than its feed fails instead of restarting `seq`.
 //
 //   node server.js --feed FILE [--listen 127.0.0.1:0] [--speed 1]
 //
@@ -32,11 +34,20 @@ if (!feedPath || !(speed > 0)) {
   process.exit(2);
 }
 
-// Wall-clock nanoseconds with microsecond resolution (Date.now() has only
-// milliseconds; timeOrigin + now() is the same clock, finer).
-const { performance } = require('perf_hooks');
+// Wall-clock nanoseconds, as tickwire keeps them: the start time plus a
+// monotonic offset. performance.timeOrigin + performance.now() drifts from
+// the wall clock (by milliseconds on this VM, ahead of it: the generator then
+// read messages "before" their ts), so calibrate once against Date.now():
+// wait for its millisecond to turn over and pair that instant with hrtime.
+function calibrate() {
+  const start = Date.now();
+  let ms = start;
+  while (ms === start) ms = Date.now();
+  return BigInt(ms) * 1000000n - process.hrtime.bigint();
+}
+const OFFSET = calibrate();
 function nowNs() {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  return process.hrtime.bigint() + OFFSET;
 }
 
 async function loadFeed(path) {
@@ -109,10 +120,9 @@ async function main() {
   wss.on('listening', () => {
     const a = wss.address();
     console.log(`listening on ${a.address}:${a.port}`);
-    // Play the feed against the clock, looping if it runs out.
-    const span = entries[entries.length - 1].ts - entries[0].ts + 1e6;
+    // Play the feed against the clock, once.
     let next = 0;
-    let base = Number(nowNs()) - entries[0].ts / speed;
+    const base = Number(nowNs()) - entries[0].ts / speed;
     const tick = () => {
       const now = Number(nowNs());
       while (base + entries[next].ts / speed <= now) {
@@ -124,8 +134,8 @@ async function main() {
         }
         next += 1;
         if (next === entries.length) {
-          next = 0;
-          base += span / speed;
+          console.error('the feed ran out: give the peer a longer recording');
+          process.exit(3);
         }
       }
       const wait = (base + entries[next].ts / speed - Number(nowNs())) / 1e6;

@@ -13,6 +13,41 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
     );
 }
 
+/// How late the engine runs behind its simulated schedule: a summary since
+/// start (quantile 1 is the maximum) and the count of events over 1 ms late.
+fn schedule_lag(out: &mut String, shared: &Shared) {
+    let name = "tickwire_engine_schedule_lag_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} How long after its scheduled time the engine applied each simulated event (since start; quantile 1 is the maximum).\n# TYPE {name} summary"
+    );
+    let lag = shared
+        .metrics
+        .schedule_lag
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    for q in [0.5, 0.99, 0.999, 1.0] {
+        let us = if lag.is_empty() {
+            0
+        } else if q >= 1.0 {
+            lag.max()
+        } else {
+            lag.value_at_quantile(q)
+        };
+        let _ = writeln!(out, "{name}{{quantile=\"{q}\"}} {:.6}", us as f64 / 1e6);
+    }
+    let sum = lag.mean() * lag.len() as f64 / 1e6;
+    let _ = writeln!(out, "{name}_sum {sum:.6}\n{name}_count {}", lag.len());
+    metric(
+        out,
+        "tickwire_engine_late_events_total",
+        "counter",
+        "Simulated events applied more than 1 ms after their scheduled time.",
+        shared.metrics.late_events.load(Relaxed),
+    );
+}
+
 /// The `/metrics` page.
 pub fn render(shared: &Shared) -> String {
     let m = &shared.metrics;
@@ -66,6 +101,7 @@ pub fn render(shared: &Shared) -> String {
         "Payload bytes of the messages sent.",
         m.bytes_sent.load(Relaxed),
     );
+    schedule_lag(&mut out, shared);
     metric(
         &mut out,
         "tickwire_snapshots_total",

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{MissedTickBehavior, interval, sleep_until};
 
@@ -28,6 +29,7 @@ use crate::encode;
 use crate::fanout::Outbox;
 use crate::gateway::commands::{StreamCommand, SymbolCommand, SymbolInbox};
 use crate::gateway::durability::state::SymbolState;
+use crate::gateway::metrics::{LATE_US, lag_histogram};
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::Hub;
 use crate::journal::{Record, Ticket};
@@ -63,6 +65,9 @@ pub struct LiveTask {
     /// The journal's durable position (`None` without a journal).
     durable: Option<watch::Receiver<Ticket>>,
     deferred: VecDeque<Deferred>,
+    /// Schedule lag of this second's events (merged into the metrics by
+    /// the heartbeat).
+    lag: Histogram<u64>,
 }
 
 impl LiveTask {
@@ -76,6 +81,7 @@ impl LiveTask {
             seconds: 0,
             durable,
             deferred: VecDeque::new(),
+            lag: lag_histogram(),
         }
     }
 
@@ -234,7 +240,11 @@ impl LiveTask {
         let now = self.shared.clock.now();
         let mut steps = 0u32;
         let mut unrecorded = 0u32;
+        let mut late = 0u64;
         while self.symbol.market.next_sim_at() <= now && (steps as usize) < MAX_STEPS_PER_TURN {
+            let lag_us = now.saturating_sub(self.symbol.market.next_sim_at()) / 1_000;
+            let _ = self.lag.record(lag_us.clamp(1, 60_000_000));
+            late += u64::from(lag_us > LATE_US);
             self.symbol.out.clear();
             self.symbol.market.step_sim_at(now, &mut self.symbol.out);
             steps += 1;
@@ -263,6 +273,7 @@ impl LiveTask {
         }
         let index = self.symbol.symbol.index();
         self.shared.metrics.engine_events[index].fetch_add(steps as u64, Relaxed);
+        self.shared.metrics.late_events.fetch_add(late, Relaxed);
         self.events_this_second += steps as u64;
     }
 
@@ -271,6 +282,15 @@ impl LiveTask {
         metrics.engine_events_last_second[self.symbol.symbol.index()]
             .store(self.events_this_second, Relaxed);
         self.events_this_second = 0;
+        if !self.lag.is_empty() {
+            let mut lag = metrics
+                .schedule_lag
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _ = lag.add(&self.lag);
+            drop(lag);
+            self.lag.reset();
+        }
         if let Some(journal) = &self.symbol.journal {
             journal.lock().append(&Record::Heartbeat {
                 symbol: self.symbol.symbol,
