@@ -311,7 +311,7 @@ impl Outbox {
     /// The subscribed streams of one symbol, in channel order.
     pub fn streams_of(&self, symbol: SymbolId) -> Vec<StreamId> {
         let state = self.lock();
-        Channel::ALL
+        Channel::EVERY
             .iter()
             .map(|&channel| StreamId { symbol, channel })
             .filter(|s| state.subscribed.contains(s))

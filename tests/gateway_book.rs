@@ -4,72 +4,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
+use common::wire_book::WireBook;
 use common::{Server, config};
 use serde_json::{Value, json};
-
-/// A book kept from the wire, prices and quantities as their wire strings.
-#[derive(Default, Debug, PartialEq)]
-struct WireBook {
-    /// Keyed by the price as a number (for ordering), holding (price, qty).
-    bids: BTreeMap<i64, (String, String)>,
-    asks: BTreeMap<i64, (String, String)>,
-}
-
-fn key(price: &str) -> i64 {
-    let (int, frac) = price.split_once('.').unwrap_or((price, ""));
-    format!("{int}{frac:0<9}").parse().expect("price")
-}
-
-impl WireBook {
-    fn apply(&mut self, levels: &Value, bids: bool) {
-        let side = if bids { &mut self.bids } else { &mut self.asks };
-        for level in levels.as_array().expect("levels") {
-            let (price, qty) = (
-                level[0].as_str().expect("price"),
-                level[1].as_str().expect("qty"),
-            );
-            if qty == "0" {
-                assert!(
-                    side.remove(&key(price)).is_some(),
-                    "removed a level that was not there: {price}"
-                );
-            } else {
-                side.insert(key(price), (price.to_string(), qty.to_string()));
-            }
-        }
-    }
-
-    fn from_snapshot(snapshot: &Value) -> WireBook {
-        let mut book = WireBook::default();
-        book.apply(&snapshot["bids"], true);
-        book.apply(&snapshot["asks"], false);
-        book
-    }
-
-    /// PROTOCOL.md's checksum, computed independently of the server.
-    fn checksum(&self) -> u32 {
-        let side = |levels: Vec<&(String, String)>| {
-            levels
-                .iter()
-                .take(10)
-                .map(|(p, q)| format!("{p}:{q}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let text = format!(
-            "{}|{}",
-            side(self.bids.values().rev().collect()),
-            side(self.asks.values().collect())
-        );
-        crc32fast::hash(text.as_bytes())
-    }
-
-    fn crossed(&self) -> bool {
-        matches!((self.bids.keys().next_back(), self.asks.keys().next()), (Some(b), Some(a)) if b >= a)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_and_updates_reproduce_the_book_with_every_checksum() {

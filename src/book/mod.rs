@@ -7,6 +7,7 @@
 //! index have grown to the book's working size. The book enforces no trading
 //! rules; `engine` decides what goes in and out and keeps it uncrossed.
 
+pub mod l2;
 mod ladder;
 
 use rustc_hash::FxHashMap;

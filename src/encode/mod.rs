@@ -21,7 +21,7 @@ use crate::book::Book;
 use crate::engine::{Event, LevelChange, Output};
 use crate::instrument::Instrument;
 use crate::market::Market;
-use crate::protocol::Channel;
+use crate::protocol::{BookView, Channel};
 use crate::stats::{Candle, CandleSeries, Interval, Ticker};
 use crate::types::{Price, Qty, Side, UnixNanos};
 
@@ -69,21 +69,68 @@ fn push_level(out: &mut String, instrument: &Instrument, price: Price, qty: Qty)
 /// The CRC-32 of PROTOCOL.md: top 10 bids then top 10 asks as
 /// `price:qty` wire strings joined by `,`, the two sides joined by `|`.
 pub fn book_checksum(instrument: &Instrument, book: &Book, scratch: &mut String) -> u32 {
+    let side = |side| book.levels(side).map(|l| (l.price, l.total));
+    levels_checksum(instrument, side(Side::Buy), side(Side::Sell), scratch)
+}
+
+/// The same checksum over levels given best first.
+pub fn levels_checksum(
+    instrument: &Instrument,
+    bids: impl Iterator<Item = (Price, Qty)>,
+    asks: impl Iterator<Item = (Price, Qty)>,
+    scratch: &mut String,
+) -> u32 {
     scratch.clear();
-    for side in [Side::Buy, Side::Sell] {
-        if side == Side::Sell {
-            scratch.push('|');
-        }
-        for (i, level) in book.levels(side).take(CHECKSUM_DEPTH).enumerate() {
+    let side = |levels: &mut dyn Iterator<Item = (Price, Qty)>, scratch: &mut String| {
+        for (i, (price, qty)) in levels.take(CHECKSUM_DEPTH).enumerate() {
             if i > 0 {
                 scratch.push(',');
             }
-            instrument.write_price(level.price, scratch);
+            instrument.write_price(price, scratch);
             scratch.push(':');
-            instrument.write_qty(level.total, scratch);
+            instrument.write_qty(qty, scratch);
         }
-    }
+    };
+    side(&mut { bids }, scratch);
+    scratch.push('|');
+    side(&mut { asks }, scratch);
     crc32fast::hash(scratch.as_bytes())
+}
+
+/// A book view's `book_snapshot` or `book_update`: the book's shape with
+/// the view's `depth` and `interval` after `ts`, so a client following
+/// several views of one symbol tells them apart.
+pub struct ViewMessage<'a> {
+    pub kind: &'static str,
+    pub view: BookView,
+    pub seq: u64,
+    pub ts: UnixNanos,
+    pub bids: &'a [(Price, Qty)],
+    pub asks: &'a [(Price, Qty)],
+    pub checksum: u32,
+}
+
+pub fn book_view(instrument: &Instrument, m: &ViewMessage) -> Utf8Bytes {
+    let mut out = String::with_capacity(160 + 40 * (m.bids.len() + m.asks.len()));
+    head(&mut out, m.kind, &instrument.symbol, m.seq, m.ts);
+    if let Some(depth) = m.view.depth {
+        let _ = write!(out, ",\"depth\":{}", depth.levels());
+    }
+    if let Some(throttle) = m.view.throttle {
+        let _ = write!(out, ",\"interval\":\"{}\"", throttle.as_str());
+    }
+    for (name, levels) in [("bids", m.bids), ("asks", m.asks)] {
+        let _ = write!(out, ",\"{name}\":[");
+        for (i, &(price, qty)) in levels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_level(&mut out, instrument, price, qty);
+        }
+        out.push(']');
+    }
+    let _ = write!(out, ",\"checksum\":{}}}", m.checksum);
+    frame(out)
 }
 
 /// `book_snapshot` with every level, bids best first, asks best first.
@@ -270,14 +317,14 @@ pub fn series_snapshot(instrument: &Instrument, series: &CandleSeries, ts: UnixN
 }
 
 /// Encodes the market-data messages of one input's events (`out`), in
-/// order, each with its channel and engine time. The checksum of a book
-/// update is of the book now, which is the book after it: each input yields
-/// at most one update.
+/// order, each with its channel, engine time and (a book update) its level
+/// changes. The checksum of a book update is of the book now, which is the
+/// book after it: each input yields at most one update.
 pub fn market_data(
     market: &Market,
     out: &Output,
     scratch: &mut String,
-    mut emit: impl FnMut(Channel, UnixNanos, Utf8Bytes),
+    mut emit: impl FnMut(Channel, UnixNanos, Utf8Bytes, &[LevelChange]),
 ) {
     let instrument = market.instrument();
     for event in &out.events {
@@ -294,20 +341,24 @@ pub fn market_data(
                     Channel::Trades,
                     ts,
                     trade(instrument, seq, ts, price, qty, taker_side),
+                    &[],
                 );
             }
             Event::BookUpdate { seq, ts, .. } => {
                 let checksum = book_checksum(instrument, market.engine().book(), scratch);
+                let changes = out.changes_of(event);
                 emit(
                     Channel::Book,
                     ts,
-                    book_update(instrument, out.changes_of(event), seq, ts, checksum),
+                    book_update(instrument, changes, seq, ts, checksum),
+                    changes,
                 );
             }
             Event::Ticker { seq, ts } => emit(
                 Channel::Ticker,
                 ts,
                 ticker(instrument, seq, ts, market.ticker().latest().2),
+                &[],
             ),
             Event::Candle {
                 interval,
@@ -319,6 +370,7 @@ pub fn market_data(
                     Channel::Candles(interval),
                     ts,
                     candle(instrument, interval.as_str(), seq, ts, &bar),
+                    &[],
                 );
             }
             _ => {}

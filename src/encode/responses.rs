@@ -19,15 +19,27 @@ fn open(out: &mut String, kind: &str, id: &RequestId) {
     }
 }
 
-/// `{"channel":"book","symbol":"BTC-USD"}`, with `"interval"` for candles.
+/// `{"channel":"book","symbol":"BTC-USD"}`, with `"interval"` for candles,
+/// `"depth"` and `"interval"` for a view of the book.
 fn push_stream(out: &mut String, channel: Channel, symbol: &str) {
     let _ = write!(
         out,
         "{{\"channel\":\"{}\",\"symbol\":\"{symbol}\"",
         channel.name()
     );
-    if let Channel::Candles(interval) = channel {
-        let _ = write!(out, ",\"interval\":\"{}\"", interval.as_str());
+    match channel {
+        Channel::Candles(interval) => {
+            let _ = write!(out, ",\"interval\":\"{}\"", interval.as_str());
+        }
+        Channel::BookView(view) => {
+            if let Some(depth) = view.depth {
+                let _ = write!(out, ",\"depth\":{}", depth.levels());
+            }
+            if let Some(throttle) = view.throttle {
+                let _ = write!(out, ",\"interval\":\"{}\"", throttle.as_str());
+            }
+        }
+        _ => {}
     }
     out.push('}');
 }

@@ -1,11 +1,13 @@
 //! Channels and streams: the one table of channel names, on the wire
-//! (`book`, `candles`) and in recordings (`candles_1s`).
+//! (`book`, `candles`) and in recordings (`candles_1s`), and the book's
+//! views of v1.1 (a depth, an interval, or both), each a stream of its own.
 
 use crate::stats::Interval;
 use crate::types::SymbolId;
 
 /// A market-data channel of one symbol. Candles are one channel per
-/// interval.
+/// interval; the book is the whole book at every change (`Book`) or one of
+/// its views (`BookView`), each its own stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Channel {
     Book,
@@ -13,9 +15,152 @@ pub enum Channel {
     Ticker,
     Candles(Interval),
     Heartbeat,
+    BookView(BookView),
+}
+
+/// The top levels a book view keeps per side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Depth {
+    D10,
+    D25,
+    D100,
+}
+
+impl Depth {
+    pub const ALL: [Depth; 3] = [Depth::D10, Depth::D25, Depth::D100];
+
+    pub fn levels(self) -> usize {
+        match self {
+            Depth::D10 => 10,
+            Depth::D25 => 25,
+            Depth::D100 => 100,
+        }
+    }
+
+    pub fn from_levels(levels: u64) -> Option<Depth> {
+        Depth::ALL.into_iter().find(|d| d.levels() as u64 == levels)
+    }
+}
+
+/// How often a throttled book view sends: at most one update per period,
+/// with the net change since the last one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Throttle {
+    Ms100,
+    S1,
+}
+
+impl Throttle {
+    pub const ALL: [Throttle; 2] = [Throttle::Ms100, Throttle::S1];
+    /// The tick every throttled view is checked on.
+    pub const TICK_MS: u64 = 100;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Throttle::Ms100 => "100ms",
+            Throttle::S1 => "1s",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Throttle> {
+        Throttle::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// Its period in ticks of `TICK_MS`.
+    pub fn ticks(self) -> u32 {
+        match self {
+            Throttle::Ms100 => 1,
+            Throttle::S1 => 10,
+        }
+    }
+}
+
+/// A view of the book other than the whole book at every change: a depth,
+/// an interval, or both (never neither: that is `Channel::Book`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BookView {
+    pub depth: Option<Depth>,
+    pub throttle: Option<Throttle>,
+}
+
+impl BookView {
+    /// Every view, in `index` order.
+    pub const ALL: [BookView; 11] = {
+        const fn v(depth: Option<Depth>, throttle: Option<Throttle>) -> BookView {
+            BookView { depth, throttle }
+        }
+        use Depth::*;
+        use Throttle::*;
+        [
+            v(Some(D10), None),
+            v(Some(D25), None),
+            v(Some(D100), None),
+            v(None, Some(Ms100)),
+            v(Some(D10), Some(Ms100)),
+            v(Some(D25), Some(Ms100)),
+            v(Some(D100), Some(Ms100)),
+            v(None, Some(S1)),
+            v(Some(D10), Some(S1)),
+            v(Some(D25), Some(S1)),
+            v(Some(D100), Some(S1)),
+        ]
+    };
+
+    /// The book channel for a depth and an interval (both absent: the whole
+    /// book at every change).
+    pub fn channel(depth: Option<Depth>, throttle: Option<Throttle>) -> Channel {
+        if depth.is_none() && throttle.is_none() {
+            Channel::Book
+        } else {
+            Channel::BookView(BookView { depth, throttle })
+        }
+    }
+
+    pub fn index(self) -> usize {
+        let depth = match self.depth {
+            None => 0,
+            Some(Depth::D10) => 1,
+            Some(Depth::D25) => 2,
+            Some(Depth::D100) => 3,
+        };
+        match self.throttle {
+            None => depth - 1,
+            Some(Throttle::Ms100) => 3 + depth,
+            Some(Throttle::S1) => 7 + depth,
+        }
+    }
+
+    /// The key of this view's `seq` in a heartbeat's `last_seq`:
+    /// `book_10`, `book_100ms`, `book_25_1s`.
+    pub fn heartbeat_key(self, out: &mut String) {
+        use std::fmt::Write as _;
+        out.push_str("book");
+        if let Some(depth) = self.depth {
+            let _ = write!(out, "_{}", depth.levels());
+        }
+        if let Some(throttle) = self.throttle {
+            let _ = write!(out, "_{}", throttle.as_str());
+        }
+    }
 }
 
 impl Channel {
+    /// Every channel including the book views, in `index` order.
+    pub const COUNT: usize = 6 + BookView::ALL.len();
+    pub const EVERY: [Channel; Channel::COUNT] = {
+        let mut every = [Channel::Book; Channel::COUNT];
+        let mut i = 0;
+        while i < 6 {
+            every[i] = Channel::ALL[i];
+            i += 1;
+        }
+        while i < Channel::COUNT {
+            every[i] = Channel::BookView(BookView::ALL[i - 6]);
+            i += 1;
+        }
+        every
+    };
+
     pub const ALL: [Channel; 6] = [
         Channel::Book,
         Channel::Trades,
@@ -25,15 +170,22 @@ impl Channel {
         Channel::Heartbeat,
     ];
 
-    /// The wire name (`candles` for every interval).
+    /// The wire name (`candles` for every interval, `book` for every view).
     pub fn name(self) -> &'static str {
-        NAMES[self.index()].1
+        match self {
+            Channel::BookView(_) => "book",
+            _ => NAMES[self.index()].1,
+        }
     }
 
     /// The name of the stream's channel in a recording, where each candle
-    /// interval is a stream of its own (`candles_1s`).
+    /// interval is a stream of its own (`candles_1s`). Book views are
+    /// derived from the book and never recorded.
     pub fn stream_name(self) -> &'static str {
-        NAMES[self.index()].2
+        match self {
+            Channel::BookView(_) => "book",
+            _ => NAMES[self.index()].2,
+        }
     }
 
     /// The channel of a recording's stream name.
@@ -65,13 +217,22 @@ impl Channel {
             Channel::Candles(Interval::OneSecond) => 3,
             Channel::Candles(Interval::OneMinute) => 4,
             Channel::Heartbeat => 5,
+            Channel::BookView(view) => 6 + view.index(),
         }
     }
 
     /// Whether a lagging client gets fresh state for it (PROTOCOL.md: books,
     /// the newest ticker and candle); trades and heartbeats just go on.
     pub fn resyncs(self) -> bool {
-        matches!(self, Channel::Book | Channel::Ticker | Channel::Candles(_))
+        matches!(
+            self,
+            Channel::Book | Channel::BookView(_) | Channel::Ticker | Channel::Candles(_)
+        )
+    }
+
+    /// Whether it is the book or one of its views.
+    pub fn is_book(self) -> bool {
+        matches!(self, Channel::Book | Channel::BookView(_))
     }
 }
 
@@ -124,6 +285,12 @@ mod tests {
             Some(Interval::ALL.map(Channel::Candles).to_vec())
         );
         assert_eq!(Channel::named("news", None), None);
+        for (i, channel) in Channel::EVERY.iter().enumerate() {
+            assert_eq!(channel.index(), i);
+        }
+        let mut key = String::new();
+        BookView::ALL[5].heartbeat_key(&mut key);
+        assert_eq!(key, "book_25_100ms");
         assert_eq!(Channel::from_stream_name("candles"), None);
     }
 }

@@ -8,7 +8,7 @@ mod channel;
 mod fields;
 mod trading;
 
-pub use channel::{Channel, StreamId};
+pub use channel::{BookView, Channel, Depth, StreamId, Throttle};
 pub use trading::{
     AmendRequest, FillsRequest, OrderRef, OrderRequest, check_client_order_id, parse_order_id,
 };
@@ -49,7 +49,26 @@ impl RequestError {
 pub struct StreamSelection {
     pub channels: Vec<String>,
     pub symbols: Vec<String>,
+    /// `interval` read as a candle interval (`1s`, `1m`).
     pub interval: Option<Interval>,
+    /// `interval` read as a book interval (`100ms`, `1s`).
+    pub throttle: Option<Throttle>,
+    /// `depth` (book only: 10, 25, 100).
+    pub depth: Option<Depth>,
+}
+
+impl StreamSelection {
+    /// The book stream this selection names (v1.1): its depth, and its
+    /// interval unless the interval is the candles' (`1s` with `candles`
+    /// among the channels keeps v1's meaning: 1 s candles, the book at
+    /// every change).
+    pub fn book_channel(&self) -> Channel {
+        let candles = self.channels.iter().any(|c| c == "candles");
+        let throttle = self
+            .throttle
+            .filter(|_| !(candles && self.interval.is_some()));
+        BookView::channel(self.depth, throttle)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,19 +193,43 @@ fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
 fn selection(value: &BorrowedValue) -> Result<StreamSelection, RequestError> {
     let channels = string_list(value, "channels")?;
     let symbols = string_list(value, "symbols")?;
-    let interval = match value.get("interval") {
-        None => None,
-        Some(v) => match v.as_str().and_then(Interval::parse) {
-            Some(i) => Some(i),
-            None => {
-                return Err(bad("field \"interval\" must be \"1s\" or \"1m\""));
+    let (interval, throttle) = match value.get("interval") {
+        None => (None, None),
+        Some(v) => {
+            let text = v.as_str().unwrap_or("");
+            let (interval, throttle) = (Interval::parse(text), Throttle::parse(text));
+            if interval.is_none() && throttle.is_none() {
+                return Err(bad(
+                    "field \"interval\" must be \"1s\" or \"1m\" for candles, \"100ms\" or \"1s\" for the book",
+                ));
             }
-        },
+            (interval, throttle)
+        }
     };
+    let depth = match value.get("depth") {
+        None => None,
+        Some(v) => Some(v.as_u64().and_then(Depth::from_levels).ok_or_else(|| {
+            bad("field \"depth\" must be 10, 25 or 100 (levels per side of the book)")
+        })?),
+    };
+    let book = channels.iter().any(|c| c == "book");
+    if depth.is_some() && !book {
+        return Err(bad("field \"depth\" applies to the book channel only"));
+    }
+    if throttle.is_some() && interval.is_none() && channels.iter().any(|c| c == "candles") {
+        return Err(bad(
+            "candles take \"interval\" \"1s\" or \"1m\"; subscribe to a 100 ms book in its own request",
+        ));
+    }
+    if throttle.is_some() && interval.is_none() && !book {
+        return Err(bad("interval \"100ms\" applies to the book channel only"));
+    }
     Ok(StreamSelection {
         channels,
         symbols,
         interval,
+        throttle,
+        depth,
     })
 }
 

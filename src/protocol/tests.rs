@@ -11,6 +11,48 @@ fn code(text: &str) -> &'static str {
 }
 
 #[test]
+fn book_depth_and_interval_are_read_with_v1_meanings_kept() {
+    let selection = |text: &str| match p(text).request {
+        Ok(Request::Subscribe(s)) => s,
+        other => panic!("{text}: {other:?}"),
+    };
+    let s = selection(
+        r#"{"op":"subscribe","channels":["book"],"symbols":["BTC-USD"],"depth":10,"interval":"100ms"}"#,
+    );
+    assert_eq!(
+        s.book_channel(),
+        BookView::channel(Some(Depth::D10), Some(Throttle::Ms100))
+    );
+    let s = selection(
+        r#"{"op":"subscribe","channels":["book"],"symbols":["BTC-USD"],"interval":"1s"}"#,
+    );
+    assert_eq!(
+        s.book_channel(),
+        BookView::channel(None, Some(Throttle::S1))
+    );
+    // v1: 1 s candles and the book at every change.
+    let s = selection(
+        r#"{"op":"subscribe","channels":["book","candles"],"symbols":["BTC-USD"],"interval":"1s"}"#,
+    );
+    assert_eq!(s.book_channel(), Channel::Book);
+    assert_eq!(s.interval, Some(Interval::OneSecond));
+    let s = selection(
+        r#"{"op":"subscribe","channels":["book","candles"],"symbols":["BTC-USD"],"interval":"1m"}"#,
+    );
+    assert_eq!(s.book_channel(), Channel::Book);
+    for bad in [
+        r#"{"op":"subscribe","channels":["book"],"symbols":["BTC-USD"],"depth":20}"#,
+        r#"{"op":"subscribe","channels":["book"],"symbols":["BTC-USD"],"depth":"10"}"#,
+        r#"{"op":"subscribe","channels":["trades"],"symbols":["BTC-USD"],"depth":10}"#,
+        r#"{"op":"subscribe","channels":["book"],"symbols":["BTC-USD"],"interval":"250ms"}"#,
+        r#"{"op":"subscribe","channels":["candles"],"symbols":["BTC-USD"],"interval":"100ms"}"#,
+        r#"{"op":"subscribe","channels":["trades"],"symbols":["BTC-USD"],"interval":"100ms"}"#,
+    ] {
+        assert_eq!(code(bad), "bad_request", "{bad}");
+    }
+}
+
+#[test]
 fn requests_parse_with_their_ids() {
     let r = p(r#"{"op":"subscribe","id":7,"channels":["book","trades"],"symbols":["BTC-USD"]}"#);
     assert_eq!(r.id.as_deref(), Some("7"));
@@ -19,7 +61,9 @@ fn requests_parse_with_their_ids() {
         Ok(Request::Subscribe(StreamSelection {
             channels: vec!["book".into(), "trades".into()],
             symbols: vec!["BTC-USD".into()],
-            interval: None
+            interval: None,
+            throttle: None,
+            depth: None,
         }))
     );
     assert_eq!(

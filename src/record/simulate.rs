@@ -129,7 +129,7 @@ pub fn simulate(
         stats.events += 1;
         let names = &names[index];
         let mut failed = None;
-        encode::market_data(market, &out, &mut scratch, |channel, ts, frame| {
+        encode::market_data(market, &out, &mut scratch, |channel, ts, frame, _| {
             if failed.is_none()
                 && let Err(e) = writer.write_message(ts, &names[channel.index()], frame.as_bytes())
             {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod wire_book;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

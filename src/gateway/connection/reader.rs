@@ -19,7 +19,9 @@ use crate::encode;
 use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
-use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId, StreamSelection};
+use crate::protocol::{
+    self, BookView, Channel, Request, RequestError, RequestId, StreamId, StreamSelection,
+};
 use crate::stats::Interval;
 
 impl Session {
@@ -142,6 +144,17 @@ impl Session {
         };
         let mut channels = Vec::with_capacity(selection.channels.len() + 1);
         for name in &selection.channels {
+            if name == "book" {
+                // One book stream per (depth, interval); `unsubscribe` from
+                // the book without either leaves every one of them.
+                match selection.book_channel() {
+                    Channel::Book if !subscribing => channels.extend(
+                        std::iter::once(Channel::Book).chain(BookView::ALL.map(Channel::BookView)),
+                    ),
+                    channel => channels.push(channel),
+                }
+                continue;
+            }
             let named = Channel::named(name, interval).ok_or_else(|| {
                 RequestError::new(
                     ErrorCode::UnknownChannel,

@@ -13,6 +13,7 @@
 //! exact point of its stream.
 
 mod subscribers;
+mod views;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -21,11 +22,15 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::commands::StreamCommand;
 use super::shared::Shared;
+use crate::book::Book;
+use crate::engine::LevelChange;
 use crate::fanout::{ConnId, Outbox};
+use crate::instrument::Instrument;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
-use crate::types::SymbolId;
+use crate::types::{SymbolId, UnixNanos};
 pub use subscribers::Subscribers;
+use views::Views;
 
 /// What a market source knows of one symbol at the current point of its
 /// streams.
@@ -36,6 +41,10 @@ pub trait MarketState {
     fn candles_snapshot(&mut self, interval: Interval) -> Utf8Bytes;
     /// The last `ticker` and `candle` messages published.
     fn latest(&self) -> &Latest;
+    fn instrument(&self) -> &Instrument;
+    /// The book now and its time, at the book stream's last `seq` (asked
+    /// only when subscriptions are handled, when the two agree).
+    fn book(&self) -> (&Book, UnixNanos);
 }
 
 /// The last `ticker` and `candle` (per interval) messages of a symbol,
@@ -66,10 +75,11 @@ impl Latest {
     }
 }
 
-/// One symbol's subscribers, by stream.
+/// One symbol's subscribers, by stream; the book's views with theirs.
 pub struct Hub {
     symbol: SymbolId,
     streams: [Subscribers; Channel::ALL.len()],
+    views: Views,
 }
 
 impl Hub {
@@ -77,6 +87,7 @@ impl Hub {
         Hub {
             symbol,
             streams: Default::default(),
+            views: Views::new(symbol),
         }
     }
 
@@ -88,9 +99,14 @@ impl Hub {
     }
 
     /// The initial state of a stream for a new subscriber, if it has one.
-    fn initial_state(state: &mut impl MarketState, channel: Channel) -> Option<Utf8Bytes> {
+    fn initial_state(
+        &mut self,
+        state: &mut impl MarketState,
+        channel: Channel,
+    ) -> Option<Utf8Bytes> {
         match channel {
             Channel::Book => Some(state.book_snapshot()),
+            Channel::BookView(view) => Some(self.views.snapshot(state.instrument(), view)),
             Channel::Ticker => state.latest().ticker().cloned(),
             Channel::Candles(interval) => Some(state.candles_snapshot(interval)),
             Channel::Trades | Channel::Heartbeat => None,
@@ -98,12 +114,20 @@ impl Hub {
     }
 
     /// Fresh state after a lag: the book, the newest ticker and candle.
-    fn fresh_state(state: &mut impl MarketState, channel: Channel) -> Option<Utf8Bytes> {
+    fn fresh_state(&mut self, state: &mut impl MarketState, channel: Channel) -> Option<Utf8Bytes> {
         match channel {
-            Channel::Book => Some(state.book_snapshot()),
-            Channel::Ticker => state.latest().ticker().cloned(),
             Channel::Candles(interval) => state.latest().candle(interval).cloned(),
-            Channel::Trades | Channel::Heartbeat => None,
+            other => self.initial_state(state, other),
+        }
+    }
+
+    fn add(&mut self, state: &impl MarketState, channel: Channel, outbox: &Arc<Outbox>) -> bool {
+        match channel {
+            Channel::BookView(view) => {
+                let (book, ts) = state.book();
+                self.views.add(view, outbox, book, ts)
+            }
+            _ => self.streams[channel.index()].add(outbox),
         }
     }
 
@@ -116,12 +140,12 @@ impl Hub {
         match command {
             StreamCommand::Subscribe { outbox, channels } => {
                 for channel in channels {
-                    if self.streams[channel.index()].add(&outbox) {
+                    if self.add(state, channel, &outbox) {
                         shared.metrics.subscriptions.fetch_add(1, Relaxed);
                     }
                     // Again for a stream already subscribed: that is the
                     // protocol's resync.
-                    if let Some(frame) = Self::initial_state(state, channel) {
+                    if let Some(frame) = self.initial_state(state, channel) {
                         let push = outbox.push_market(self.stream(channel), &frame);
                         shared.after_push(&outbox, push);
                     }
@@ -133,7 +157,7 @@ impl Hub {
                 }
             }
             StreamCommand::Disconnect { conn } => {
-                for channel in Channel::ALL {
+                for channel in Channel::EVERY {
                     self.remove(shared, channel, conn);
                 }
             }
@@ -141,17 +165,21 @@ impl Hub {
     }
 
     fn remove(&mut self, shared: &Shared, channel: Channel, conn: ConnId) {
-        if self.streams[channel.index()].remove(conn) {
+        let removed = match channel {
+            Channel::BookView(view) => self.views.remove(view, conn),
+            _ => self.streams[channel.index()].remove(conn),
+        };
+        if removed {
             shared.metrics.subscriptions.fetch_sub(1, Relaxed);
         }
     }
 
     /// Fresh state for a lagging connection, for the streams it has of this
     /// symbol.
-    pub fn resync(&self, shared: &Shared, state: &mut impl MarketState, outbox: &Arc<Outbox>) {
+    pub fn resync(&mut self, shared: &Shared, state: &mut impl MarketState, outbox: &Arc<Outbox>) {
         let mut frames = Vec::new();
         for stream in outbox.streams_of(self.symbol) {
-            if let Some(frame) = Self::fresh_state(state, stream.channel) {
+            if let Some(frame) = self.fresh_state(state, stream.channel) {
                 frames.push((stream, frame));
             }
         }
@@ -161,26 +189,66 @@ impl Hub {
 
     /// Every subscriber of every stream gets its initial state again (a
     /// replay that starts a new pass).
-    pub fn restart(&self, shared: &Shared, state: &mut impl MarketState) {
-        for channel in Channel::ALL {
-            let subscribers = &self.streams[channel.index()];
-            if subscribers.is_empty() {
+    pub fn restart(&mut self, shared: &Shared, state: &mut impl MarketState) {
+        let (book, ts) = state.book();
+        self.views.reload(book, ts);
+        for channel in Channel::EVERY {
+            if self.subscribers(channel).is_empty() {
                 continue;
             }
-            if let Some(frame) = Self::initial_state(state, channel) {
+            if let Some(frame) = self.initial_state(state, channel) {
                 self.fan_out(shared, channel, &frame);
             }
         }
     }
 
-    /// Fans a market-data message out to the stream's subscribers.
-    pub fn publish(&self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
-        self.fan_out(shared, channel, frame);
+    /// The book was rebuilt from a recorded snapshot (replay): the views
+    /// follow it from there.
+    pub fn reload_book(&mut self, state: &impl MarketState) {
+        let (book, ts) = state.book();
+        self.views.reload(book, ts);
+    }
+
+    fn subscribers(&self, channel: Channel) -> &[Arc<Outbox>] {
+        match channel {
+            Channel::BookView(view) => self.views.subscribers(view),
+            _ => self.streams[channel.index()].as_slice(),
+        }
+    }
+
+    /// Fans a market-data message out to the stream's subscribers (a
+    /// heartbeat with the `seq` of the book's views added).
+    pub fn publish(&mut self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
+        if channel == Channel::Heartbeat {
+            let frame = self.views.heartbeat(frame);
+            self.fan_out(shared, channel, &frame);
+        } else {
+            self.fan_out(shared, channel, frame);
+        }
+    }
+
+    /// Fans a `book_update` out, and moves the book's views by its level
+    /// changes.
+    pub fn publish_book(
+        &mut self,
+        shared: &Shared,
+        instrument: &Instrument,
+        frame: &Utf8Bytes,
+        changes: &[LevelChange],
+        ts: UnixNanos,
+    ) {
+        self.fan_out(shared, Channel::Book, frame);
+        self.views.follow(shared, instrument, changes, ts);
+    }
+
+    /// The throttle clock of the book's views (every `Throttle::TICK_MS`).
+    pub fn tick(&mut self, shared: &Shared, instrument: &Instrument) {
+        self.views.tick(shared, instrument);
     }
 
     fn fan_out(&self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
         let stream = self.stream(channel);
-        for outbox in self.streams[channel.index()].as_slice() {
+        for outbox in self.subscribers(channel) {
             shared.after_push(outbox, outbox.push_market(stream, frame));
         }
     }
@@ -188,8 +256,7 @@ impl Hub {
     /// The most market data any subscriber of the stream has queued (a
     /// replay at full speed waits for its readers).
     pub fn busiest(&self, channel: Channel) -> usize {
-        self.streams[channel.index()]
-            .as_slice()
+        self.subscribers(channel)
             .iter()
             .map(|o| o.queued_bytes())
             .max()

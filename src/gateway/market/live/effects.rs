@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::engine::LevelChange;
 use crate::fanout::{ConnId, Outbox};
 use crate::journal::Ticket;
 use crate::protocol::Channel;
@@ -26,11 +27,13 @@ pub struct Requester {
 }
 
 pub enum Effect {
-    /// A market-data message, for the hub (and the recorder).
+    /// A market-data message, for the hub (and the recorder); a book
+    /// update carries its level changes, which the book's views follow.
     Market {
         channel: Channel,
         ts: UnixNanos,
         frame: Utf8Bytes,
+        changes: Vec<LevelChange>,
     },
     /// A book snapshot for the recording, at this point of its streams.
     RecordSnapshot { ts: UnixNanos, frame: Utf8Bytes },
@@ -108,6 +111,7 @@ mod tests {
             channel: Channel::Trades,
             ts,
             frame: Utf8Bytes::from_static("{}"),
+            changes: Vec::new(),
         }
     }
 

@@ -33,7 +33,7 @@ use crate::gateway::metrics::{LATE_US, lag_histogram};
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::Hub;
 use crate::journal::{Record, Ticket};
-use crate::protocol::Channel;
+use crate::protocol::{Channel, Throttle};
 use crate::types::UnixNanos;
 pub use symbol::LiveSymbol;
 
@@ -99,6 +99,8 @@ impl LiveTask {
         let mut heartbeat = interval(Duration::from_secs(1));
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
+        let mut throttle = interval(Duration::from_millis(Throttle::TICK_MS));
+        throttle.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let due = self
                 .shared
@@ -121,6 +123,7 @@ impl LiveTask {
                     self.run_deferred().await;
                 }
                 _ = heartbeat.tick() => self.heartbeat(),
+                _ = throttle.tick() => self.hub.tick(&self.shared, self.symbol.market.instrument()),
                 _ = sleep_until(due.into()), if intake => self.catch_up(),
             }
             self.send_ready();
@@ -226,7 +229,7 @@ impl LiveTask {
     }
 
     fn send_ready_at(&mut self, durable: Ticket) {
-        self.symbol.send_ready(&self.shared, &self.hub, durable);
+        self.symbol.send_ready(&self.shared, &mut self.hub, durable);
     }
 
     /// Steps the simulator through every event that is due (a bounded
@@ -312,6 +315,7 @@ impl LiveTask {
             channel: Channel::Heartbeat,
             ts,
             frame,
+            changes: Vec::new(),
         });
         if let Some(recorder) = &self.shared.recorder {
             self.seconds += 1;

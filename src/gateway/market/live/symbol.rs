@@ -11,16 +11,18 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::effects::{Effect, Effects};
 use super::private;
+use crate::book::Book;
 use crate::encode;
 use crate::engine::Output;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::{Hub, Latest, MarketState};
+use crate::instrument::Instrument;
 use crate::journal::Journal;
 use crate::market::Market;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
-use crate::types::SymbolId;
+use crate::types::{SymbolId, UnixNanos};
 
 pub struct LiveSymbol {
     pub symbol: SymbolId,
@@ -56,6 +58,15 @@ impl MarketState for LiveSymbol {
     fn latest(&self) -> &Latest {
         &self.latest
     }
+
+    fn instrument(&self) -> &Instrument {
+        self.market.instrument()
+    }
+
+    fn book(&self) -> (&Book, UnixNanos) {
+        let engine = self.market.engine();
+        (engine.book(), engine.now())
+    }
 }
 
 impl LiveSymbol {
@@ -90,7 +101,14 @@ impl LiveSymbol {
             &self.market,
             &self.out,
             &mut self.scratch,
-            |channel, ts, frame| effects.push(Effect::Market { channel, ts, frame }),
+            |channel, ts, frame, changes| {
+                effects.push(Effect::Market {
+                    channel,
+                    ts,
+                    frame,
+                    changes: changes.to_vec(),
+                })
+            },
         );
         private
     }
@@ -114,13 +132,22 @@ impl LiveSymbol {
     }
 
     /// Sends what is queued and may go now that `durable` is durable.
-    pub fn send_ready(&mut self, shared: &Shared, hub: &Hub, durable: u64) {
+    pub fn send_ready(&mut self, shared: &Shared, hub: &mut Hub, durable: u64) {
         let mut effects = std::mem::take(&mut self.effects);
         for effect in effects.ready(durable) {
             match effect {
-                Effect::Market { channel, ts, frame } => {
+                Effect::Market {
+                    channel,
+                    ts,
+                    frame,
+                    changes,
+                } => {
                     self.latest.remember(channel, &frame);
-                    hub.publish(shared, channel, &frame);
+                    if channel == Channel::Book {
+                        hub.publish_book(shared, self.market.instrument(), &frame, &changes, ts);
+                    } else {
+                        hub.publish(shared, channel, &frame);
+                    }
                     self.record(shared, channel, ts, &frame);
                 }
                 Effect::RecordSnapshot { ts, frame } => {

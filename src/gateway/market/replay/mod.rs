@@ -23,8 +23,9 @@ use crate::error_code::ErrorCode;
 use crate::fanout::Outbox;
 use crate::gateway::commands::{SymbolCommand, SymbolInbox, TradeCommand};
 use crate::gateway::shared::Shared;
-use crate::gateway::streams::Hub;
+use crate::gateway::streams::{Hub, MarketState};
 use crate::instrument::Instruments;
+use crate::protocol::{Channel, Throttle};
 use crate::record::{Entry, Recording};
 use crate::types::{SymbolId, UnixNanos};
 use options::ReplayOptions;
@@ -124,6 +125,8 @@ impl ReplayTask {
         // snapshots and `--from`), the state is incomplete: commands wait.
         let mut catching_up = true;
         let far = Instant::now() + Duration::from_secs(86_400 * 365 * 10);
+        let mut throttle = tokio::time::interval(Duration::from_millis(Throttle::TICK_MS));
+        throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if pending.is_none() && !ended {
                 // Take the next entry, serving commands while the reader works.
@@ -136,6 +139,10 @@ impl ReplayTask {
                     }
                     Some((symbol, outbox)) = inboxes.resyncs.recv(), if !catching_up => {
                         self.resync(symbol, &outbox);
+                        continue;
+                    }
+                    _ = throttle.tick() => {
+                        self.tick_views();
                         continue;
                     }
                     item = feed.recv() => match item {
@@ -216,6 +223,7 @@ impl ReplayTask {
                 Some((symbol, outbox)) = inboxes.resyncs.recv(), if !catching_up => {
                     self.resync(symbol, &outbox);
                 }
+                _ = throttle.tick() => self.tick_views(),
                 _ = sleep_until(due), if pending.is_some() => {
                     if let Some(entry) = pending.take() {
                         self.play_announced(entry, &mut announce_pass, pass).await;
@@ -269,8 +277,12 @@ impl ReplayTask {
         if self.options.to.is_some_and(|to| entry.ts > to) {
             return;
         }
-        if let Err(e) = self.replicas[symbol.index()].apply(&entry) {
+        let replica = &mut self.replicas[symbol.index()];
+        if let Err(e) = replica.apply(&entry) {
             tracing::warn!(line = entry.line, error = %e, "cannot follow a recorded message");
+        }
+        if entry.channel == Channel::Book && replica.rebuilt() {
+            self.hubs[symbol.index()].reload_book(&*replica);
         }
         if !self.publishable(&entry) {
             return;
@@ -303,7 +315,24 @@ impl ReplayTask {
             ));
             bar.tick();
         }
-        hub.publish(&self.shared, entry.channel, &Utf8Bytes::from(entry.json));
+        let (hub, replica) = (
+            &mut self.hubs[symbol.index()],
+            &self.replicas[symbol.index()],
+        );
+        let frame = Utf8Bytes::from(entry.json);
+        if entry.channel == Channel::Book {
+            let (instrument, changes) = (replica.instrument(), replica.book_changes());
+            hub.publish_book(&self.shared, instrument, &frame, changes, entry.ts);
+        } else {
+            hub.publish(&self.shared, entry.channel, &frame);
+        }
+    }
+
+    /// The throttle clock of every symbol's book views.
+    fn tick_views(&mut self) {
+        for (hub, replica) in self.hubs.iter_mut().zip(&self.replicas) {
+            hub.tick(&self.shared, replica.instrument());
+        }
     }
 
     /// A connection-level notice, in order with the market data.
@@ -318,7 +347,7 @@ impl ReplayTask {
     /// subscribed stream.
     fn announce_pass(&mut self, pass: u64) {
         self.notify_all(format!("{{\"type\":\"replay_loop\",\"pass\":{pass}}}"));
-        for (hub, replica) in self.hubs.iter().zip(&mut self.replicas) {
+        for (hub, replica) in self.hubs.iter_mut().zip(&mut self.replicas) {
             hub.restart(&self.shared, replica);
         }
     }
@@ -340,7 +369,7 @@ impl ReplayTask {
 
     fn resync(&mut self, symbol: SymbolId, outbox: &Arc<Outbox>) {
         if let (Some(hub), Some(replica)) = (
-            self.hubs.get(symbol.index()),
+            self.hubs.get_mut(symbol.index()),
             self.replicas.get_mut(symbol.index()),
         ) {
             hub.resync(&self.shared, replica, outbox);

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::book::Book;
 use crate::encode;
+use crate::engine::LevelChange;
 use crate::gateway::streams::{Latest, MarketState};
 use crate::instrument::Instrument;
 use crate::protocol::Channel;
@@ -29,6 +30,10 @@ pub struct Replica {
     /// Oldest first.
     bars: [VecDeque<Candle>; Interval::ALL.len()],
     scratch: String,
+    /// The level changes of the last book message applied.
+    changes: Vec<LevelChange>,
+    /// The last book message applied was a snapshot (the book was rebuilt).
+    rebuilt: bool,
 }
 
 impl MarketState for Replica {
@@ -57,6 +62,14 @@ impl MarketState for Replica {
     fn latest(&self) -> &Latest {
         &self.latest
     }
+
+    fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    fn book(&self) -> (&Book, UnixNanos) {
+        (&self.book, self.ts)
+    }
 }
 
 fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, String> {
@@ -76,6 +89,8 @@ impl Replica {
             candle_seq: [0; Interval::ALL.len()],
             bars: Default::default(),
             scratch: String::with_capacity(1024),
+            changes: Vec::new(),
+            rebuilt: false,
         }
     }
 
@@ -100,11 +115,16 @@ impl Replica {
                 .map_err(|e| e.to_string())?;
             let id = Self::level_id(side, price.0);
             self.book.remove(id);
-            if qty != "0" {
-                let qty = self.instrument.parse_qty(qty).map_err(|e| e.to_string())?;
+            let qty = if qty == "0" {
+                Qty::ZERO
+            } else {
+                self.instrument.parse_qty(qty).map_err(|e| e.to_string())?
+            };
+            if !qty.is_zero() {
                 self.book
                     .insert(id, Owner::SIM, side, price, qty, Qty::ZERO, 0);
             }
+            self.changes.push(LevelChange { side, price, qty });
         }
         Ok(())
     }
@@ -129,6 +149,16 @@ impl Replica {
         })
     }
 
+    /// The level changes of the last book message applied.
+    pub fn book_changes(&self) -> &[LevelChange] {
+        &self.changes
+    }
+
+    /// Whether the last book message applied rebuilt the book.
+    pub fn rebuilt(&self) -> bool {
+        self.rebuilt
+    }
+
     /// Follows one recorded message or snapshot.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), String> {
         self.ts = self.ts.max(entry.ts);
@@ -136,7 +166,9 @@ impl Replica {
             Channel::Book => {
                 let v: Value = serde_json::from_str(&entry.json).map_err(|e| e.to_string())?;
                 let seq = v["seq"].as_u64().ok_or("no seq")?;
-                if v["type"] == "book_snapshot" {
+                self.changes.clear();
+                self.rebuilt = v["type"] == "book_snapshot";
+                if self.rebuilt {
                     self.book.clear();
                 } else if seq <= self.book_seq {
                     return Ok(()); // already in the snapshot
