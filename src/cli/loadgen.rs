@@ -48,6 +48,12 @@ pub struct LoadgenCmd {
     /// before measuring without the unanswered connections.
     #[arg(long, default_value = "60s")]
     settle_timeout: String,
+    /// Subscribe to the book's top N levels (10, 25, 100) instead of all.
+    #[arg(long)]
+    book_depth: Option<u32>,
+    /// Subscribe to the book at most once per interval (100ms, 1s).
+    #[arg(long)]
+    book_interval: Option<String>,
     /// The server's process id: report its CPU and memory (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
@@ -78,6 +84,8 @@ pub fn run(cmd: LoadgenCmd) -> Result<(), CliError> {
         progress: !cmd.quiet,
         one_symbol_each: cmd.one_symbol_each,
         settle_timeout: Duration::from_nanos(duration("--settle-timeout", &cmd.settle_timeout)?),
+        book_depth: cmd.book_depth,
+        book_interval: cmd.book_interval,
     };
     let report = client_runtime()?
         .block_on(tickwire::loadgen::run(options))

@@ -119,18 +119,28 @@ pub fn book_view(instrument: &Instrument, m: &ViewMessage) -> Utf8Bytes {
     if let Some(throttle) = m.view.throttle {
         let _ = write!(out, ",\"interval\":\"{}\"", throttle.as_str());
     }
-    for (name, levels) in [("bids", m.bids), ("asks", m.asks)] {
+    push_levels(&mut out, instrument, m.bids, m.asks);
+    let _ = write!(out, ",\"checksum\":{}}}", m.checksum);
+    frame(out)
+}
+
+/// `,"bids":[...],"asks":[...]`, each best first.
+pub fn push_levels(
+    out: &mut String,
+    instrument: &Instrument,
+    bids: &[(Price, Qty)],
+    asks: &[(Price, Qty)],
+) {
+    for (name, levels) in [("bids", bids), ("asks", asks)] {
         let _ = write!(out, ",\"{name}\":[");
         for (i, &(price, qty)) in levels.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            push_level(&mut out, instrument, price, qty);
+            push_level(out, instrument, price, qty);
         }
         out.push(']');
     }
-    let _ = write!(out, ",\"checksum\":{}}}", m.checksum);
-    frame(out)
 }
 
 /// `book_snapshot` with every level, bids best first, asks best first.

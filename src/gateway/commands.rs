@@ -25,7 +25,30 @@ pub enum StreamCommand {
     },
     /// The connection is gone: forget all its streams of this symbol.
     Disconnect { conn: ConnId },
+    /// A read of the polling API, answered at the point of the streams.
+    Poll {
+        query: PollQuery,
+        reply: oneshot::Sender<PollAnswer>,
+    },
 }
+
+/// A read of the polling API (`GET /api/book`, `/api/trades`,
+/// `/api/ticker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollQuery {
+    /// The top `depth` levels per side (all with `None`).
+    Book {
+        depth: Option<usize>,
+    },
+    /// Trades after `since` (the latest ones with `None`).
+    Trades {
+        since: Option<u64>,
+    },
+    Ticker,
+}
+
+/// The answer's JSON body; `None` when there is nothing yet (no ticker).
+pub type PollAnswer = Option<String>;
 
 /// The client request being applied, so its events can answer it.
 pub struct RequestContext {

@@ -61,6 +61,9 @@ pub struct LoadOptions {
     pub one_symbol_each: bool,
     /// How long after the ramp the window waits for every answer.
     pub settle_timeout: Duration,
+    /// A view of the book (v1.1): its depth and interval.
+    pub book_depth: Option<u32>,
+    pub book_interval: Option<String>,
 }
 
 impl LoadOptions {
@@ -79,6 +82,8 @@ impl LoadOptions {
             progress: false,
             one_symbol_each: false,
             settle_timeout: Duration::from_secs(60),
+            book_depth: None,
+            book_interval: None,
         }
     }
 }

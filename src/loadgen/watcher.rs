@@ -49,6 +49,8 @@ impl SeqCheck {
         h.write(stream);
         h.write(field_str(text, b"\"symbol\":\"").unwrap_or(b""));
         h.write(field_str(text, b"\"interval\":\"").unwrap_or(b""));
+        // A book view's depth (its interval is written above).
+        h.write_u64(field_u64(text, b"\"depth\":").unwrap_or(0));
         let snapshot = kind.ends_with(b"snapshot");
         match self.last.insert(h.finish(), seq) {
             // A ticker or candle may be sent again with the same seq.
@@ -194,8 +196,15 @@ pub fn subscribe_request(options: &LoadOptions, symbols: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(",")
     };
+    let mut view = String::new();
+    if let Some(depth) = options.book_depth {
+        view.push_str(&format!(",\"depth\":{depth}"));
+    }
+    if let Some(interval) = &options.book_interval {
+        view.push_str(&format!(",\"interval\":\"{interval}\""));
+    }
     format!(
-        "{{\"op\":\"subscribe\",\"id\":\"load\",\"channels\":[{}],\"symbols\":[{}]}}",
+        "{{\"op\":\"subscribe\",\"id\":\"load\",\"channels\":[{}],\"symbols\":[{}]{view}}}",
         quoted(&options.channels),
         quoted(symbols)
     )

@@ -25,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+mod poll;
 mod prometheus;
 mod web;
 
@@ -151,6 +152,11 @@ async fn route(
                 "application/json",
                 Bytes::from(body.as_str().to_string()),
             )
+        }
+        _ if poll::serves(path) => {
+            let query = request.uri().query().unwrap_or("").to_string();
+            let (status, body) = poll::answer(&shared, path, &query).await;
+            response(status, "application/json", body)
         }
         _ if api => text(StatusCode::NOT_FOUND, "not found\n"),
         _ => web_file(&shared, path).await,

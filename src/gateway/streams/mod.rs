@@ -12,6 +12,7 @@
 //! that publishes the symbol, so initial state is always queued at the
 //! exact point of its stream.
 
+mod poll;
 mod subscribers;
 mod views;
 
@@ -29,6 +30,7 @@ use crate::instrument::Instrument;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
 use crate::types::{SymbolId, UnixNanos};
+use poll::RecentTrades;
 pub use subscribers::Subscribers;
 use views::Views;
 
@@ -42,9 +44,16 @@ pub trait MarketState {
     /// The last `ticker` and `candle` messages published.
     fn latest(&self) -> &Latest;
     fn instrument(&self) -> &Instrument;
-    /// The book now and its time, at the book stream's last `seq` (asked
-    /// only when subscriptions are handled, when the two agree).
-    fn book(&self) -> (&Book, UnixNanos);
+    /// The book now, at the book stream's last `seq` (asked only when
+    /// subscriptions and polls are handled, when the two agree).
+    fn book(&self) -> BookAt<'_>;
+}
+
+/// A book with its stream position.
+pub struct BookAt<'a> {
+    pub book: &'a Book,
+    pub seq: u64,
+    pub ts: UnixNanos,
 }
 
 /// The last `ticker` and `candle` (per interval) messages of a symbol,
@@ -80,6 +89,8 @@ pub struct Hub {
     symbol: SymbolId,
     streams: [Subscribers; Channel::ALL.len()],
     views: Views,
+    /// The last trades published, for `GET /api/trades`.
+    trades: RecentTrades,
 }
 
 impl Hub {
@@ -88,6 +99,7 @@ impl Hub {
             symbol,
             streams: Default::default(),
             views: Views::new(symbol),
+            trades: RecentTrades::default(),
         }
     }
 
@@ -124,8 +136,8 @@ impl Hub {
     fn add(&mut self, state: &impl MarketState, channel: Channel, outbox: &Arc<Outbox>) -> bool {
         match channel {
             Channel::BookView(view) => {
-                let (book, ts) = state.book();
-                self.views.add(view, outbox, book, ts)
+                let at = state.book();
+                self.views.add(view, outbox, at.book, at.ts)
             }
             _ => self.streams[channel.index()].add(outbox),
         }
@@ -161,6 +173,9 @@ impl Hub {
                     self.remove(shared, channel, conn);
                 }
             }
+            StreamCommand::Poll { query, reply } => {
+                let _ = reply.send(poll::answer(state, &self.trades, query));
+            }
         }
     }
 
@@ -190,8 +205,8 @@ impl Hub {
     /// Every subscriber of every stream gets its initial state again (a
     /// replay that starts a new pass).
     pub fn restart(&mut self, shared: &Shared, state: &mut impl MarketState) {
-        let (book, ts) = state.book();
-        self.views.reload(book, ts);
+        let at = state.book();
+        self.views.reload(at.book, at.ts);
         for channel in Channel::EVERY {
             if self.subscribers(channel).is_empty() {
                 continue;
@@ -205,8 +220,8 @@ impl Hub {
     /// The book was rebuilt from a recorded snapshot (replay): the views
     /// follow it from there.
     pub fn reload_book(&mut self, state: &impl MarketState) {
-        let (book, ts) = state.book();
-        self.views.reload(book, ts);
+        let at = state.book();
+        self.views.reload(at.book, at.ts);
     }
 
     fn subscribers(&self, channel: Channel) -> &[Arc<Outbox>] {
@@ -219,11 +234,16 @@ impl Hub {
     /// Fans a market-data message out to the stream's subscribers (a
     /// heartbeat with the `seq` of the book's views added).
     pub fn publish(&mut self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
-        if channel == Channel::Heartbeat {
-            let frame = self.views.heartbeat(frame);
-            self.fan_out(shared, channel, &frame);
-        } else {
-            self.fan_out(shared, channel, frame);
+        match channel {
+            Channel::Heartbeat => {
+                let frame = self.views.heartbeat(frame);
+                self.fan_out(shared, channel, &frame);
+            }
+            Channel::Trades => {
+                self.trades.remember(frame);
+                self.fan_out(shared, channel, frame);
+            }
+            _ => self.fan_out(shared, channel, frame),
         }
     }
 

@@ -11,18 +11,17 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::effects::{Effect, Effects};
 use super::private;
-use crate::book::Book;
 use crate::encode;
 use crate::engine::Output;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
-use crate::gateway::streams::{Hub, Latest, MarketState};
+use crate::gateway::streams::{BookAt, Hub, Latest, MarketState};
 use crate::instrument::Instrument;
 use crate::journal::Journal;
 use crate::market::Market;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
-use crate::types::{SymbolId, UnixNanos};
+use crate::types::SymbolId;
 
 pub struct LiveSymbol {
     pub symbol: SymbolId,
@@ -63,9 +62,13 @@ impl MarketState for LiveSymbol {
         self.market.instrument()
     }
 
-    fn book(&self) -> (&Book, UnixNanos) {
+    fn book(&self) -> BookAt<'_> {
         let engine = self.market.engine();
-        (engine.book(), engine.now())
+        BookAt {
+            book: engine.book(),
+            seq: engine.book_seq(),
+            ts: engine.now(),
+        }
     }
 }
 

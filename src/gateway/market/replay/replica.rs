@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::book::Book;
 use crate::encode;
 use crate::engine::LevelChange;
-use crate::gateway::streams::{Latest, MarketState};
+use crate::gateway::streams::{BookAt, Latest, MarketState};
 use crate::instrument::Instrument;
 use crate::protocol::Channel;
 use crate::record::Entry;
@@ -67,8 +67,12 @@ impl MarketState for Replica {
         &self.instrument
     }
 
-    fn book(&self) -> (&Book, UnixNanos) {
-        (&self.book, self.ts)
+    fn book(&self) -> BookAt<'_> {
+        BookAt {
+            book: &self.book,
+            seq: self.book_seq,
+            ts: self.ts,
+        }
     }
 }
 
