@@ -32,6 +32,7 @@
 //! the window, and room to spare. "Offered" counts only the connections
 //! that got their subscription answer.
 
+mod polling;
 mod procs;
 mod report;
 
@@ -56,6 +57,8 @@ pub struct Plan {
     pub settle_s: u64,
     /// Bisection steps near each server's limit in the sweep.
     pub refine_steps: usize,
+    /// Client counts of the WebSocket-against-polling comparison.
+    pub polling_clients: Vec<usize>,
 }
 
 impl Plan {
@@ -78,6 +81,7 @@ impl Plan {
                 idle_ramp_s: 20,
                 settle_s: 20,
                 refine_steps: 2,
+                polling_clients: vec![100, 1000],
             }
         } else {
             Plan {
@@ -94,6 +98,7 @@ impl Plan {
                 idle_ramp_s: 1,
                 settle_s: 5,
                 refine_steps: 0,
+                polling_clients: vec![10],
             }
         }
     }
@@ -117,6 +122,8 @@ pub struct Run {
     /// Messages per second the feed offers these subscriptions.
     pub offered: f64,
     pub load: Load,
+    /// How the clients follow the market (scenarios 5 and 6).
+    pub mode: &'static str,
 }
 
 impl Run {
@@ -128,14 +135,14 @@ impl Run {
 }
 
 /// One server under one load.
-struct Job {
-    scenario: &'static str,
-    kind: Kind,
-    scale: f64,
-    load: Vec<String>,
-    server_extra: Vec<String>,
-    ramp_s: u64,
-    window_s: u64,
+pub struct Job {
+    pub scenario: &'static str,
+    pub kind: Kind,
+    pub scale: f64,
+    pub load: Vec<String>,
+    pub server_extra: Vec<String>,
+    pub ramp_s: u64,
+    pub window_s: u64,
 }
 
 fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
@@ -184,8 +191,16 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
         ));
     }
     drop(server);
-    // Only connections that were answered are offered anything.
-    let offered = per_connection * load.f(&["subscribed"]);
+    // Only connections that were answered are offered anything. A view of
+    // the book or a poll sends less by design: nothing to compare.
+    let derived = all
+        .iter()
+        .any(|a| a == "--poll" || a == "--book-depth" || a == "--book-interval");
+    let offered = if derived {
+        0.0
+    } else {
+        per_connection * load.f(&["subscribed"])
+    };
     eprintln!(
         "e2e {scenario:<8} {:<10} x{scale:<6.3} {:>10.0} msgs/s (offered {offered:.0})  p50 {:>8.2} ms  p99 {:>8.2} ms  server {:.2} cores  loadgen {:.2} cores  gaps/lags/disconnects {}  unanswered {}",
         kind.name(),
@@ -203,10 +218,11 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
         scale,
         offered,
         load,
+        mode: "",
     })
 }
 
-fn watch_args(connections: usize, symbols: &str, channels: &str) -> Vec<String> {
+pub fn watch_args(connections: usize, symbols: &str, channels: &str) -> Vec<String> {
     vec![
         "--connections".into(),
         connections.to_string(),
@@ -345,6 +361,9 @@ fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
             window_s: plan.window_s,
         },
     )?);
+    // 5 and 6. Fewer messages for the same information: the book's views,
+    //    and WebSockets against HTTP polling (tickwire alone).
+    runs.extend(polling::run_all(paths, plan, measure)?);
     Ok(runs)
 }
 

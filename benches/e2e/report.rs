@@ -299,6 +299,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         "\nThe peers do not trade: scenario 4 is tickwire alone. The encode-per-subscriber peer runs in scenario 1 only. A point limited by the generator never counts as a server's best; a server that left connections unanswered or delivered under 95% of what its answered connections were offered \"fell behind\", and its latency is not compared. \"Read before ts\": messages the generator read before their `ts` by its own clock (recorded as 1 us). Engine lag: how late tickwire's engine applied simulated events after their scheduled time, since the server started (the latency from `ts` starts when the event was applied).\n"
     );
     let _ = writeln!(t, "![latency against delivered rate]({name}.png)\n");
+    crate::polling::tables(&mut t, runs, name);
     let _ = writeln!(t, "## Every run\n");
     let _ = writeln!(
         t,
@@ -330,8 +331,13 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         };
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {}{bound} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} | {} | {} |",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {}{bound} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} | {} | {} |",
             r.scenario,
+            if r.mode.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", r.mode)
+            },
             r.kind.name(),
             r.scale,
             l.f(&["connected"]),
@@ -369,6 +375,8 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         plan.sweep_connections,
     )
     .map_err(|e| format!("plot: {e}"))?;
+    crate::polling::plot(&out.join(format!("{name}-polling.png")), runs)
+        .map_err(|e| format!("plot: {e}"))?;
     print!("{t}");
     Ok(())
 }

@@ -54,6 +54,11 @@ pub struct LoadgenCmd {
     /// Subscribe to the book at most once per interval (100ms, 1s).
     #[arg(long)]
     book_interval: Option<String>,
+    /// Poll the HTTP API (/api/book, /api/trades) at this interval instead
+    /// of subscribing: each connection follows one symbol's book (at
+    /// --book-depth) and trades.
+    #[arg(long)]
+    poll: Option<String>,
     /// The server's process id: report its CPU and memory (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
@@ -86,6 +91,10 @@ pub fn run(cmd: LoadgenCmd) -> Result<(), CliError> {
         settle_timeout: Duration::from_nanos(duration("--settle-timeout", &cmd.settle_timeout)?),
         book_depth: cmd.book_depth,
         book_interval: cmd.book_interval,
+        poll: match &cmd.poll {
+            Some(p) => Some(Duration::from_nanos(duration("--poll", p)?)),
+            None => None,
+        },
     };
     let report = client_runtime()?
         .block_on(tickwire::loadgen::run(options))

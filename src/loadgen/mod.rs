@@ -17,6 +17,7 @@
 //! not counted.
 
 mod fields;
+mod poller;
 mod probe;
 mod report;
 mod trader;
@@ -64,6 +65,9 @@ pub struct LoadOptions {
     /// A view of the book (v1.1): its depth and interval.
     pub book_depth: Option<u32>,
     pub book_interval: Option<String>,
+    /// Poll the HTTP API at this interval instead of subscribing (each
+    /// connection follows one symbol's book and trades).
+    pub poll: Option<Duration>,
 }
 
 impl LoadOptions {
@@ -84,6 +88,7 @@ impl LoadOptions {
             settle_timeout: Duration::from_secs(60),
             book_depth: None,
             book_interval: None,
+            poll: None,
         }
     }
 }
@@ -205,6 +210,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     };
     let mut watchers = Vec::with_capacity(options.connections);
     let mut traders = Vec::with_capacity(options.traders);
+    let mut pollers = Vec::new();
     let per_trader = options.orders_per_sec / options.traders.max(1) as f64;
     for i in 0..total {
         // Source addresses 127.0.0.1 to 127.0.0.250, so that many
@@ -212,7 +218,19 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % 250) as u8));
         let at = ctx.base + options.ramp.mul_f64(i as f64 / total as f64);
         let ctx = ctx.clone();
-        if i < options.connections {
+        if i < options.connections
+            && let Some(interval) = options.poll
+        {
+            let plan = poller::PollPlan {
+                symbol: options.symbols[i % options.symbols.len()].clone(),
+                interval,
+                depth: options.book_depth,
+            };
+            pollers.push(tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                poller::poller(ctx, source, plan).await
+            }));
+        } else if i < options.connections {
             let request = requests[i % requests.len()].clone();
             watchers.push(tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
@@ -275,6 +293,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.errors += w.errors;
         report.subscribed += usize::from(w.subscribed);
         report.negative_latencies += w.negative_latencies;
+        report.wire_bytes += w.wire_bytes;
         report.disconnects += u64::from(w.disconnected);
         if w.connected {
             if first {
@@ -283,6 +302,26 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
             }
             report.min_per_connection = report.min_per_connection.min(w.messages);
             report.max_per_connection = report.max_per_connection.max(w.messages);
+        }
+    }
+    for task in pollers {
+        let Ok(p) = task.await else { continue };
+        report.connected += usize::from(p.connected);
+        report.subscribed += usize::from(p.connected && !p.disconnected);
+        report.messages += p.updates;
+        report.bytes += p.wire_bytes;
+        report.wire_bytes += p.wire_bytes;
+        report.missed += p.missed;
+        report.polls += p.polls;
+        report.errors += p.errors;
+        report.disconnects += u64::from(p.disconnected);
+        if p.connected {
+            if first {
+                (report.min_per_connection, report.max_per_connection) = (p.updates, p.updates);
+                first = false;
+            }
+            report.min_per_connection = report.min_per_connection.min(p.updates);
+            report.max_per_connection = report.max_per_connection.max(p.updates);
         }
     }
     for task in traders {

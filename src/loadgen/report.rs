@@ -48,8 +48,16 @@ pub struct LoadReport {
     /// Connections with no answer to their subscription (or no trading
     /// start) after the settle timeout, when the window opened without them.
     pub unsettled: usize,
-    /// Watchers that got their `subscribed` answer.
+    /// Watchers that got their `subscribed` answer (pollers: that kept
+    /// their connection).
     pub subscribed: usize,
+    /// Bytes on the wire for the data: WebSocket payloads and frame
+    /// headers, or HTTP requests and answers with their headers.
+    pub wire_bytes: u64,
+    /// Polling: updates the pollers never saw (book `seq`s skipped between
+    /// polls, trade gaps), and the polls made.
+    pub missed: u64,
+    pub polls: u64,
     /// Messages read before their `ts` by the generator's clock (recorded
     /// as 1 us): clocks that disagree, said rather than hidden.
     pub negative_latencies: u64,
@@ -83,6 +91,9 @@ impl LoadReport {
             errors: 0,
             unsettled: 0,
             subscribed: 0,
+            wire_bytes: 0,
+            missed: 0,
+            polls: 0,
             negative_latencies: 0,
             latency: histogram(),
             orders_sent: 0,
@@ -162,7 +173,7 @@ impl LoadReport {
         let mut s = String::with_capacity(1024);
         let _ = write!(
             s,
-            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{},\"subscribed\":{},\"negative_latencies\":{}",
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{},\"subscribed\":{},\"negative_latencies\":{},\"wire_bytes\":{},\"wire_bytes_per_update\":{:.1},\"missed_updates\":{},\"polls\":{}",
             self.connections,
             self.traders,
             self.connected,
@@ -182,6 +193,10 @@ impl LoadReport {
             self.unsettled,
             self.subscribed,
             self.negative_latencies,
+            self.wire_bytes,
+            self.wire_bytes as f64 / self.messages.max(1) as f64,
+            self.missed,
+            self.polls,
         );
         let rejected: Vec<String> = self
             .orders_rejected
@@ -260,6 +275,20 @@ impl LoadReport {
             self.unsettled,
             self.subscribed,
             self.connections
+        );
+        let _ = writeln!(
+            t,
+            "on the wire          {:.1} bytes per update received ({} bytes){}",
+            self.wire_bytes as f64 / self.messages.max(1) as f64,
+            self.wire_bytes,
+            if self.polls > 0 {
+                format!(
+                    "; {} polls, {} updates missed between polls",
+                    self.polls, self.missed
+                )
+            } else {
+                String::new()
+            }
         );
         if self.traders > 0 {
             let rejected: u64 = self.orders_rejected.values().sum();

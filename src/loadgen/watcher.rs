@@ -26,6 +26,8 @@ pub struct WatchStats {
     pub errors: u64,
     /// Got its `subscribed` answer.
     pub subscribed: bool,
+    /// Market data on the wire: payloads and WebSocket frame headers.
+    pub wire_bytes: u64,
     /// Messages read before their `ts` by this machine's wall clock (the
     /// server's clock and the generator's disagree; counted as 1 us).
     pub negative_latencies: u64,
@@ -76,6 +78,7 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
         errors: 0,
         subscribed: false,
         negative_latencies: 0,
+        wire_bytes: 0,
     };
     let mut settled = false;
     let settle = |settled: &mut bool| {
@@ -157,6 +160,13 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
             stats.gaps += u64::from(gap);
             stats.messages += 1;
             stats.bytes += text.len() as u64;
+            // A server frame's header: 2 bytes, 4 from 126 bytes, 10 from 64 KiB.
+            let header = match text.len() {
+                0..126 => 2,
+                126..65536 => 4,
+                _ => 10,
+            };
+            stats.wire_bytes += (text.len() + header) as u64;
             if !kind.ends_with(b"snapshot") {
                 stats.negative_latencies += u64::from(received < ts);
                 let micros = received.saturating_sub(ts) / 1_000;

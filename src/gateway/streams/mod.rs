@@ -91,6 +91,9 @@ pub struct Hub {
     views: Views,
     /// The last trades published, for `GET /api/trades`.
     trades: RecentTrades,
+    /// `seq` and `ts` of the last book message published (a polled book's
+    /// `ts` is its last change's, as on the stream).
+    last_book: Option<(u64, UnixNanos)>,
 }
 
 impl Hub {
@@ -100,6 +103,7 @@ impl Hub {
             streams: Default::default(),
             views: Views::new(symbol),
             trades: RecentTrades::default(),
+            last_book: None,
         }
     }
 
@@ -174,7 +178,7 @@ impl Hub {
                 }
             }
             StreamCommand::Poll { query, reply } => {
-                let _ = reply.send(poll::answer(state, &self.trades, query));
+                let _ = reply.send(poll::answer(state, &self.trades, self.last_book, query));
             }
         }
     }
@@ -258,6 +262,7 @@ impl Hub {
         ts: UnixNanos,
     ) {
         self.fan_out(shared, Channel::Book, frame);
+        self.last_book = poll::seq_of(frame.as_str()).map(|seq| (seq, ts));
         self.views.follow(shared, instrument, changes, ts);
     }
 

@@ -26,7 +26,7 @@ pub struct RecentTrades {
 }
 
 /// The `seq` of a market-data message (`"seq":N`).
-fn seq_of(frame: &str) -> Option<u64> {
+pub fn seq_of(frame: &str) -> Option<u64> {
     let at = frame.find("\"seq\":")? + 6;
     let digits = frame[at..].split(|c: char| !c.is_ascii_digit()).next()?;
     digits.parse().ok()
@@ -54,7 +54,14 @@ impl RecentTrades {
     }
 }
 
-pub fn answer(state: &mut impl MarketState, trades: &RecentTrades, query: PollQuery) -> PollAnswer {
+/// The answer to `query`; `last_book` is the `seq` and `ts` of the last
+/// book message published.
+pub fn answer(
+    state: &mut impl MarketState,
+    trades: &RecentTrades,
+    last_book: Option<(u64, u64)>,
+    query: PollQuery,
+) -> PollAnswer {
     let symbol = &state.instrument().symbol;
     match query {
         PollQuery::Ticker => state.latest().ticker().map(|t| t.as_str().to_string()),
@@ -72,6 +79,10 @@ pub fn answer(state: &mut impl MarketState, trades: &RecentTrades, query: PollQu
         PollQuery::Book { depth } => {
             let instrument = state.instrument();
             let at = state.book();
+            let ts = match last_book {
+                Some((seq, ts)) if seq == at.seq => ts,
+                _ => at.ts,
+            };
             let take = depth.unwrap_or(usize::MAX);
             let levels = |side| at.book.levels(side).take(take).map(|l| (l.price, l.total));
             let mut scratch = String::new();
@@ -80,7 +91,7 @@ pub fn answer(state: &mut impl MarketState, trades: &RecentTrades, query: PollQu
             let _ = write!(
                 out,
                 "{{\"symbol\":\"{}\",\"seq\":{},\"ts\":{}",
-                instrument.symbol, at.seq, at.ts
+                instrument.symbol, at.seq, ts
             );
             let bids: Vec<_> = levels(Side::Buy).collect();
             let asks: Vec<_> = levels(Side::Sell).collect();
