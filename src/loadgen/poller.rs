@@ -95,7 +95,7 @@ impl Http {
 
     async fn fill(&mut self) -> std::io::Result<()> {
         let start = self.buf.len();
-        self.buf.resize(start + 16 << 10, 0);
+        self.buf.resize(start + (16 << 10), 0);
         let n = self.stream.read(&mut self.buf[start..]).await?;
         self.buf.truncate(start + n);
         if n == 0 {
