@@ -25,8 +25,9 @@
 //! wrong (a connection unanswered, an error, a gap, a lag, a disconnect, a
 //! server behind its feed): the harness itself is tested, not the speed.
 //!
-//! The peers play their recording once (they exit when it runs out rather
-//! than restarting `seq`), so each feed covers the whole run: the ramp, the
+//! The peers play their recording once (they stop when it runs out rather
+//! than restarting `seq`, and say when), so each feed covers the whole
+//! run, which fails if a feed ran out inside its window: the ramp, the
 //! generator's longest wait for subscription answers (`settle_s`, after
 //! which it measures without the unanswered connections and says how many),
 //! the window, and room to spare. "Offered" counts only the connections
@@ -107,7 +108,7 @@ impl Plan {
     /// wait for subscription answers, half a second for snapshots, the
     /// window, and room for the generator's start and its closing measures.
     fn feed_seconds(&self, ramp_s: u64, window_s: u64) -> u64 {
-        ramp_s + self.settle_s + 1 + window_s + 10
+        ramp_s + self.settle_s + 1 + window_s + 20
     }
 }
 
@@ -186,11 +187,20 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
     let load = paths.loadgen(&server, &all, &format!("{tag}-loadgen"))?;
     if let Some(status) = server.exited() {
         return Err(format!(
-            "{} exited during the run ({status}): its feed was too short or it failed; see target/bench/logs/{tag}-server.log",
+            "{} exited during the run ({status}); see target/bench/logs/{tag}-server.log",
             kind.name()
         ));
     }
     drop(server);
+    // A peer's feed must outlast the window.
+    if let Some(ran_out) = paths.feed_ran_out(&format!("{tag}-server"))
+        && ran_out < load.f(&["window_end_unix_ns"]) as u64
+    {
+        return Err(format!(
+            "{}'s feed ran out before the window closed: make feed_seconds longer",
+            kind.name()
+        ));
+    }
     // Only connections that were answered are offered anything. A view of
     // the book or a poll sends less by design: nothing to compare.
     let derived = all

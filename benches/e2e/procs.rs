@@ -216,6 +216,15 @@ impl Paths {
         Ok(server)
     }
 
+    /// When a peer said its feed ran out (Unix ns), from its log.
+    pub fn feed_ran_out(&self, log: &str) -> Option<u64> {
+        let text =
+            std::fs::read_to_string(self.out.join("logs").join(format!("{log}.log"))).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("the feed ran out at "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// Runs the load generator (pinned to core 1) and returns its JSON report.
     pub fn loadgen(&self, server: &Server, args: &[String], log: &str) -> Result<Load, String> {
         let mut command = self.pinned(1, &self.tickwire);

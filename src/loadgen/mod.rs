@@ -269,6 +269,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         .store((opened - ctx.base).as_nanos() as u64, Relaxed);
     tokio::time::sleep(options.duration).await;
     let closed = Instant::now();
+    let window_end_unix_ns = fields::now_ns();
     ctx.live
         .window_close
         .store((closed - ctx.base).as_nanos() as u64, Relaxed);
@@ -280,6 +281,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
 
     let mut report = LoadReport::empty(options.connections, options.traders);
     report.seconds = seconds;
+    report.window_end_unix_ns = window_end_unix_ns;
     report.unsettled = unsettled;
     report.cpu_seconds = cpu_close - cpu_open;
     let mut first = true;

@@ -35,6 +35,8 @@ pub struct LoadReport {
     pub connected: usize,
     /// Length of the measured window (after every connection was opened).
     pub seconds: f64,
+    /// When the window closed, wall clock (Unix nanoseconds).
+    pub window_end_unix_ns: u64,
     pub messages: u64,
     pub bytes: u64,
     /// Fewest and most messages one watching connection received.
@@ -81,6 +83,7 @@ impl LoadReport {
             traders,
             connected: 0,
             seconds: 0.0,
+            window_end_unix_ns: 0,
             messages: 0,
             bytes: 0,
             min_per_connection: 0,
@@ -173,11 +176,12 @@ impl LoadReport {
         let mut s = String::with_capacity(1024);
         let _ = write!(
             s,
-            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{},\"subscribed\":{},\"negative_latencies\":{},\"wire_bytes\":{},\"wire_bytes_per_update\":{:.1},\"missed_updates\":{},\"polls\":{}",
+            "{{\"connections\":{},\"traders\":{},\"connected\":{},\"seconds\":{:.3},\"window_end_unix_ns\":{},\"messages\":{},\"bytes\":{},\"messages_per_sec\":{:.0},\"bytes_per_sec\":{:.0},\"messages_per_sec_per_connection\":{:.1},\"min_messages_per_connection\":{},\"max_messages_per_connection\":{},\"latency_us\":{},\"seq_gaps\":{},\"lagged\":{},\"disconnects\":{},\"errors\":{},\"unsettled\":{},\"subscribed\":{},\"negative_latencies\":{},\"wire_bytes\":{},\"wire_bytes_per_update\":{:.1},\"missed_updates\":{},\"polls\":{}",
             self.connections,
             self.traders,
             self.connected,
             self.seconds,
+            self.window_end_unix_ns,
             self.messages,
             self.bytes,
             self.messages_per_sec(),

@@ -9,8 +9,9 @@
 // generator measures both. Each message is turned into a Buffer once and that
 // Buffer is sent to every subscriber (ws's fastest path). There is no book,
 // no matching and no slow-consumer policy: ws buffers without a bound. It
-// does not loop: when the recording runs out it says so and exits with
-// status 3, so a run longer than its feed fails instead of restarting `seq`.
+// does not loop (that would restart `seq`): when the recording runs out it
+// stops publishing and prints "the feed ran out at <unix ns>" on stderr, so
+// the harness can fail a run whose window outlasted the feed.
 //
 //   node server.js --feed FILE [--listen 127.0.0.1:0] [--speed 1]
 //
@@ -134,8 +135,8 @@ async function main() {
         }
         next += 1;
         if (next === entries.length) {
-          console.error('the feed ran out: give the peer a longer recording');
-          process.exit(3);
+          console.error(`the feed ran out at ${nowNs()}`);
+          return;
         }
       }
       const wait = (base + entries[next].ts / speed - Number(nowNs())) / 1e6;
