@@ -175,14 +175,28 @@ async fn views_follow_the_book_with_their_own_seq_and_checksum() {
         }
     }
 
-    // `unsubscribe` from the book without depth or interval leaves every
-    // book stream, and nothing of them follows the answer.
+    // `unsubscribe` names each book stream exactly: the whole book alone
+    // leaves the views; then the views go too, and nothing of them follows
+    // the answer.
     client
         .send(json!({"op":"unsubscribe","id":6,"channels":["book"],"symbols":["BTC-USD"]}))
+        .await;
+    client
+        .send(
+            json!({"op":"unsubscribe","id":7,"channels":["book"],"symbols":["BTC-USD"],"depth":10}),
+        )
+        .await;
+    client
+        .send(json!({"op":"unsubscribe","id":8,"channels":["book"],"symbols":["BTC-USD"],"depth":25,"interval":"100ms"}))
         .await;
     loop {
         let m = client.next_json().await;
         if m["id"] == 6 {
+            let list = m["subscriptions"].as_array().expect("list");
+            assert_eq!(list.len(), 3, "{m}");
+            assert!(!list.contains(&json!({"channel":"book","symbol":"BTC-USD"})));
+        }
+        if m["id"] == 8 {
             assert_eq!(m["type"], "unsubscribed");
             assert_eq!(
                 m["subscriptions"],

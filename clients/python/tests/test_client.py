@@ -50,6 +50,47 @@ async def test_a_book_stays_exact_through_thousands_of_updates(server: Server) -
         assert s.checksums_verified == s.book_updates
 
 
+async def test_book_views_are_books_of_their_own_each_the_top_of_the_book(
+    server: Server,
+) -> None:
+    async with Client(server.url) as client:
+        events = client.events()
+        whole = await client.watch_book("SOL-USD")
+        top10 = await client.watch_book("SOL-USD", depth=10)
+        slow = await client.watch_book("SOL-USD", depth=25, interval="100ms")
+        assert whole is not top10 and top10 is not slow
+        top_updates = slow_updates = 0
+        whole_seq = 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async for event in events:
+            if not isinstance(event, BookUpdated) or event.symbol != "SOL-USD":
+                continue
+            if (event.depth, event.interval) == (None, None):
+                whole_seq = event.seq
+            elif (event.depth, event.interval) == (10, None):
+                top_updates += 1
+                # Events are queued: the live books may have moved on. When
+                # neither has, the view is the top of the book (each view
+                # update follows the book's); its checksum is verified always.
+                if (
+                    client.book_seq("SOL-USD") == whole_seq
+                    and client.book_seq("SOL-USD", depth=10) == event.seq
+                ):
+                    assert top10.bids() == whole.bids(10)
+                    assert top10.asks() == whole.asks(10)
+            elif (event.depth, event.interval) == (25, "100ms"):
+                slow_updates += 1
+            if top_updates >= 20 and slow_updates >= 5:
+                break
+        await events.aclose()
+        seconds = loop.time() - started
+        assert len(top10.bids()) <= 10 and len(slow.asks()) <= 25
+        assert slow_updates <= seconds * 10 + 3, "at most ten a second"
+        assert (client.stats.gaps, client.stats.checksum_mismatches) == (0, 0)
+        assert client.book_seq("SOL-USD") > client.book_seq("SOL-USD", depth=10) > 0
+
+
 async def test_a_dropped_update_is_noticed_and_resynced(server: Server) -> None:
     dropped: list[int] = []
 

@@ -52,6 +52,7 @@ import type {
   OrderRef,
   OrderStatusEntry,
   OrderStatusResponse,
+  BookViewOptions,
   CandleInterval,
   Instrument,
   InstrumentsResponse,
@@ -654,9 +655,12 @@ export class TickwireClient {
   /**
    * The order book of `symbol`, kept and verified. Each call is one more
    * user of the shared subscription; call `release(stream)` when done.
+   * `view` asks for a view of the book (v1.1): its top `depth` levels (10,
+   * 25, 100), at most once per `interval` (`100ms`, `1s`); each view is a
+   * stream of its own, verified the same way.
    */
-  book(symbol: string): BookStream {
-    return this.market.book(symbol);
+  book(symbol: string, view: BookViewOptions = {}): BookStream {
+    return this.market.book(symbol, view);
   }
 
   /** The last trades of `symbol`, newest first. */

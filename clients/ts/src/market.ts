@@ -10,9 +10,13 @@ import type { IntegrityCounters, ResyncReason } from "./integrity.js";
 import type { Emitter } from "./observable.js";
 import type { ClientEvents, ClientOptions } from "./options.js";
 import type {
+  BookSnapshot,
+  BookUpdate,
+  BookViewOptions,
   CandleInterval,
   Lagged,
   ServerMessage,
+  StreamRef,
   SubscribeRequest,
   Subscribed,
 } from "./protocol.js";
@@ -38,6 +42,14 @@ export interface MarketLink {
   events: Emitter<ClientEvents>;
 }
 
+/** The stream a book message belongs to: the whole book or a view. */
+function bookKey(m: BookSnapshot | BookUpdate): string {
+  const ref: StreamRef = { channel: "book", symbol: m.symbol };
+  if (m.depth !== undefined) ref.depth = m.depth;
+  if (m.interval !== undefined) ref.interval = m.interval;
+  return streamKey(ref);
+}
+
 type MarketOptions = Pick<ClientOptions, "heartbeats" | "verifyChecksums" | "tradesKept">;
 
 export class MarketData {
@@ -59,9 +71,9 @@ export class MarketData {
     };
   }
 
-  book(symbol: string): BookStream {
-    return this.acquire(`book:${symbol}`, () => {
-      const stream = new BookStream(symbol, this.host);
+  book(symbol: string, view: BookViewOptions = {}): BookStream {
+    return this.acquire(streamKey({ channel: "book", symbol, ...view }), () => {
+      const stream = new BookStream(symbol, this.host, view);
       stream.verify = this.options.verifyChecksums ?? true;
       return stream;
     });
@@ -170,10 +182,10 @@ export class MarketData {
   route(m: ServerMessage): boolean {
     switch (m.type) {
       case "book_snapshot":
-        this.find(`book:${m.symbol}`, BookStream)?.onSnapshot(m);
+        this.find(bookKey(m), BookStream)?.onSnapshot(m);
         break;
       case "book_update":
-        this.find(`book:${m.symbol}`, BookStream)?.onUpdate(m);
+        this.find(bookKey(m), BookStream)?.onUpdate(m);
         break;
       case "trade":
         this.find(`trades:${m.symbol}`, TradesStream)?.onTrade(m);

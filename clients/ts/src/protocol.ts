@@ -12,6 +12,15 @@
 
 export type Channel = "book" | "trades" | "ticker" | "candles" | "heartbeat";
 export type CandleInterval = "1s" | "1m";
+/** Levels per side of a book view (v1.1). */
+export type BookDepth = 10 | 25 | 100;
+/** How often a throttled book view sends at most (v1.1). */
+export type BookInterval = "100ms" | "1s";
+/** A view of the book (v1.1): its top levels, at most once per interval. */
+export interface BookViewOptions {
+  depth?: BookDepth;
+  interval?: BookInterval;
+}
 export type Side = "buy" | "sell";
 export type OrderType = "limit" | "market";
 export type TimeInForce = "gtc" | "ioc" | "fok";
@@ -61,7 +70,10 @@ export interface Instrument {
 export interface StreamRef {
   channel: Channel;
   symbol: string;
-  interval?: CandleInterval;
+  /** Candles: `1s`, `1m`; a book view: `100ms`, `1s`. */
+  interval?: CandleInterval | BookInterval;
+  /** A book view's depth. */
+  depth?: BookDepth;
 }
 
 // ---------------------------------------------------------------- requests
@@ -71,7 +83,8 @@ export interface SubscribeRequest {
   id?: RequestId;
   channels: Channel[];
   symbols: string[];
-  interval?: CandleInterval;
+  interval?: CandleInterval | BookInterval;
+  depth?: BookDepth;
 }
 
 export interface OrderParams {
@@ -131,6 +144,9 @@ interface MarketHead {
 
 export interface BookSnapshot extends MarketHead {
   type: "book_snapshot";
+  /** Only on a book view's messages. */
+  depth?: BookDepth;
+  interval?: BookInterval;
   bids: Level[];
   asks: Level[];
   checksum: number;
@@ -138,6 +154,8 @@ export interface BookSnapshot extends MarketHead {
 
 export interface BookUpdate extends MarketHead {
   type: "book_update";
+  depth?: BookDepth;
+  interval?: BookInterval;
   bids: Level[];
   asks: Level[];
   checksum: number;
@@ -189,7 +207,8 @@ export interface Candle extends MarketHead, CandleBar {
 
 export interface Heartbeat extends MarketHead {
   type: "heartbeat";
-  last_seq: { book: number; trades: number; ticker: number };
+  /** `book`, `trades`, `ticker`, and each book view with subscribers (`book_25_100ms`). */
+  last_seq: Record<string, number>;
 }
 
 export type MarketMessage =

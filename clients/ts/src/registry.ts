@@ -98,11 +98,22 @@ export function subscribeRequests(
   const groups = new Map<string, SubscribeRequest>();
   for (const ref of refs) {
     const candles = ref.channel === "candles";
-    const group = candles ? `${ref.symbol}\u0000${ref.interval ?? "1m"}` : ref.symbol;
+    // A book view (v1.1) goes in a request of its own: its `depth` and
+    // `interval` would apply to the other channels' streams too.
+    const view = ref.channel === "book" && (ref.depth !== undefined || ref.interval !== undefined);
+    const group = candles
+      ? `${ref.symbol}\u0000${ref.interval ?? "1m"}`
+      : view
+        ? `${ref.symbol}\u0000book\u0000${ref.depth ?? ""}\u0000${ref.interval ?? ""}`
+        : ref.symbol;
     let request = groups.get(group);
     if (request === undefined) {
       request = { op, channels: [], symbols: [ref.symbol] };
       if (candles) request.interval = ref.interval ?? "1m";
+      if (view) {
+        if (ref.depth !== undefined) request.depth = ref.depth;
+        if (ref.interval !== undefined) request.interval = ref.interval;
+      }
       groups.set(group, request);
     }
     if (!request.channels.includes(ref.channel)) request.channels.push(ref.channel);

@@ -26,6 +26,9 @@ import type {
   CandleBar,
   CandleInterval,
   CandlesSnapshot,
+  BookDepth,
+  BookInterval,
+  BookViewOptions,
   Channel,
   Level,
   StreamRef,
@@ -40,11 +43,22 @@ export interface StreamHost {
   count(counter: keyof IntegrityStats, n?: number): void;
 }
 
-/** `book:BTC-USD`, `candles:BTC-USD:1m`: one key per stream. */
+/** `book:BTC-USD`, `book:BTC-USD:25:100ms`, `candles:BTC-USD:1m`: one key per stream. */
 export function streamKey(ref: StreamRef): string {
-  return ref.channel === "candles"
-    ? `candles:${ref.symbol}:${ref.interval ?? "1m"}`
-    : `${ref.channel}:${ref.symbol}`;
+  if (ref.channel === "candles") return `candles:${ref.symbol}:${ref.interval ?? "1m"}`;
+  if (ref.channel === "book" && (ref.depth !== undefined || ref.interval !== undefined)) {
+    return `book:${ref.symbol}:${ref.depth ?? ""}:${ref.interval ?? ""}`;
+  }
+  return `${ref.channel}:${ref.symbol}`;
+}
+
+/** A book view's name in a heartbeat's `last_seq` (`book_25_100ms`). */
+export function heartbeatKey(ref: StreamRef): string {
+  if (ref.channel !== "book") return ref.channel;
+  let key = "book";
+  if (ref.depth !== undefined) key += `_${ref.depth}`;
+  if (ref.interval !== undefined) key += `_${ref.interval}`;
+  return key;
 }
 
 /**
@@ -73,9 +87,13 @@ export abstract class MarketStream<V = unknown> implements Observable<V> {
     readonly channel: Channel,
     readonly symbol: string,
     protected readonly host: StreamHost,
-    readonly interval?: CandleInterval,
+    readonly interval?: CandleInterval | BookInterval,
+    readonly depth?: BookDepth,
   ) {
-    this.ref = interval === undefined ? { channel, symbol } : { channel, symbol, interval };
+    const ref: StreamRef = { channel, symbol };
+    if (interval !== undefined) ref.interval = interval;
+    if (depth !== undefined) ref.depth = depth;
+    this.ref = ref;
     this.key = streamKey(this.ref);
   }
 
@@ -138,8 +156,9 @@ export class BookStream extends MarketStream<BookView> {
   /** Verify each update's checksum (on by default). */
   verify = true;
 
-  constructor(symbol: string, host: StreamHost) {
-    super("book", symbol, host);
+  /** A view of the book (v1.1: `depth`, `interval`), or the whole book. */
+  constructor(symbol: string, host: StreamHost, view: BookViewOptions = {}) {
+    super("book", symbol, host, view.interval, view.depth);
   }
 
   protected view(): BookView {
@@ -335,18 +354,18 @@ export class CandlesStream extends MarketStream<CandlesView> {
 
   constructor(
     symbol: string,
-    interval: CandleInterval,
+    readonly candleInterval: CandleInterval,
     host: StreamHost,
     /** How many bars to keep. */
     public keep = 1000,
   ) {
-    super("candles", symbol, host, interval);
+    super("candles", symbol, host, candleInterval);
   }
 
   protected view(): CandlesView {
     return {
       symbol: this.symbol,
-      interval: this.interval ?? "1m",
+      interval: this.candleInterval,
       status: this.status,
       bars: this.bars.slice(),
       epoch: this.epoch,
@@ -427,7 +446,7 @@ export class HeartbeatStream extends MarketStream<number> {
     this.seq = m.seq;
     this.ts = m.ts;
     for (const stream of this.streamsOf(this.symbol)) {
-      const last = m.last_seq[stream.channel];
+      const last = m.last_seq[heartbeatKey(stream.ref)];
       if (last !== undefined) stream.checkLastSeq(last);
     }
     this.changed();

@@ -48,6 +48,50 @@ afterAll(async () => {
   for (const s of servers) await killServer(s);
 });
 
+describe("book views (v1.1) against a real server", () => {
+  it("follows the whole book and two views of it side by side, each verified", async () => {
+    const s = await server(["serve", "--seed", "13", "--rate-scale", "20"]);
+    const c = client(s.url);
+    const whole = c.book("BTC-USD");
+    const top10 = c.book("BTC-USD", { depth: 10 });
+    const slow = c.book("BTC-USD", { depth: 25, interval: "100ms" });
+    expect(new Set([whole.key, top10.key, slow.key]).size).toBe(3);
+    // Each view, whenever it changes, is the top of the whole book as the
+    // client holds it then (the server sends a view after the book).
+    let compared = 0;
+    let released = false;
+    top10.subscribe(() => {
+      const w = whole.get();
+      const v = top10.get();
+      if (released || w.status !== "live" || v.status !== "live") return;
+      expect(v.bids).toEqual(w.bids.slice(0, 10));
+      expect(v.asks).toEqual(w.asks.slice(0, 10));
+      compared++;
+    });
+    let slowUpdates = 0;
+    slow.subscribe(() => {
+      slowUpdates++;
+    });
+    const started = Date.now();
+    await until("the views to move", () => compared >= 20 && slowUpdates >= 5, 30_000);
+    const seconds = (Date.now() - started) / 1000;
+    const stats = c.stats.get();
+    expect(stats.gaps).toBe(0);
+    expect(stats.checksumMismatches).toBe(0);
+    expect(top10.get().bids.length).toBeLessThanOrEqual(10);
+    expect(slow.get().asks.length).toBeLessThanOrEqual(25);
+    // At most ten a second, plus the snapshot.
+    expect(slowUpdates).toBeLessThanOrEqual(seconds * 10 + 3);
+    expect(whole.seq).toBeGreaterThan(top10.seq);
+    // Releasing the whole book keeps the views.
+    released = true;
+    c.release(whole);
+    const seq = top10.seq;
+    await until("the view to go on", () => top10.seq > seq + 5);
+    expect(top10.get().status).toBe("live");
+  });
+});
+
 describe("the order book against a real server", () => {
   it("stays exact through 10,000 updates at a high rate and matches a fresh snapshot", async () => {
     const s = await server(["serve", "--seed", "11", "--rate-scale", "50"]);

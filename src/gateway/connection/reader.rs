@@ -19,9 +19,7 @@ use crate::encode;
 use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
-use crate::protocol::{
-    self, BookView, Channel, Request, RequestError, RequestId, StreamId, StreamSelection,
-};
+use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId, StreamSelection};
 use crate::stats::Interval;
 
 impl Session {
@@ -145,14 +143,9 @@ impl Session {
         let mut channels = Vec::with_capacity(selection.channels.len() + 1);
         for name in &selection.channels {
             if name == "book" {
-                // One book stream per (depth, interval); `unsubscribe` from
-                // the book without either leaves every one of them.
-                match selection.book_channel() {
-                    Channel::Book if !subscribing => channels.extend(
-                        std::iter::once(Channel::Book).chain(BookView::ALL.map(Channel::BookView)),
-                    ),
-                    channel => channels.push(channel),
-                }
+                // One book stream per (depth, interval), named exactly in
+                // `subscribe` and `unsubscribe` alike.
+                channels.push(selection.book_channel());
                 continue;
             }
             let named = Channel::named(name, interval).ok_or_else(|| {

@@ -178,7 +178,9 @@ class Client:
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._next_id = 1
-        self._books: dict[str, _BookState] = {}
+        # Each book stream: the whole book (depth and interval None) or a
+        # view of it (v1.1), by (symbol, depth, interval).
+        self._books: dict[BookKey, _BookState] = {}
         self._trade_seq: dict[str, int] = {}
         self._queues: list[asyncio.Queue[Event | None]] = []
         self._closed = asyncio.Event()
@@ -259,24 +261,48 @@ class Client:
         return int((await self._request({"op": "ping"}))["ts"])
 
     async def subscribe(
-        self, channels: list[str], symbols: list[str], interval: str | None = None
+        self,
+        channels: list[str],
+        symbols: list[str],
+        interval: str | None = None,
+        *,
+        depth: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Subscribes; returns the connection's whole set of subscriptions."""
+        """Subscribes; returns the connection's whole set of subscriptions.
+        ``interval`` is the candles' (``1s``, ``1m``) or, for the book, a
+        view's (``100ms``, ``1s``; with ``candles`` among the channels it is
+        the candles'); ``depth`` (10, 25, 100) asks for a view of the book."""
         request: dict[str, Any] = {"op": "subscribe", "channels": channels, "symbols": symbols}
         if interval is not None:
             request["interval"] = interval
+        if depth is not None:
+            request["depth"] = depth
         for symbol in symbols:
             if "book" in channels:
-                self._books.setdefault(symbol, _BookState()).live = False
+                key = _book_key(symbol, channels, depth, interval)
+                self._books.setdefault(key, _BookState()).live = False
         subscriptions: list[dict[str, Any]] = (await self._request(request))["subscriptions"]
         return subscriptions
 
-    async def watch_book(self, symbol: str, heartbeat: bool = True) -> OrderBook:
+    async def watch_book(
+        self,
+        symbol: str,
+        heartbeat: bool = True,
+        *,
+        depth: int | None = None,
+        interval: str | None = None,
+    ) -> OrderBook:
         """Subscribes to ``symbol``'s book (and heartbeat, so that a quiet
         book can still prove it missed nothing) and returns the book once
-        its snapshot has arrived. The book is kept up to date in place."""
-        state = self._books.setdefault(symbol, _BookState())
-        await self.subscribe(["book", "heartbeat"] if heartbeat else ["book"], [symbol])
+        its snapshot has arrived. The book is kept up to date in place.
+        ``depth`` (10, 25, 100) and ``interval`` (``100ms``, ``1s``) ask for
+        a view of the book (v1.1): its top levels, at most once per
+        interval; each view is a book of its own, verified the same way."""
+        key = (symbol, depth, interval)
+        state = self._books.setdefault(key, _BookState())
+        await self.subscribe(
+            ["book", "heartbeat"] if heartbeat else ["book"], [symbol], interval, depth=depth
+        )
         ready = asyncio.ensure_future(state.ready.wait())
         closed = asyncio.ensure_future(self._closed.wait())
         await asyncio.wait([ready, closed], return_when=asyncio.FIRST_COMPLETED)
@@ -286,18 +312,30 @@ class Client:
             raise DisconnectedError(f"the connection closed before {symbol}'s snapshot")
         return state.book
 
-    def book(self, symbol: str) -> OrderBook | None:
-        state = self._books.get(symbol)
+    def book(
+        self, symbol: str, *, depth: int | None = None, interval: str | None = None
+    ) -> OrderBook | None:
+        state = self._books.get((symbol, depth, interval))
         return state.book if state is not None else None
 
-    def book_seq(self, symbol: str) -> int:
-        state = self._books.get(symbol)
+    def book_seq(
+        self, symbol: str, *, depth: int | None = None, interval: str | None = None
+    ) -> int:
+        state = self._books.get((symbol, depth, interval))
         return state.seq if state is not None else 0
 
-    def resync(self, symbol: str, reason: str = "manual") -> None:
-        """Asks for a fresh snapshot of ``symbol``'s book. Asked for by hand
-        on a live book, it is a check: the snapshot must equal the book."""
-        state = self._books.get(symbol)
+    def resync(
+        self,
+        symbol: str,
+        reason: str = "manual",
+        *,
+        depth: int | None = None,
+        interval: str | None = None,
+    ) -> None:
+        """Asks for a fresh snapshot of ``symbol``'s book (or of a view of
+        it). Asked for by hand on a live book, it is a check: the snapshot
+        must equal the book."""
+        state = self._books.get((symbol, depth, interval))
         if state is None or self._closed.is_set():
             return
         if reason != "manual":
@@ -307,9 +345,12 @@ class Client:
         state.resync_pending = True
         self.stats.resyncs += 1
         self._emit(Resync(symbol, reason))
-        task = asyncio.get_running_loop().create_task(
-            self._request({"op": "subscribe", "channels": ["book"], "symbols": [symbol]})
-        )
+        request: dict[str, Any] = {"op": "subscribe", "channels": ["book"], "symbols": [symbol]}
+        if depth is not None:
+            request["depth"] = depth
+        if interval is not None:
+            request["interval"] = interval
+        task = asyncio.get_running_loop().create_task(self._request(request))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     # -------------------------------------------------------------- trading
@@ -559,8 +600,8 @@ class Client:
             future.set_result(m)
 
     def _on_snapshot(self, m: dict[str, Any]) -> None:
-        symbol = str(m["symbol"])
-        state = self._books.get(symbol)
+        symbol, depth, interval = key = _message_key(m)
+        state = self._books.get(key)
         if state is None:
             return
         if state.live and m["seq"] == state.seq:
@@ -575,19 +616,19 @@ class Client:
         state.ready.set()
         if self.verify_checksums and state.book.checksum() != m["checksum"]:
             self.stats.checksum_mismatches += 1
-            self.resync(symbol, "checksum")
+            self.resync(symbol, "checksum", depth=depth, interval=interval)
             return
-        self._emit(BookUpdated(symbol, state.seq, state.book))
+        self._emit(BookUpdated(symbol, state.seq, state.book, depth, interval))
 
     def _on_update(self, m: dict[str, Any]) -> None:
-        symbol = str(m["symbol"])
-        state = self._books.get(symbol)
+        symbol, depth, interval = key = _message_key(m)
+        state = self._books.get(key)
         seq = int(m["seq"])
         if state is None or not state.live or seq <= state.seq:
             return
         if seq != state.seq + 1:
             self.stats.gaps += 1
-            self.resync(symbol, "gap")
+            self.resync(symbol, "gap", depth=depth, interval=interval)
             return
         state.book.apply(m["bids"], m["asks"])
         state.seq = seq
@@ -595,10 +636,10 @@ class Client:
         if self.verify_checksums:
             if state.book.checksum() != m["checksum"]:
                 self.stats.checksum_mismatches += 1
-                self.resync(symbol, "checksum")
+                self.resync(symbol, "checksum", depth=depth, interval=interval)
                 return
             self.stats.checksums_verified += 1
-        self._emit(BookUpdated(symbol, seq, state.book))
+        self._emit(BookUpdated(symbol, seq, state.book, depth, interval))
 
     def _on_trade(self, m: dict[str, Any]) -> None:
         symbol = str(m["symbol"])
@@ -612,11 +653,14 @@ class Client:
 
     def _on_heartbeat(self, m: dict[str, Any]) -> None:
         symbol = str(m["symbol"])
-        state = self._books.get(symbol)
-        last_book = m.get("last_seq", {}).get("book", 0)
-        if state is not None and state.live and last_book > state.seq:
-            self.stats.gaps += 1
-            self.resync(symbol, "heartbeat")
+        last_seq = m.get("last_seq", {})
+        for (name, depth, interval), state in list(self._books.items()):
+            if name != symbol:
+                continue
+            last = last_seq.get(_heartbeat_key(depth, interval), 0)
+            if state.live and isinstance(last, int) and last > state.seq:
+                self.stats.gaps += 1
+                self.resync(symbol, "heartbeat", depth=depth, interval=interval)
 
     def _on_fresh_state_coming(self, m: dict[str, Any]) -> None:
         # After `lagged` the server sends fresh snapshots of every book; after
@@ -627,6 +671,42 @@ class Client:
             self._trade_seq.clear()
         for state in self._books.values():
             state.live = False
+
+
+BookKey = tuple[str, int | None, str | None]
+"""A book stream: (symbol, depth, interval); None, None is the whole book."""
+
+_BOOK_INTERVALS = ("100ms", "1s")
+
+
+def _book_key(symbol: str, channels: list[str], depth: int | None, interval: str | None) -> BookKey:
+    """The book stream a subscribe names: ``interval`` is the book's unless
+    it is the candles' (``1s``/``1m`` with ``candles`` among the channels),
+    as the server reads it."""
+    candles = "candles" in channels and interval in ("1s", "1m")
+    throttle = interval if interval in _BOOK_INTERVALS and not candles else None
+    return (symbol, depth, throttle)
+
+
+def _message_key(m: dict[str, Any]) -> BookKey:
+    depth = m.get("depth")
+    interval = m.get("interval")
+    return (
+        str(m["symbol"]),
+        depth if isinstance(depth, int) else None,
+        interval if isinstance(interval, str) else None,
+    )
+
+
+def _heartbeat_key(depth: int | None, interval: str | None) -> str:
+    """A book stream's name in a heartbeat's ``last_seq``: ``book``,
+    ``book_10``, ``book_25_100ms``."""
+    key = "book"
+    if depth is not None:
+        key += f"_{depth}"
+    if interval is not None:
+        key += f"_{interval}"
+    return key
 
 
 class EventStream:

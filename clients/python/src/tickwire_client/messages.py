@@ -140,11 +140,14 @@ class Trade:
 @dataclass(frozen=True)
 class BookUpdated:
     """A book changed (a snapshot or an update, verified); ``book`` is the
-    live book itself, so read it before awaiting anything else."""
+    live book itself, so read it before awaiting anything else. ``depth``
+    and ``interval`` name the view of the book (v1.1) it is, if any."""
 
     symbol: str
     seq: int
     book: OrderBook
+    depth: int | None = None
+    interval: str | None = None
 
 
 @dataclass(frozen=True)

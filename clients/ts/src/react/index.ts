@@ -34,7 +34,14 @@ import {
 import type { IntegrityStats } from "../integrity.js";
 import { Value } from "../observable.js";
 import type { OrdersView } from "../orders.js";
-import type { CandleInterval, Level, Position, Ticker, Trade } from "../protocol.js";
+import type {
+  BookViewOptions,
+  CandleInterval,
+  Level,
+  Position,
+  Ticker,
+  Trade,
+} from "../protocol.js";
 import type { BookView, CandlesView, MarketStream, StreamStatus, TradesView } from "../streams.js";
 import { FrameView } from "./frame.js";
 
@@ -163,22 +170,33 @@ export interface OrderBookView {
   mid: number | null;
 }
 
-/** The top `depth` levels of `symbol`'s verified book. */
+/**
+ * The top `depth` levels of `symbol`'s verified book. `stream` asks the
+ * server for a view of the book instead of all of it (v1.1: e.g.
+ * `{ depth: 25, interval: "100ms" }` for a screen that shows 25 levels and
+ * repaints at most ten times a second).
+ */
 export function useOrderBook(
   symbol: string,
   depth = 10,
   client?: TickwireClient | null,
+  stream: BookViewOptions = {},
 ): OrderBookView {
   const c = useClient(client);
+  const { depth: serverDepth, interval } = stream;
   const view = useMemo(
     () =>
       streamView(
         c,
-        (cl) => cl.book(symbol),
+        (cl) =>
+          cl.book(symbol, {
+            ...(serverDepth === undefined ? {} : { depth: serverDepth }),
+            ...(interval === undefined ? {} : { interval }),
+          }),
         (v: BookView) => bookView(v, depth),
         emptyBook(symbol),
       ),
-    [c, symbol, depth],
+    [c, symbol, depth, serverDepth, interval],
   );
   return useView(view);
 }
