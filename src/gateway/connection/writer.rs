@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
@@ -96,24 +97,31 @@ pub async fn write_loop<S>(
             let written = {
                 let write = write_batch(&mut sink, &mut batch.frames);
                 tokio::pin!(write);
-                // Once a close is asked for, the write in progress gets the
-                // close timeout to finish (a client that does not read
-                // never lets it).
-                let mut deadline: Option<tokio::time::Instant> = None;
-                let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
-                loop {
-                    tokio::select! {
-                        result = &mut write => break Some(result),
-                        _ = outbox.ready(), if deadline.is_none() => {
-                            if outbox.closing().is_some() {
-                                deadline = Some(tokio::time::Instant::now() + config.close_timeout);
+                // Most writes finish at once (the socket takes the bytes):
+                // then there is nothing to race, and no timer or other
+                // future is set up for them.
+                if let Poll::Ready(result) = futures_util::poll!(write.as_mut()) {
+                    Some(result)
+                } else {
+                    // Once a close is asked for, the write in progress gets the
+                    // close timeout to finish (a client that does not read
+                    // never lets it).
+                    let mut deadline: Option<tokio::time::Instant> = None;
+                    let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+                    loop {
+                        tokio::select! {
+                            result = &mut write => break Some(result),
+                            _ = outbox.ready(), if deadline.is_none() => {
+                                if outbox.closing().is_some() {
+                                    deadline = Some(tokio::time::Instant::now() + config.close_timeout);
+                                }
                             }
-                        }
-                        _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break None,
-                        // A shutdown lets the write finish (what it holds
-                        // may be private events), within the close limit.
-                        _ = stop.changed(), if deadline.is_none() => {
-                            deadline = Some(tokio::time::Instant::now() + shutdown_limit(&shared));
+                            _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break None,
+                            // A shutdown lets the write finish (what it holds
+                            // may be private events), within the close limit.
+                            _ = stop.changed(), if deadline.is_none() => {
+                                deadline = Some(tokio::time::Instant::now() + shutdown_limit(&shared));
+                            }
                         }
                     }
                 }
