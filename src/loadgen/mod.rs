@@ -284,7 +284,6 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     report.window_end_unix_ns = window_end_unix_ns;
     report.unsettled = unsettled;
     report.cpu_seconds = cpu_close - cpu_open;
-    let mut first = true;
     for task in watchers {
         let Ok(w) = task.await else { continue };
         report.connected += usize::from(w.connected);
@@ -298,12 +297,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.wire_bytes += w.wire_bytes;
         report.disconnects += u64::from(w.disconnected);
         if w.connected {
-            if first {
-                (report.min_per_connection, report.max_per_connection) = (w.messages, w.messages);
-                first = false;
-            }
-            report.min_per_connection = report.min_per_connection.min(w.messages);
-            report.max_per_connection = report.max_per_connection.max(w.messages);
+            report.count_connection(w.messages);
         }
     }
     for task in pollers {
@@ -318,12 +312,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.errors += p.errors;
         report.disconnects += u64::from(p.disconnected);
         if p.connected {
-            if first {
-                (report.min_per_connection, report.max_per_connection) = (p.updates, p.updates);
-                first = false;
-            }
-            report.min_per_connection = report.min_per_connection.min(p.updates);
-            report.max_per_connection = report.max_per_connection.max(p.updates);
+            report.count_connection(p.updates);
         }
     }
     for task in traders {

@@ -42,6 +42,8 @@ pub struct LoadReport {
     /// Fewest and most messages one watching connection received.
     pub min_per_connection: u64,
     pub max_per_connection: u64,
+    /// Connections counted into the two above.
+    counted: usize,
     pub gaps: u64,
     pub lagged: u64,
     pub disconnects: u64,
@@ -88,6 +90,7 @@ impl LoadReport {
             bytes: 0,
             min_per_connection: 0,
             max_per_connection: 0,
+            counted: 0,
             gaps: 0,
             lagged: 0,
             disconnects: 0,
@@ -106,6 +109,18 @@ impl LoadReport {
             cpu_seconds: 0.0,
             server: None,
         }
+    }
+
+    /// Counts one connection's messages into the fewest and most.
+    pub fn count_connection(&mut self, messages: u64) {
+        let first = self.counted == 0;
+        self.counted += 1;
+        self.min_per_connection = if first {
+            messages
+        } else {
+            self.min_per_connection.min(messages)
+        };
+        self.max_per_connection = self.max_per_connection.max(messages);
     }
 
     pub fn messages_per_sec(&self) -> f64 {

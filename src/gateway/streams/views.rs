@@ -137,18 +137,13 @@ impl Views {
     /// The view's snapshot: what its subscribers have, at its `seq`.
     pub fn snapshot(&mut self, instrument: &Instrument, view: BookView) -> Utf8Bytes {
         let v = &self.views[view.index()];
-        let checksum = checksum(instrument, &v.sent, &mut self.text);
-        encode::book_view(
+        encode_view(
             instrument,
-            &ViewMessage {
-                kind: "book_snapshot",
-                view,
-                seq: v.seq,
-                ts: v.ts,
-                bids: &v.sent[0],
-                asks: &v.sent[1],
-                checksum,
-            },
+            "book_snapshot",
+            view,
+            v,
+            &v.sent,
+            &mut self.text,
         )
     }
 
@@ -247,18 +242,13 @@ impl Views {
         std::mem::swap(&mut v.sent, &mut self.scratch);
         v.seq += 1;
         v.ts = self.ts;
-        let checksum = checksum(instrument, &v.sent, &mut self.text);
-        let frame = encode::book_view(
+        let frame = encode_view(
             instrument,
-            &ViewMessage {
-                kind: "book_update",
-                view,
-                seq: v.seq,
-                ts: v.ts,
-                bids: &self.changes[0],
-                asks: &self.changes[1],
-                checksum,
-            },
+            "book_update",
+            view,
+            v,
+            &self.changes,
+            &mut self.text,
         );
         let stream = StreamId {
             symbol: self.symbol,
@@ -289,11 +279,32 @@ impl Views {
     }
 }
 
-fn checksum(instrument: &Instrument, sent: &[Levels; 2], text: &mut String) -> u32 {
-    encode::levels_checksum(
+/// A view's message at its `seq` and `ts` carrying `levels` (all it has,
+/// or the changes), with the checksum of what it has after.
+fn encode_view(
+    instrument: &Instrument,
+    kind: &'static str,
+    view: BookView,
+    v: &View,
+    levels: &[Levels; 2],
+    text: &mut String,
+) -> Utf8Bytes {
+    let checksum = encode::levels_checksum(
         instrument,
-        sent[0].iter().copied(),
-        sent[1].iter().copied(),
+        v.sent[0].iter().copied(),
+        v.sent[1].iter().copied(),
         text,
+    );
+    encode::book_view(
+        instrument,
+        &ViewMessage {
+            kind,
+            view,
+            seq: v.seq,
+            ts: v.ts,
+            bids: &levels[0],
+            asks: &levels[1],
+            checksum,
+        },
     )
 }
