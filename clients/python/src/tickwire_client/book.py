@@ -11,6 +11,7 @@ import bisect
 import zlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 Level = tuple[str, str]
 """``(price, qty)``, both wire strings; a qty of ``"0"`` removes the level."""
@@ -115,3 +116,41 @@ class OrderBook:
     def equals(self, bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> bool:
         """Whether the book holds exactly these levels (a snapshot's)."""
         return self.bids() == [(p, q) for p, q in bids] and self.asks() == [(p, q) for p, q in asks]
+
+
+# The book streams of v1.1: the whole book or a view of it.
+
+BookKey = tuple[str, int | None, str | None]
+"""A book stream: (symbol, depth, interval); None, None is the whole book."""
+
+_BOOK_INTERVALS = ("100ms", "1s")
+
+
+def book_key(symbol: str, channels: list[str], depth: int | None, interval: str | None) -> BookKey:
+    """The book stream a subscribe names: ``interval`` is the book's unless
+    it is the candles' (``1s``/``1m`` with ``candles`` among the channels),
+    as the server reads it."""
+    candles = "candles" in channels and interval in ("1s", "1m")
+    throttle = interval if interval in _BOOK_INTERVALS and not candles else None
+    return (symbol, depth, throttle)
+
+
+def message_key(m: dict[str, Any]) -> BookKey:
+    depth = m.get("depth")
+    interval = m.get("interval")
+    return (
+        str(m["symbol"]),
+        depth if isinstance(depth, int) else None,
+        interval if isinstance(interval, str) else None,
+    )
+
+
+def heartbeat_key(depth: int | None, interval: str | None) -> str:
+    """A book stream's name in a heartbeat's ``last_seq``: ``book``,
+    ``book_10``, ``book_25_100ms``."""
+    key = "book"
+    if depth is not None:
+        key += f"_{depth}"
+    if interval is not None:
+        key += f"_{interval}"
+    return key

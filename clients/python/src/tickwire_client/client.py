@@ -38,7 +38,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .book import OrderBook
+from .book import BookKey, OrderBook, book_key, heartbeat_key, message_key
 from .errors import (
     DisconnectedError,
     NotConnectedError,
@@ -279,7 +279,7 @@ class Client:
             request["depth"] = depth
         for symbol in symbols:
             if "book" in channels:
-                key = _book_key(symbol, channels, depth, interval)
+                key = book_key(symbol, channels, depth, interval)
                 self._books.setdefault(key, _BookState()).live = False
         subscriptions: list[dict[str, Any]] = (await self._request(request))["subscriptions"]
         return subscriptions
@@ -600,7 +600,7 @@ class Client:
             future.set_result(m)
 
     def _on_snapshot(self, m: dict[str, Any]) -> None:
-        symbol, depth, interval = key = _message_key(m)
+        symbol, depth, interval = key = message_key(m)
         state = self._books.get(key)
         if state is None:
             return
@@ -621,7 +621,7 @@ class Client:
         self._emit(BookUpdated(symbol, state.seq, state.book, depth, interval))
 
     def _on_update(self, m: dict[str, Any]) -> None:
-        symbol, depth, interval = key = _message_key(m)
+        symbol, depth, interval = key = message_key(m)
         state = self._books.get(key)
         seq = int(m["seq"])
         if state is None or not state.live or seq <= state.seq:
@@ -657,7 +657,7 @@ class Client:
         for (name, depth, interval), state in list(self._books.items()):
             if name != symbol:
                 continue
-            last = last_seq.get(_heartbeat_key(depth, interval), 0)
+            last = last_seq.get(heartbeat_key(depth, interval), 0)
             if state.live and isinstance(last, int) and last > state.seq:
                 self.stats.gaps += 1
                 self.resync(symbol, "heartbeat", depth=depth, interval=interval)
@@ -671,42 +671,6 @@ class Client:
             self._trade_seq.clear()
         for state in self._books.values():
             state.live = False
-
-
-BookKey = tuple[str, int | None, str | None]
-"""A book stream: (symbol, depth, interval); None, None is the whole book."""
-
-_BOOK_INTERVALS = ("100ms", "1s")
-
-
-def _book_key(symbol: str, channels: list[str], depth: int | None, interval: str | None) -> BookKey:
-    """The book stream a subscribe names: ``interval`` is the book's unless
-    it is the candles' (``1s``/``1m`` with ``candles`` among the channels),
-    as the server reads it."""
-    candles = "candles" in channels and interval in ("1s", "1m")
-    throttle = interval if interval in _BOOK_INTERVALS and not candles else None
-    return (symbol, depth, throttle)
-
-
-def _message_key(m: dict[str, Any]) -> BookKey:
-    depth = m.get("depth")
-    interval = m.get("interval")
-    return (
-        str(m["symbol"]),
-        depth if isinstance(depth, int) else None,
-        interval if isinstance(interval, str) else None,
-    )
-
-
-def _heartbeat_key(depth: int | None, interval: str | None) -> str:
-    """A book stream's name in a heartbeat's ``last_seq``: ``book``,
-    ``book_10``, ``book_25_100ms``."""
-    key = "book"
-    if depth is not None:
-        key += f"_{depth}"
-    if interval is not None:
-        key += f"_{interval}"
-    return key
 
 
 class EventStream:
