@@ -94,6 +94,7 @@ async fn views_follow_the_book_with_their_own_seq_and_checksum() {
         r
     };
     // Sent back to back: nothing is read (and lost) between them.
+    let subscribing = Instant::now();
     client.send(sub(1, json!({}))).await;
     client.send(sub(2, json!({"depth": 10}))).await;
     client
@@ -104,7 +105,6 @@ async fn views_follow_the_book_with_their_own_seq_and_checksum() {
         .await;
     let mut streams: BTreeMap<String, Followed> = BTreeMap::new();
     let mut heartbeats = 0;
-    let mut throttled_at: Vec<Instant> = Vec::new();
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(3500) {
         let m = client.next_json().await;
@@ -118,9 +118,6 @@ async fn views_follow_the_book_with_their_own_seq_and_checksum() {
                 ));
             }
             Some("book_snapshot" | "book_update") => {
-                if stream_key(&m) == "25_100ms" && m["type"] == "book_update" {
-                    throttled_at.push(Instant::now());
-                }
                 follow(&mut streams, &m);
             }
             Some("heartbeat") => {
@@ -149,16 +146,15 @@ async fn views_follow_the_book_with_their_own_seq_and_checksum() {
         ten.updates
     );
     assert!(throttled.updates > 5, "25 at 100 ms: {}", throttled.updates);
-    // At most one update per 100 ms (a tick may be late, never early; two
-    // ticks' updates can arrive together).
-    if let (Some(first), Some(last)) = (throttled_at.first(), throttled_at.last()) {
-        let allowed = (*last - *first).as_millis() as u64 / 100 + 2;
-        assert!(
-            throttled.updates <= allowed,
-            "{} updates, {allowed} allowed",
-            throttled.updates
-        );
-    }
+    // At most one update per 100 ms tick: every update counted was sent
+    // between the subscription and the last read, and ticks are never
+    // closer than 100 ms (a slow machine only makes this span longer).
+    let allowed = subscribing.elapsed().as_millis() as u64 / 100 + 1;
+    assert!(
+        throttled.updates <= allowed,
+        "{} updates, {allowed} allowed",
+        throttled.updates
+    );
 
     // Subscribing again is the resync: a snapshot at the view's seq.
     client.send(sub(5, json!({"depth": 10}))).await;

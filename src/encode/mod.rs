@@ -80,20 +80,20 @@ pub fn levels_checksum(
     asks: impl Iterator<Item = (Price, Qty)>,
     scratch: &mut String,
 ) -> u32 {
-    scratch.clear();
-    let side = |levels: &mut dyn Iterator<Item = (Price, Qty)>, scratch: &mut String| {
+    fn side(instrument: &Instrument, levels: impl Iterator<Item = (Price, Qty)>, out: &mut String) {
         for (i, (price, qty)) in levels.take(CHECKSUM_DEPTH).enumerate() {
             if i > 0 {
-                scratch.push(',');
+                out.push(',');
             }
-            instrument.write_price(price, scratch);
-            scratch.push(':');
-            instrument.write_qty(qty, scratch);
+            instrument.write_price(price, out);
+            out.push(':');
+            instrument.write_qty(qty, out);
         }
-    };
-    side(&mut { bids }, scratch);
+    }
+    scratch.clear();
+    side(instrument, bids, scratch);
     scratch.push('|');
-    side(&mut { asks }, scratch);
+    side(instrument, asks, scratch);
     crc32fast::hash(scratch.as_bytes())
 }
 

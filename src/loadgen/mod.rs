@@ -310,6 +310,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.missed += p.missed;
         report.polls += p.polls;
         report.errors += p.errors;
+        report.negative_latencies += p.negative_latencies;
         report.disconnects += u64::from(p.disconnected);
         if p.connected {
             report.count_connection(p.updates);

@@ -36,6 +36,9 @@ pub struct PollStats {
     pub wire_bytes: u64,
     /// Answers other than 200.
     pub errors: u64,
+    /// Updates read before their `ts` by this machine's clock (counted as
+    /// 1 us).
+    pub negative_latencies: u64,
 }
 
 /// One HTTP/1.1 keep-alive connection.
@@ -156,8 +159,9 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
             Some(seq) => format!("/api/trades?symbol={}&since={seq}", plan.symbol),
             None => format!("/api/trades?symbol={}", plan.symbol),
         };
-        // What one poll brought: (seq, ts) of each new update, and misses.
-        let mut fresh: Vec<u64> = Vec::new();
+        // What one poll brought: each new update's `ts` with the time its
+        // answer was read, and the updates missed.
+        let mut fresh: Vec<(u64, u64)> = Vec::new();
         let (mut missed, mut errors, mut wire) = (0u64, 0u64, 0u64);
         let mut failed = false;
         for (which, path) in [(0, &book_path), (1, &trades_path)] {
@@ -169,6 +173,7 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
                 }
             };
             wire += bytes;
+            let received = now_ns();
             if status != 200 {
                 errors += 1;
                 continue;
@@ -184,10 +189,10 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
                 match book_seq {
                     Some(last) if seq > last => {
                         missed += seq - last - 1;
-                        fresh.push(ts);
+                        fresh.push((ts, received));
                     }
                     Some(_) => {}
-                    None => fresh.push(ts),
+                    None => fresh.push((ts, received)),
                 }
                 book_seq = Some(book_seq.map_or(seq, |last| last.max(seq)));
             } else {
@@ -198,7 +203,7 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
                         }
                         missed += seq - last - 1;
                     }
-                    fresh.push(ts);
+                    fresh.push((ts, received));
                     trade_seq = Some(seq);
                 }
             }
@@ -207,7 +212,6 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
             stats.disconnected = true;
             break;
         }
-        let received = now_ns();
         settle(&mut settled);
         if !ctx.measuring(Instant::now()) {
             continue;
@@ -221,8 +225,9 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
             .latency
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for ts in &fresh {
-            let micros = received.saturating_sub(*ts) / 1_000;
+        for &(ts, received) in &fresh {
+            stats.negative_latencies += u64::from(received < ts);
+            let micros = received.saturating_sub(ts) / 1_000;
             let _ = latency.record(micros.clamp(1, 60_000_000));
         }
         drop(latency);

@@ -55,14 +55,16 @@ async def test_book_views_are_books_of_their_own_each_the_top_of_the_book(
 ) -> None:
     async with Client(server.url) as client:
         events = client.events()
+        # Every event counted comes after this: the rate bound below holds
+        # however slow the machine is.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         whole = await client.watch_book("SOL-USD")
         top10 = await client.watch_book("SOL-USD", depth=10)
         slow = await client.watch_book("SOL-USD", depth=25, interval="100ms")
         assert whole is not top10 and top10 is not slow
         top_updates = slow_updates = 0
         whole_seq = 0
-        loop = asyncio.get_running_loop()
-        started = loop.time()
         async for event in events:
             if not isinstance(event, BookUpdated) or event.symbol != "SOL-USD":
                 continue
@@ -86,7 +88,8 @@ async def test_book_views_are_books_of_their_own_each_the_top_of_the_book(
         await events.aclose()
         seconds = loop.time() - started
         assert len(top10.bids()) <= 10 and len(slow.asks()) <= 25
-        assert slow_updates <= seconds * 10 + 3, "at most ten a second"
+        # The snapshot, then at most one update per 100 ms tick.
+        assert slow_updates <= seconds * 10 + 2, "at most ten a second"
         assert (client.stats.gaps, client.stats.checksum_mismatches) == (0, 0)
         assert client.book_seq("SOL-USD") > client.book_seq("SOL-USD", depth=10) > 0
 

@@ -266,6 +266,12 @@ impl Hub {
         self.views.follow(shared, instrument, changes, ts);
     }
 
+    /// Whether any view of the book has a subscriber (it then needs each
+    /// published book update's level changes).
+    pub fn has_views(&self) -> bool {
+        self.views.active()
+    }
+
     /// The throttle clock of the book's views (every `Throttle::TICK_MS`).
     pub fn tick(&mut self, shared: &Shared, instrument: &Instrument) {
         self.views.tick(shared, instrument);

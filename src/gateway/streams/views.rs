@@ -75,7 +75,12 @@ impl Views {
         }
     }
 
-    fn active(&self) -> impl Iterator<Item = (BookView, &View)> {
+    /// Whether any view has a subscriber (the L2 copy exists then).
+    pub fn active(&self) -> bool {
+        self.book.is_some()
+    }
+
+    fn with_subscribers(&self) -> impl Iterator<Item = (BookView, &View)> {
         BookView::ALL
             .into_iter()
             .zip(&self.views)
@@ -128,7 +133,7 @@ impl Views {
     /// Removes a subscriber; false if it was not there.
     pub fn remove(&mut self, view: BookView, conn: ConnId) -> bool {
         let removed = self.views[view.index()].subscribers.remove(conn);
-        if removed && self.active().next().is_none() {
+        if removed && self.with_subscribers().next().is_none() {
             self.book = None;
         }
         removed
@@ -261,14 +266,14 @@ impl Views {
 
     /// A heartbeat with the `seq` of every view that has subscribers added
     /// to its `last_seq` (`"book_10_100ms":7`); the same bytes without any.
-    pub fn heartbeat(&mut self, frame: &Utf8Bytes) -> Utf8Bytes {
+    pub fn heartbeat(&self, frame: &Utf8Bytes) -> Utf8Bytes {
         let text = frame.as_str();
-        if self.book.is_none() || !text.ends_with("}}") {
+        if !self.active() || !text.ends_with("}}") {
             return frame.clone();
         }
         let mut out = String::with_capacity(text.len() + 64);
         out.push_str(&text[..text.len() - 2]);
-        for (view, v) in self.active() {
+        for (view, v) in self.with_subscribers() {
             out.push_str(",\"");
             view.heartbeat_key(&mut out);
             out.push_str("\":");

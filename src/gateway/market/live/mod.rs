@@ -204,6 +204,7 @@ impl LiveTask {
                 }
                 Deferred::Streams(command) => {
                     self.hub.handle(&self.shared, &mut self.symbol, command);
+                    self.symbol.keep_changes = self.hub.has_views();
                 }
                 Deferred::Pause { state, resume } => {
                     let snapshot = SymbolState {

@@ -39,6 +39,11 @@ pub struct LiveSymbol {
     pub journal: Option<Arc<Journal>>,
     scratch: String,
     latest: Latest,
+    /// The hub has book views, which follow each book update's level
+    /// changes: queue them with the update. Set when subscriptions are
+    /// handled (with nothing queued), so every update queued while views
+    /// exist carries its changes.
+    pub keep_changes: bool,
 }
 
 impl MarketState for LiveSymbol {
@@ -84,6 +89,7 @@ impl LiveSymbol {
             journal: None,
             scratch: String::with_capacity(512),
             latest: Latest::default(),
+            keep_changes: false,
         }
     }
 
@@ -100,6 +106,7 @@ impl LiveSymbol {
     pub fn queue_output(&mut self, shared: &Shared) -> bool {
         let private = self.book_only(shared);
         let effects = &mut self.effects;
+        let keep_changes = self.keep_changes;
         encode::market_data(
             &self.market,
             &self.out,
@@ -109,7 +116,12 @@ impl LiveSymbol {
                     channel,
                     ts,
                     frame,
-                    changes: changes.to_vec(),
+                    // Copied only while the book's views follow them.
+                    changes: if keep_changes {
+                        changes.to_vec()
+                    } else {
+                        Vec::new()
+                    },
                 })
             },
         );
