@@ -9,14 +9,26 @@
 //! send it, see `Push::Lagged`); the third lag within a minute closes the
 //! connection with 1008. Responses and private events wait in a separate
 //! queue that is never dropped and is sent first.
+//!
+//! Whoever queues also writes (`wire`): a response or private event is
+//! written to the socket at once by the task that made it; market data is
+//! written by the publishing task once its turn is over (`Unflushed`), so
+//! a turn's messages go to each connection in one `writev`, with no
+//! hand-over to another task. Only when the socket is full does the
+//! connection's writer task take over, woken when the socket drains.
+
+mod wire;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+pub use wire::{Sent, Wire, Written};
 
 use crate::encode;
 use crate::instrument::Instruments;
@@ -48,6 +60,11 @@ impl CloseReason {
     pub const SHUTDOWN: CloseReason = CloseReason {
         code: 1001,
         reason: "server shutting down",
+    };
+    /// The socket failed (reset, broken pipe): nothing more can be sent.
+    pub const LOST: CloseReason = CloseReason {
+        code: 1006,
+        reason: "connection lost",
     };
 }
 
@@ -106,10 +123,18 @@ impl Queued {
     }
 }
 
+/// A frame of the priority queue.
+enum Out {
+    /// A response or private event (framed as text when written).
+    Text(Utf8Bytes),
+    /// Frames already framed: a ping, a pong, a close.
+    Raw(Bytes),
+}
+
 #[derive(Default)]
 struct State {
     /// Responses and private events: never dropped, sent first.
-    priority: VecDeque<Utf8Bytes>,
+    priority: VecDeque<Out>,
     /// Market data and the notices that go in order with it.
     market: VecDeque<(Queued, Utf8Bytes)>,
     market_bytes: usize,
@@ -122,8 +147,22 @@ struct State {
     /// that drops it reports its losses too.
     pending_notice: Option<(u64, BTreeSet<StreamId>)>,
     close: Option<CloseReason>,
+    /// Send the market data still queued before closing (a shutdown).
+    drain_first: bool,
     /// Market-data messages dropped since the connection opened.
     dropped: u64,
+    /// The socket, once the connection is attached to one.
+    wire: Option<Wire>,
+    /// A frame the socket took only part of; it goes on before anything.
+    partial: Option<wire::Partial>,
+    /// The socket took less than it was given: the writer task waits for
+    /// it to drain, and nobody else tries until then.
+    blocked: bool,
+    /// Market data is queued that a publishing task will write at the end
+    /// of its turn (it has this outbox in its `Unflushed`).
+    dirty: bool,
+    /// The close frame is queued or written: nothing follows it.
+    close_sent: bool,
 }
 
 /// One connection's outbound queues. Shared by the connection's tasks (which
@@ -139,13 +178,50 @@ pub struct Outbox {
     wake: Notify,
 }
 
-/// What the writer takes out in one go.
+/// What `drain` takes out in one go (a connection with no socket: the
+/// benches and tests look at its queue this way).
 #[derive(Debug, Default)]
 pub struct Batch {
     pub frames: Vec<Utf8Bytes>,
     pub bytes: usize,
     /// Close the connection after sending `frames`.
     pub close: Option<CloseReason>,
+}
+
+/// What queueing a market-data message asks of the publishing task.
+pub struct Queueing {
+    pub push: Push,
+    /// The outbox had nothing waiting for a write: the task must `flush`
+    /// it before its turn ends.
+    pub flush: bool,
+}
+
+/// The outboxes a publishing task queued market data into during its turn,
+/// written once the turn is over: one `writev` per connection for all the
+/// turn's messages, however many.
+#[derive(Default)]
+pub struct Unflushed(Vec<Arc<Outbox>>);
+
+impl Unflushed {
+    /// Queues a market-data message of `stream` (see `Outbox::queue_market`).
+    pub fn push(&mut self, outbox: &Arc<Outbox>, stream: StreamId, frame: &Utf8Bytes) -> Push {
+        let queued = outbox.queue_market(stream, frame);
+        if queued.flush {
+            self.0.push(outbox.clone());
+        }
+        queued.push
+    }
+
+    /// Writes what the turn queued.
+    pub fn flush(&mut self) {
+        for outbox in self.0.drain(..) {
+            outbox.flush();
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Outbox {
@@ -168,45 +244,132 @@ impl Outbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until there is something to write (or a close to send).
+    /// Connects the outbox to its socket: from now on, queued frames are
+    /// written to it.
+    pub fn attach(&self, wire: Wire) {
+        self.lock().wire = Some(wire);
+    }
+
+    /// Lets go of the socket (the connection is over).
+    pub fn detach(&self) {
+        let mut state = self.lock();
+        state.wire = None;
+        state.close_sent = true;
+    }
+
+    /// Waits until the writer has something to do: a close to send, a full
+    /// socket to wait for, a connection without a socket to drain.
     pub async fn ready(&self) {
         self.wake.notified().await;
     }
 
-    /// Queues a response or private event; these are never dropped.
+    /// Writes what is queued now unless the writer task owns the socket
+    /// (it is full); hands the rest to the writer task.
+    fn write_now(&self, mut state: MutexGuard<'_, State>) {
+        if state.wire.is_none() {
+            drop(state);
+            self.wake.notify_one();
+            return;
+        }
+        let was_blocked = state.blocked;
+        let written = if was_blocked {
+            Written::Blocked
+        } else {
+            wire::write(&mut state)
+        };
+        let closing = state.close.is_some();
+        drop(state);
+        if (written == Written::Blocked && !was_blocked) || written == Written::Closed || closing {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Writes what publishing tasks queued (see `Unflushed`).
+    pub fn flush(&self) {
+        let mut state = self.lock();
+        state.dirty = false;
+        self.write_now(state);
+    }
+
+    /// The writer task's write: what is queued, also when the socket was
+    /// full before (the writer waited for it to drain).
+    pub fn write_queued(&self) -> Written {
+        let mut state = self.lock();
+        if state.wire.is_none() {
+            return if state.close_sent {
+                Written::Closed
+            } else {
+                Written::Idle
+            };
+        }
+        state.blocked = false;
+        wire::write(&mut state)
+    }
+
+    /// Queues a response or private event (never dropped) and writes it.
     pub fn push_priority(&self, frame: Utf8Bytes) {
         let mut state = self.lock();
         if state.close.is_some() {
             return;
         }
-        state.priority.push_back(frame);
-        drop(state);
-        self.wake.notify_one();
+        state.priority.push_back(Out::Text(frame));
+        self.write_now(state);
     }
 
-    /// Queues a market-data message of `stream`, applying the budget.
+    /// Queues frames framed already (a ping; tungstenite's pongs and close
+    /// answers) and writes them. Nothing goes after a close frame.
+    pub fn push_raw(&self, frames: Bytes) {
+        let mut state = self.lock();
+        if state.close_sent {
+            return;
+        }
+        if wire::has_close(&frames) {
+            state.close_sent = true;
+        }
+        state.priority.push_back(Out::Raw(frames));
+        self.write_now(state);
+    }
+
+    /// Queues a market-data message of `stream`, applying the budget, and
+    /// has the writer task write it. Publishing tasks use `Unflushed`.
     pub fn push_market(&self, stream: StreamId, frame: &Utf8Bytes) -> Push {
+        let queued = self.queue_market(stream, frame);
+        if queued.push != Push::Ignored {
+            self.wake.notify_one();
+        }
+        queued.push
+    }
+
+    /// Queues a market-data message of `stream`, applying the budget; the
+    /// caller writes it with `flush` when `flush` says so.
+    pub fn queue_market(&self, stream: StreamId, frame: &Utf8Bytes) -> Queueing {
         let mut state = self.lock();
         if state.close.is_some()
             || !state.subscribed.contains(&stream)
             || (stream.channel.resyncs() && state.awaiting_resync.contains(&stream.symbol))
         {
-            return Push::Ignored;
+            return Queueing {
+                push: Push::Ignored,
+                flush: false,
+            };
         }
         let len = frame.len();
-        if state.market_bytes + len <= self.policy.budget {
+        let push = if state.market_bytes + len <= self.policy.budget {
             state.market_bytes += len;
             state
                 .market
                 .push_back((Queued::Data(stream), frame.clone()));
+            Push::Queued
+        } else {
+            self.overflow(&mut state, stream)
+        };
+        let flush = !state.dirty && !state.blocked && state.close.is_none();
+        state.dirty |= flush;
+        if push == Push::SlowConsumer {
             drop(state);
             self.wake.notify_one();
-            return Push::Queued;
         }
-        let result = self.overflow(&mut state, stream);
-        drop(state);
-        self.wake.notify_one();
-        result
+        Queueing { push, flush }
     }
 
     /// The budget is full: drop the queued market data (and this message),
@@ -270,8 +433,7 @@ impl Outbox {
         }
         state.market_bytes += frame.len();
         state.market.push_back((Queued::Notice, frame));
-        drop(state);
-        self.wake.notify_one();
+        self.write_now(state);
     }
 
     /// Fresh state after a lag, from `symbol`'s task: queued only if the
@@ -291,8 +453,7 @@ impl Outbox {
             && state.market_bytes + bytes > self.policy.budget
         {
             let result = self.overflow(&mut state, *stream);
-            drop(state);
-            self.wake.notify_one();
+            self.write_now(state);
             return result;
         }
         for (stream, frame) in frames {
@@ -303,8 +464,7 @@ impl Outbox {
                     .push_back((Queued::Data(*stream), frame.clone()));
             }
         }
-        drop(state);
-        self.wake.notify_one();
+        self.write_now(state);
         Push::Queued
     }
 
@@ -346,18 +506,33 @@ impl Outbox {
         });
     }
 
-    /// Asks the writer to close the connection (after what is in the
-    /// priority queue); market data still queued is dropped.
+    /// Closes the connection after what is in the priority queue; market
+    /// data still queued is dropped.
     pub fn close(&self, reason: CloseReason) {
         let mut state = self.lock();
         if state.close.is_none() {
             state.close = Some(reason);
         }
+        state.drain_first = false;
         state.market.clear();
         state.market_bytes = 0;
         state.pending_notice = None;
-        drop(state);
-        self.wake.notify_one();
+        self.write_now(state);
+    }
+
+    /// The server is shutting down: sends what is queued (responses and
+    /// private events first, then market data), then `notice`, then closes
+    /// with 1001. Nothing queued after this is sent.
+    pub fn shut_down(&self, notice: Utf8Bytes) {
+        let mut state = self.lock();
+        if state.close.is_some() {
+            return;
+        }
+        state.market_bytes += notice.len();
+        state.market.push_back((Queued::Notice, notice));
+        state.close = Some(CloseReason::SHUTDOWN);
+        state.drain_first = true;
+        self.write_now(state);
     }
 
     pub fn closing(&self) -> Option<CloseReason> {
@@ -373,10 +548,13 @@ impl Outbox {
             let Some(frame) = state.priority.pop_front() else {
                 break;
             };
-            batch.bytes += frame.len();
-            batch.frames.push(frame);
+            // Raw frames (pings, pongs) come only from a socket's reader.
+            if let Out::Text(frame) = frame {
+                batch.bytes += frame.len();
+                batch.frames.push(frame);
+            }
         }
-        if state.close.is_some() {
+        if state.close.is_some() && !state.drain_first {
             if state.priority.is_empty() {
                 batch.close = state.close;
             }

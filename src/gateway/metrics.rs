@@ -1,10 +1,12 @@
 //! Counters for `/metrics`: plain atomics, updated once per batch or per
 //! event, never per subscriber (`http::prometheus` writes the page).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU64;
 
 use hdrhistogram::Histogram;
+
+use crate::fanout::Sent;
 
 /// How late the engine applies its simulated events after their scheduled
 /// time, in microseconds (1 us to 60 s). The latency a client measures from
@@ -29,8 +31,8 @@ pub struct ReplayProgress {
 pub struct Metrics {
     pub connections_opened: AtomicU64,
     pub connections_closed: AtomicU64,
-    pub messages_sent: AtomicU64,
-    pub bytes_sent: AtomicU64,
+    /// Messages and bytes written (by every connection's writes).
+    pub sent: Arc<Sent>,
     pub lagged: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
     pub rejected_connections: AtomicU64,
@@ -56,8 +58,7 @@ impl Metrics {
         Metrics {
             connections_opened: AtomicU64::new(0),
             connections_closed: AtomicU64::new(0),
-            messages_sent: AtomicU64::new(0),
-            bytes_sent: AtomicU64::new(0),
+            sent: Arc::default(),
             lagged: AtomicU64::new(0),
             slow_consumer_disconnects: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),

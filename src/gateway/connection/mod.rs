@@ -1,8 +1,10 @@
 //! One WebSocket connection: a reader that parses and answers requests
-//! (`reader`, with the trading requests in `trading`), and a writer that
-//! drains the connection's `Outbox`, feeds every ready frame and flushes
-//! once per batch (`writer`).
+//! (`reader`, with the trading requests in `trading`) and a writer task
+//! (`writer`) that pings, closes, and writes only what a full socket left
+//! (everything else is written by whoever queued it, see `fanout`). `io`
+//! is the socket as tungstenite, which reads the client's frames, sees it.
 
+mod io;
 mod reader;
 mod trading;
 mod writer;
@@ -12,45 +14,58 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::commands::{StreamCommand, SymbolCommand};
 use super::rate::RateLimit;
 use super::shared::Shared;
-use crate::fanout::{CloseReason, Outbox};
+use crate::fanout::{CloseReason, Outbox, Wire};
 use crate::protocol::StreamId;
 use crate::types::SymbolId;
 
-/// Serves one upgraded connection until it closes.
-pub async fn run<S>(
-    ws: WebSocketStream<S>,
+/// Serves one upgraded connection until it closes: `socket` after the
+/// handshake, with `read` the bytes of it read already.
+pub async fn run(
+    socket: TcpStream,
+    read: Bytes,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
     _done: mpsc::Sender<()>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) {
     let id = shared.next_conn.fetch_add(1, Relaxed);
     let outbox = Arc::new(Outbox::new(
         id,
         shared.config.lag,
         shared.instruments.clone(),
     ));
+    let socket = Arc::new(socket);
+    outbox.attach(Wire {
+        socket: socket.clone(),
+        sent: shared.metrics.sent.clone(),
+    });
+    let io = io::SocketIo {
+        socket: socket.clone(),
+        outbox: outbox.clone(),
+    };
+    let config = io::ws_config(&shared);
+    let mut ws =
+        WebSocketStream::from_partially_read(io, read.to_vec(), Role::Server, Some(config)).await;
     shared.connections.insert(id, outbox.clone());
     shared.metrics.connections_opened.fetch_add(1, Relaxed);
     tracing::info!(conn = id, "connection opened");
 
-    let (sink, stream) = ws.split();
     // Milliseconds since `opened` at which the client was last heard from.
     let opened = Instant::now();
     let last_heard = Arc::new(AtomicU64::new(0));
     let mut stopping = stop.clone();
     let mut writer = tokio::spawn(writer::write_loop(
-        sink,
+        socket,
         outbox.clone(),
         shared.clone(),
         stop,
@@ -58,17 +73,11 @@ pub async fn run<S>(
         last_heard.clone(),
     ));
     let mut session = Session::new(shared.clone(), outbox.clone());
-    {
-        let reading = session.read_loop(stream, opened, &last_heard);
+    let client_left = {
+        let reading = session.read_loop(&mut ws, opened, &last_heard);
         tokio::pin!(reading);
         tokio::select! {
-            _ = &mut reading => {
-                // The writer finishes what is queued (a close, an error) and stops.
-                if outbox.closing().is_none() {
-                    outbox.close(CloseReason { code: 1000, reason: "" });
-                }
-                let _ = (&mut writer).await;
-            }
+            _ = &mut reading => true,
             _ = &mut writer => {
                 // The server closed: let the client answer the close frame
                 // (a client that does not read gets dropped after the wait).
@@ -77,8 +86,19 @@ pub async fn run<S>(
                     _ = wait => {}
                     _ = stopping.wait_for(|stop| *stop) => {}
                 }
+                false
             }
         }
+    };
+    if client_left {
+        // A client's close is answered with its own code: tungstenite
+        // queued the answer and writes it (into the outbox) now.
+        let _ = ws.flush().await;
+        // The writer finishes what is queued (a close, an error) and stops.
+        if outbox.closing().is_none() {
+            outbox.close(CloseReason { code: 1000, reason: "" });
+        }
+        let _ = (&mut writer).await;
     }
     for symbol in session.symbols() {
         let command = SymbolCommand::Streams(StreamCommand::Disconnect { conn: id });
@@ -86,6 +106,8 @@ pub async fn run<S>(
     }
     session.disconnected().await;
     shared.connections.remove(&id);
+    // The socket closes once the reader and the writer are gone too.
+    outbox.detach();
     shared.metrics.connections_closed.fetch_add(1, Relaxed);
     let reason = outbox
         .closing()

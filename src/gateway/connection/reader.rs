@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use futures_util::stream::SplitStream;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
@@ -25,7 +24,7 @@ use crate::stats::Interval;
 impl Session {
     pub(super) async fn read_loop<S>(
         &mut self,
-        mut stream: SplitStream<WebSocketStream<S>>,
+        stream: &mut WebSocketStream<S>,
         opened: Instant,
         last_heard: &AtomicU64,
     ) where

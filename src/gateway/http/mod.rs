@@ -19,11 +19,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 mod poll;
 mod prometheus;
@@ -254,21 +252,28 @@ fn upgrade(
     };
     let upgrading = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
-        match upgrading.await {
-            Ok(upgraded) => {
-                let config = ws_config(&shared);
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                // A task of its own: the upgrade's state (5.5 KB of future,
-                // measured) is freed now instead of living as long as the
-                // connection inside this one.
-                tokio::spawn(connection::run(ws, shared, stop, permit, done));
+        let upgraded = match upgrading.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => return tracing::debug!(error = %e, "upgrade failed"),
+        };
+        // The connection writes to the socket itself (`fanout::wire`):
+        // take it back from hyper, with what hyper read past the request.
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            // A task of its own: the upgrade's state (5.5 KB of future,
+            // measured) is freed now instead of living as long as the
+            // connection inside this one.
+            Ok(parts) => {
+                let socket = parts.io.into_inner();
+                tokio::spawn(connection::run(
+                    socket,
+                    parts.read_buf,
+                    shared,
+                    stop,
+                    permit,
+                    done,
+                ));
             }
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+            Err(_) => tracing::error!("an upgraded connection is not a TCP socket"),
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));
@@ -278,20 +283,4 @@ fn upgrade(
     headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     response
-}
-
-/// Sized for many connections: a small read buffer (512 B holds an order or
-/// two; requests are small;
-/// a bigger one is reserved only while a bigger message arrives; each
-/// connection keeps its read buffer resident, so 4 KiB here would be half
-/// an idle connection's memory), a write buffer that batches frames into
-/// few syscalls, and PROTOCOL.md's message limit.
-fn ws_config(shared: &Shared) -> WebSocketConfig {
-    let max = shared.config.max_message_bytes;
-    WebSocketConfig::default()
-        .read_buffer_size(512)
-        .write_buffer_size(32 << 10)
-        .max_write_buffer_size(32 << 10 | 4 << 20)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max))
 }

@@ -92,14 +92,14 @@ pub fn render(shared: &Shared) -> String {
         "tickwire_messages_sent_total",
         "counter",
         "WebSocket text messages sent.",
-        m.messages_sent.load(Relaxed),
+        m.sent.messages.load(Relaxed),
     );
     metric(
         &mut out,
         "tickwire_bytes_sent_total",
         "counter",
         "Payload bytes of the messages sent.",
-        m.bytes_sent.load(Relaxed),
+        m.sent.bytes.load(Relaxed),
     );
     schedule_lag(&mut out, shared);
     metric(

@@ -25,7 +25,7 @@ use super::commands::StreamCommand;
 use super::shared::Shared;
 use crate::book::Book;
 use crate::engine::LevelChange;
-use crate::fanout::{ConnId, Outbox};
+use crate::fanout::{ConnId, Outbox, Unflushed};
 use crate::instrument::Instrument;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
@@ -94,6 +94,8 @@ pub struct Hub {
     /// `seq` and `ts` of the last book message published (a polled book's
     /// `ts` is its last change's, as on the stream).
     last_book: Option<(u64, UnixNanos)>,
+    /// The connections given market data since the last `flush`.
+    unflushed: Unflushed,
 }
 
 impl Hub {
@@ -104,6 +106,7 @@ impl Hub {
             views: Views::new(symbol),
             trades: RecentTrades::default(),
             last_book: None,
+            unflushed: Unflushed::default(),
         }
     }
 
@@ -162,7 +165,7 @@ impl Hub {
                     // Again for a stream already subscribed: that is the
                     // protocol's resync.
                     if let Some(frame) = self.initial_state(state, channel) {
-                        let push = outbox.push_market(self.stream(channel), &frame);
+                        let push = self.unflushed.push(&outbox, self.stream(channel), &frame);
                         shared.after_push(&outbox, push);
                     }
                 }
@@ -263,7 +266,8 @@ impl Hub {
     ) {
         self.fan_out(shared, Channel::Book, frame);
         self.last_book = poll::seq_of(frame.as_str()).map(|seq| (seq, ts));
-        self.views.follow(shared, instrument, changes, ts);
+        self.views
+            .follow(shared, &mut self.unflushed, instrument, changes, ts);
     }
 
     /// Whether any view of the book has a subscriber (it then needs each
@@ -274,14 +278,26 @@ impl Hub {
 
     /// The throttle clock of the book's views (every `Throttle::TICK_MS`).
     pub fn tick(&mut self, shared: &Shared, instrument: &Instrument) {
-        self.views.tick(shared, instrument);
+        self.views.tick(shared, &mut self.unflushed, instrument);
     }
 
-    fn fan_out(&self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
+    fn fan_out(&mut self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
         let stream = self.stream(channel);
-        for outbox in self.subscribers(channel) {
-            shared.after_push(outbox, outbox.push_market(stream, frame));
+        let subscribers = match channel {
+            Channel::BookView(view) => self.views.subscribers(view),
+            _ => self.streams[channel.index()].as_slice(),
+        };
+        for outbox in subscribers {
+            shared.after_push(outbox, self.unflushed.push(outbox, stream, frame));
         }
+    }
+
+    /// Writes the market data queued since the last call to each
+    /// connection's socket, one write per connection: the publishing task
+    /// calls it when its turn is over (a turn's messages go together, and
+    /// a message is never held longer than the turn that made it).
+    pub fn flush(&mut self) {
+        self.unflushed.flush();
     }
 
     /// The most market data any subscriber of the stream has queued (a

@@ -21,7 +21,7 @@ use crate::book::Book;
 use crate::book::l2::{self, L2Book, Levels};
 use crate::encode::{self, ViewMessage};
 use crate::engine::LevelChange;
-use crate::fanout::{ConnId, Outbox};
+use crate::fanout::{ConnId, Outbox, Unflushed};
 use crate::gateway::shared::Shared;
 use crate::instrument::Instrument;
 use crate::protocol::{BookView, Channel, StreamId};
@@ -172,6 +172,7 @@ impl Views {
     pub fn follow(
         &mut self,
         shared: &Shared,
+        unflushed: &mut Unflushed,
         instrument: &Instrument,
         changes: &[LevelChange],
         ts: UnixNanos,
@@ -199,14 +200,14 @@ impl Views {
                 .iter()
                 .any(|c| l2::touches(c.side, &v.sent[side_index(c.side)], depth, c.price));
             if touched {
-                self.update(shared, instrument, view);
+                self.update(shared, unflushed, instrument, view);
             }
         }
     }
 
     /// One tick of the throttle clock (every `Throttle::TICK_MS`): each
     /// throttled view whose period is up sends the net change, if any.
-    pub fn tick(&mut self, shared: &Shared, instrument: &Instrument) {
+    pub fn tick(&mut self, shared: &Shared, unflushed: &mut Unflushed, instrument: &Instrument) {
         if self.book.is_none() {
             return;
         }
@@ -224,14 +225,20 @@ impl Views {
             }
             v.ticks = 0;
             if std::mem::take(&mut v.dirty) {
-                self.update(shared, instrument, view);
+                self.update(shared, unflushed, instrument, view);
             }
         }
     }
 
     /// Sends the view's update from what its subscribers have to the book
     /// now, if anything changed.
-    fn update(&mut self, shared: &Shared, instrument: &Instrument, view: BookView) {
+    fn update(
+        &mut self,
+        shared: &Shared,
+        unflushed: &mut Unflushed,
+        instrument: &Instrument,
+        view: BookView,
+    ) {
         let Some(book) = &self.book else { return };
         let v = &mut self.views[view.index()];
         let mut changed = false;
@@ -260,7 +267,7 @@ impl Views {
             channel: Channel::BookView(view),
         };
         for outbox in v.subscribers.as_slice() {
-            shared.after_push(outbox, outbox.push_market(stream, &frame));
+            shared.after_push(outbox, unflushed.push(outbox, stream, &frame));
         }
     }
 

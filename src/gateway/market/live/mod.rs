@@ -127,10 +127,13 @@ impl LiveTask {
                 _ = sleep_until(due.into()), if intake => self.catch_up(),
             }
             self.send_ready();
+            // The turn is over: what it published goes to the sockets.
+            self.hub.flush();
         }
         while let Some(ticket) = self.symbol.effects.waiting_for() {
             let durable = durable_at(self.durable.as_mut(), Some(ticket)).await;
             self.send_ready_at(durable);
+            self.hub.flush();
         }
         self.symbol
     }
@@ -212,6 +215,7 @@ impl LiveTask {
                         heartbeat_seq: self.symbol.heartbeat_seq,
                     };
                     if state.send(snapshot).is_ok() {
+                        self.hub.flush();
                         let _ = resume.await;
                     }
                 }

@@ -65,6 +65,11 @@ impl Inboxes {
     }
 }
 
+/// Entries published at full speed before what they queued is written
+/// (one write per connection for them all); a paced replay writes whenever
+/// it waits, so before its next entry is due.
+const PLAYS_PER_FLUSH: usize = 64;
+
 pub struct ReplayTask {
     /// Shown on an interactive terminal during `--max-speed` replays.
     progress: Option<indicatif::ProgressBar>,
@@ -75,6 +80,8 @@ pub struct ReplayTask {
     /// By server symbol id.
     replicas: Vec<Replica>,
     hubs: Vec<Hub>,
+    /// Entries published since the hubs were last flushed.
+    unflushed_plays: usize,
     /// Recording symbol index to server symbol id (`None`: not served).
     map: Vec<Option<SymbolId>>,
 }
@@ -106,6 +113,7 @@ impl ReplayTask {
             first: Some(recording),
             replicas,
             hubs,
+            unflushed_plays: 0,
             map,
         }
     }
@@ -129,6 +137,10 @@ impl ReplayTask {
         throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if pending.is_none() && !ended {
+                if feed.is_empty() {
+                    // The reader is behind: what was published goes now.
+                    self.flush();
+                }
                 // Take the next entry, serving commands while the reader works.
                 tokio::select! {
                     biased;
@@ -214,6 +226,7 @@ impl ReplayTask {
                 }
                 continue;
             }
+            self.flush();
             tokio::select! {
                 biased;
                 _ = stop.changed() => return,
@@ -300,8 +313,13 @@ impl ReplayTask {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             // As fast as the clients read: wait while any is half full.
-            while hub.busiest(entry.channel) > self.shared.config.lag.budget / 2 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+            if hub.busiest(entry.channel) > self.shared.config.lag.budget / 2 {
+                self.flush();
+                while self.hubs[symbol.index()].busiest(entry.channel)
+                    > self.shared.config.lag.budget / 2
+                {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
         }
         self.shared.replay.position_ts.store(entry.ts, Relaxed);
@@ -326,6 +344,18 @@ impl ReplayTask {
         } else {
             hub.publish(&self.shared, entry.channel, &frame);
         }
+        self.unflushed_plays += 1;
+        if self.unflushed_plays >= PLAYS_PER_FLUSH {
+            self.flush();
+        }
+    }
+
+    /// Writes what every hub published since the last time to the sockets.
+    fn flush(&mut self) {
+        for hub in &mut self.hubs {
+            hub.flush();
+        }
+        self.unflushed_plays = 0;
     }
 
     /// The throttle clock of every symbol's book views.

@@ -1,0 +1,323 @@
+//! Writing a connection's queued frames to its socket. A server's WebSocket
+//! frames are not masked, so a frame is a 2 to 10 byte header and the
+//! message's shared bytes: the header is written beside them (`writev`),
+//! never copied together with them, and one call takes many frames. A
+//! frame the socket took only part of is finished before anything else.
+//!
+//! Called with the outbox's lock held, by whichever task queued (the
+//! socket is non-blocking: a full one answers at once), so frames from two
+//! tasks never interleave.
+
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+
+use super::{CloseReason, Out, Queued, State};
+
+/// Frames given to one `writev` (two slices each; Linux takes 1,024).
+const FRAMES_PER_WRITE: usize = 64;
+
+const FIN_TEXT: u8 = 0x81;
+const FIN_CLOSE: u8 = 0x88;
+const OPCODE_CLOSE: u8 = 0x8;
+
+/// Messages and payload bytes written, over all connections (`/metrics`).
+#[derive(Default)]
+pub struct Sent {
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// A connection's socket and the counters its writes add to.
+pub struct Wire {
+    pub socket: Arc<TcpStream>,
+    pub sent: Arc<Sent>,
+}
+
+/// What a write left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Everything queued is written.
+    Idle,
+    /// The socket is full; the rest waits until it drains.
+    Blocked,
+    /// The close frame is written, or the socket failed: the connection's
+    /// writing is over.
+    Closed,
+}
+
+/// A frame's header: FIN, the opcode, the length (a server never masks).
+fn header(first: u8, len: usize) -> ([u8; 10], u8) {
+    let mut head = [0u8; 10];
+    head[0] = first;
+    if len < 126 {
+        head[1] = len as u8;
+        (head, 2)
+    } else if len <= u16::MAX as usize {
+        head[1] = 126;
+        head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        (head, 4)
+    } else {
+        head[1] = 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        (head, 10)
+    }
+}
+
+/// A close frame with its code and reason.
+fn close_frame(reason: CloseReason) -> Bytes {
+    let text = reason.reason.as_bytes();
+    let (head, head_len) = header(FIN_CLOSE, 2 + text.len());
+    let mut frame = Vec::with_capacity(head_len as usize + 2 + text.len());
+    frame.extend_from_slice(&head[..head_len as usize]);
+    frame.extend_from_slice(&reason.code.to_be_bytes());
+    frame.extend_from_slice(text);
+    Bytes::from(frame)
+}
+
+/// Whether framed bytes (unmasked frames, as a server writes them) hold a
+/// close frame.
+pub(super) fn has_close(mut frames: &[u8]) -> bool {
+    while let [first, second, rest @ ..] = frames {
+        if first & 0x0f == OPCODE_CLOSE {
+            return true;
+        }
+        let (extra, len): (usize, Option<usize>) = match second & 0x7f {
+            126 => (2, rest.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)),
+            127 => (
+                8,
+                rest.get(..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(|b| u64::from_be_bytes(b) as usize),
+            ),
+            n => (0, Some(n as usize)),
+        };
+        let Some(len) = len else { return false };
+        frames = rest.get(extra.saturating_add(len)..).unwrap_or(&[]);
+    }
+    false
+}
+
+/// A frame on its way: its header and payload, `done` bytes of them
+/// written.
+pub(super) struct Partial {
+    head: [u8; 10],
+    head_len: u8,
+    body: Bytes,
+    /// A message (counted in `Sent` once whole), not a control frame.
+    message: bool,
+    done: usize,
+}
+
+impl Partial {
+    fn len(&self) -> usize {
+        self.head_len as usize + self.body.len()
+    }
+
+    /// The slices still to write.
+    fn rest(&self) -> [IoSlice<'_>; 2] {
+        let head_len = self.head_len as usize;
+        let head = &self.head[self.done.min(head_len)..head_len];
+        let body = &self.body[self.done.saturating_sub(head_len)..];
+        [IoSlice::new(head), IoSlice::new(body)]
+    }
+}
+
+/// Writes what is queued until everything is written or the socket is
+/// full; the close frame follows the last frame before it.
+pub(super) fn write(state: &mut State) -> Written {
+    loop {
+        queue_close_frame(state);
+        let Some(wire) = &state.wire else {
+            return Written::Idle;
+        };
+        let mut heads = [([0u8; 10], 0u8); FRAMES_PER_WRITE];
+        let mut count = 0;
+        for (i, (message, body)) in queued(state).enumerate() {
+            if message {
+                heads[i] = header(FIN_TEXT, body.len());
+            }
+            count += 1;
+        }
+        if state.partial.is_none() && count == 0 {
+            return if state.close_sent && state.close.is_some() {
+                Written::Closed
+            } else {
+                Written::Idle
+            };
+        }
+        let result = {
+            let mut slices = [IoSlice::new(&[]); 2 + 2 * FRAMES_PER_WRITE];
+            let mut used = 0;
+            if let Some(partial) = &state.partial {
+                for slice in partial.rest() {
+                    slices[used] = slice;
+                    used += 1;
+                }
+            }
+            for ((head, head_len), (_, body)) in heads.iter().zip(queued(state)) {
+                slices[used] = IoSlice::new(&head[..*head_len as usize]);
+                slices[used + 1] = IoSlice::new(body);
+                used += 2;
+            }
+            wire.socket.try_write_vectored(&slices[..used])
+        };
+        match result {
+            Ok(0) => return lost(state),
+            Ok(n) => consume(state, n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                state.blocked = true;
+                return Written::Blocked;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return lost(state),
+        }
+        if state.partial.is_some() {
+            state.blocked = true;
+            return Written::Blocked;
+        }
+    }
+}
+
+/// Whether market data goes now: not once closing, unless draining first.
+fn market_goes(state: &State) -> bool {
+    state.close.is_none() || state.drain_first
+}
+
+/// The next frames to go, in order (priority first), with whether each is
+/// a message to frame as text (else it is framed already).
+fn queued(state: &State) -> impl Iterator<Item = (bool, &[u8])> {
+    let priority = state.priority.iter().map(|out| match out {
+        Out::Text(text) => (true, text.as_str().as_bytes()),
+        Out::Raw(raw) => (false, &raw[..]),
+    });
+    let market_len = if market_goes(state) {
+        state.market.len()
+    } else {
+        0
+    };
+    let market = state
+        .market
+        .iter()
+        .take(market_len)
+        .map(|(_, frame)| (true, frame.as_str().as_bytes()));
+    priority.chain(market).take(FRAMES_PER_WRITE)
+}
+
+/// Once everything that goes before it is written, the close frame.
+fn queue_close_frame(state: &mut State) {
+    let Some(reason) = state.close else { return };
+    let before_done = state.partial.is_none()
+        && state.priority.is_empty()
+        && (!state.drain_first || state.market.is_empty());
+    if before_done && !state.close_sent {
+        state.close_sent = true;
+        state.priority.push_back(Out::Raw(close_frame(reason)));
+    }
+}
+
+/// The socket took `n` bytes: the partial frame and the queued frames they
+/// cover are done (counted in `Sent`); the first they do not cover becomes
+/// the partial frame.
+fn consume(state: &mut State, mut n: usize) {
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    if let Some(partial) = &mut state.partial {
+        let rest = partial.len() - partial.done;
+        if n < rest {
+            partial.done += n;
+            return;
+        }
+        n -= rest;
+        if partial.message {
+            messages += 1;
+            bytes += partial.body.len() as u64;
+        }
+        state.partial = None;
+    }
+    while n > 0 {
+        let (message, body) = if let Some(out) = state.priority.pop_front() {
+            match out {
+                Out::Text(text) => (true, Bytes::from(text)),
+                Out::Raw(raw) => (false, raw),
+            }
+        } else if let Some((queued, frame)) = state.market.pop_front() {
+            if queued == Queued::LagNotice {
+                state.pending_notice = None;
+            }
+            state.market_bytes -= frame.len();
+            (true, Bytes::from(frame))
+        } else {
+            break;
+        };
+        let (head, head_len) = if message {
+            header(FIN_TEXT, body.len())
+        } else {
+            ([0; 10], 0)
+        };
+        let len = head_len as usize + body.len();
+        if n < len {
+            state.partial = Some(Partial {
+                head,
+                head_len,
+                body,
+                message,
+                done: n,
+            });
+            break;
+        }
+        n -= len;
+        if message {
+            messages += 1;
+            bytes += body.len() as u64;
+        }
+    }
+    if let Some(wire) = &state.wire {
+        wire.sent.messages.fetch_add(messages, Relaxed);
+        wire.sent.bytes.fetch_add(bytes, Relaxed);
+    }
+}
+
+/// The socket failed: nothing more is sent; the connection is over.
+fn lost(state: &mut State) -> Written {
+    state.close.get_or_insert(CloseReason::LOST);
+    state.close_sent = true;
+    state.drain_first = false;
+    state.partial = None;
+    state.priority.clear();
+    state.market.clear();
+    state.market_bytes = 0;
+    Written::Closed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_take_the_shortest_length_form() {
+        assert_eq!(&header(FIN_TEXT, 5).0[..2], &[0x81, 5]);
+        let (head, len) = header(FIN_TEXT, 300);
+        assert_eq!(&head[..len as usize], &[0x81, 126, 1, 44]);
+        let (head, len) = header(FIN_TEXT, 70_000);
+        assert_eq!(
+            &head[..len as usize],
+            &[0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]
+        );
+    }
+
+    #[test]
+    fn close_frames_are_found_behind_other_frames() {
+        let pong = [0x8a, 2, b'h', b'i'];
+        let close = close_frame(CloseReason::SHUTDOWN);
+        assert_eq!(&close[..4], &[0x88, 22, 0x03, 0xe9]);
+        assert!(!has_close(&pong));
+        assert!(has_close(&close));
+        let both: Vec<u8> = pong.iter().chain(close.iter()).copied().collect();
+        assert!(has_close(&both));
+        // A length that runs past the end is not a close frame.
+        assert!(!has_close(&[0x8a, 127, 0, 0]));
+    }
+}
