@@ -20,6 +20,7 @@
 mod wire;
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -176,6 +177,9 @@ pub struct Outbox {
     state: Mutex<State>,
     /// Wakes the connection's writer.
     wake: Notify,
+    /// When the client was last heard from, in the gateway clock's
+    /// milliseconds: written by the connection's reader, read by the pinger.
+    heard_ms: AtomicU64,
 }
 
 /// What `drain` takes out in one go (a connection with no socket: the
@@ -232,7 +236,17 @@ impl Outbox {
             instruments,
             state: Mutex::new(State::default()),
             wake: Notify::new(),
+            heard_ms: AtomicU64::new(0),
         }
+    }
+
+    /// The client was heard from at `ms`.
+    pub fn heard(&self, ms: u64) {
+        self.heard_ms.store(ms, Relaxed);
+    }
+
+    pub fn last_heard_ms(&self) -> u64 {
+        self.heard_ms.load(Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

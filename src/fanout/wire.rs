@@ -86,7 +86,11 @@ pub(super) fn has_close(mut frames: &[u8]) -> bool {
             return true;
         }
         let (extra, len): (usize, Option<usize>) = match second & 0x7f {
-            126 => (2, rest.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)),
+            126 => (
+                2,
+                rest.get(..2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize),
+            ),
             127 => (
                 8,
                 rest.get(..8)

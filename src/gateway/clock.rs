@@ -28,6 +28,11 @@ impl Clock {
         self.started_unix + self.started.elapsed().as_nanos() as u64
     }
 
+    /// Milliseconds since start (when a client was last heard from).
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
     pub fn instant_of(&self, ts: UnixNanos) -> Instant {
         self.started + Duration::from_nanos(ts.saturating_sub(self.started_unix))
     }

@@ -1,8 +1,8 @@
 //! Counters for `/metrics`: plain atomics, updated once per batch or per
 //! event, never per subscriber (`http::prometheus` writes the page).
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
 

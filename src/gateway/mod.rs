@@ -175,6 +175,7 @@ pub async fn serve_with(
     // Every connection task holds a clone of `done_tx`; when all are gone,
     // `done_rx` returns None (mini-redis's shutdown pattern).
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    tokio::spawn(connection::ping_loop(shared.clone(), stop_rx.clone()));
     http::accept_loop(listener, shared.clone(), stop_rx.clone(), done_tx, shutdown).await;
 
     tracing::info!(connections = shared.connections.len(), "shutting down");

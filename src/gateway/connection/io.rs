@@ -47,7 +47,11 @@ impl AsyncRead for SocketIo {
 impl AsyncWrite for SocketIo {
     /// Takes the whole buffer at once: tungstenite hands over whole frames
     /// per write, and the outbox never splits what it is given.
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.outbox.push_raw(Bytes::copy_from_slice(buf));
         Poll::Ready(Ok(buf.len()))
     }

@@ -9,10 +9,11 @@ mod reader;
 mod trading;
 mod writer;
 
+pub use writer::ping_loop;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
+use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -32,7 +33,7 @@ use crate::types::SymbolId;
 /// handshake, with `read` the bytes of it read already.
 pub async fn run(
     socket: TcpStream,
-    read: Bytes,
+    mut read: Bytes,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -54,31 +55,33 @@ pub async fn run(
         outbox: outbox.clone(),
     };
     let config = io::ws_config(&shared);
-    let mut ws =
-        WebSocketStream::from_partially_read(io, read.to_vec(), Role::Server, Some(config)).await;
+    // `read` is a view of hyper's 8 KiB read buffer: copied out (it is
+    // almost always empty) and let go, or the buffer stays resident.
+    let read = std::mem::take(&mut read).to_vec();
+    // Boxed, like the end below: a task's state is sized for its largest
+    // step, and an idle connection should carry only the serving step.
+    let mut ws = Box::pin(WebSocketStream::from_partially_read(
+        io,
+        read,
+        Role::Server,
+        Some(config),
+    ))
+    .await;
+    outbox.heard(shared.clock.uptime_ms());
     shared.connections.insert(id, outbox.clone());
     shared.metrics.connections_opened.fetch_add(1, Relaxed);
     tracing::info!(conn = id, "connection opened");
 
-    // Milliseconds since `opened` at which the client was last heard from.
-    let opened = Instant::now();
-    let last_heard = Arc::new(AtomicU64::new(0));
     let mut stopping = stop.clone();
-    let mut writer = tokio::spawn(writer::write_loop(
-        socket,
-        outbox.clone(),
-        shared.clone(),
-        stop,
-        opened,
-        last_heard.clone(),
-    ));
+    let writing = writer::write_loop(&socket, &outbox, &shared, stop);
+    tokio::pin!(writing);
     let mut session = Session::new(shared.clone(), outbox.clone());
     let client_left = {
-        let reading = session.read_loop(&mut ws, opened, &last_heard);
+        let reading = session.read_loop(&mut ws);
         tokio::pin!(reading);
         tokio::select! {
             _ = &mut reading => true,
-            _ = &mut writer => {
+            _ = &mut writing => {
                 // The server closed: let the client answer the close frame
                 // (a client that does not read gets dropped after the wait).
                 let wait = tokio::time::timeout(shared.config.close_timeout, &mut reading);
@@ -94,27 +97,16 @@ pub async fn run(
         // A client's close is answered with its own code: tungstenite
         // queued the answer and writes it (into the outbox) now.
         let _ = ws.flush().await;
-        // The writer finishes what is queued (a close, an error) and stops.
+        // The writing finishes what is queued (a close, an error).
         if outbox.closing().is_none() {
-            outbox.close(CloseReason { code: 1000, reason: "" });
+            outbox.close(CloseReason {
+                code: 1000,
+                reason: "",
+            });
         }
-        let _ = (&mut writer).await;
+        writing.await;
     }
-    for symbol in session.symbols() {
-        let command = SymbolCommand::Streams(StreamCommand::Disconnect { conn: id });
-        shared.command(symbol, command).await;
-    }
-    session.disconnected().await;
-    shared.connections.remove(&id);
-    // The socket closes once the reader and the writer are gone too.
-    outbox.detach();
-    shared.metrics.connections_closed.fetch_add(1, Relaxed);
-    let reason = outbox
-        .closing()
-        .map(|c| c.reason)
-        .filter(|r| !r.is_empty())
-        .unwrap_or("closed by the client");
-    tracing::info!(conn = id, reason, "connection closed");
+    Box::pin(session.finish()).await;
 }
 
 /// The reader's state: subscriptions and limits of one connection.
@@ -144,6 +136,28 @@ impl Session {
             // Grows to the largest request on the first one.
             scratch: Vec::new(),
         }
+    }
+
+    /// The connection is over: its subscriptions, orders (cancel on
+    /// disconnect) and registration go.
+    async fn finish(mut self) {
+        let id = self.outbox.id;
+        for symbol in self.symbols() {
+            let command = SymbolCommand::Streams(StreamCommand::Disconnect { conn: id });
+            self.shared.command(symbol, command).await;
+        }
+        self.disconnected().await;
+        let (shared, outbox) = (&self.shared, &self.outbox);
+        shared.connections.remove(&id);
+        // The socket closes once the reader and the writer are gone too.
+        outbox.detach();
+        shared.metrics.connections_closed.fetch_add(1, Relaxed);
+        let reason = outbox
+            .closing()
+            .map(|c| c.reason)
+            .filter(|r| !r.is_empty())
+            .unwrap_or("closed by the client");
+        tracing::info!(conn = id, reason, "connection closed");
     }
 
     /// The symbols this connection has streams of.

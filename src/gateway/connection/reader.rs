@@ -4,8 +4,6 @@
 //! requests to `trading`.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -22,16 +20,12 @@ use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId,
 use crate::stats::Interval;
 
 impl Session {
-    pub(super) async fn read_loop<S>(
-        &mut self,
-        stream: &mut WebSocketStream<S>,
-        opened: Instant,
-        last_heard: &AtomicU64,
-    ) where
+    pub(super) async fn read_loop<S>(&mut self, stream: &mut WebSocketStream<S>)
+    where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         while let Some(message) = stream.next().await {
-            last_heard.store(opened.elapsed().as_millis() as u64, Relaxed);
+            self.outbox.heard(self.shared.clock.uptime_ms());
             match message {
                 // Boxed: the request's future (subscribe, order...) is the
                 // largest part of a connection's state, and an idle
