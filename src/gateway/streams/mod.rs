@@ -300,6 +300,11 @@ impl Hub {
         self.unflushed.flush();
     }
 
+    /// Whether nothing waits for `flush`.
+    pub fn is_flushed(&self) -> bool {
+        self.unflushed.is_empty()
+    }
+
     /// The most market data any subscriber of the stream has queued (a
     /// replay at full speed waits for its readers).
     pub fn busiest(&self, channel: Channel) -> usize {

@@ -127,8 +127,14 @@ impl LiveTask {
                 _ = sleep_until(due.into()), if intake => self.catch_up(),
             }
             self.send_ready();
-            // The turn is over: what it published goes to the sockets.
-            self.hub.flush();
+            // The turn is over: what it published goes to the sockets,
+            // after the other symbols' tasks that are ready have had their
+            // turn too, so a connection following several symbols gets
+            // their messages in one write.
+            if !self.hub.is_flushed() {
+                tokio::task::yield_now().await;
+                self.hub.flush();
+            }
         }
         while let Some(ticket) = self.symbol.effects.waiting_for() {
             let durable = durable_at(self.durable.as_mut(), Some(ticket)).await;
