@@ -10,13 +10,15 @@
 //! connection with 1008. Responses and private events wait in a separate
 //! queue that is never dropped and is sent first.
 //!
-//! Whoever queues also writes (`wire`): a response or private event is
-//! written to the socket at once by the task that made it; market data is
-//! written by the publishing task once its turn is over (`Unflushed`), so
-//! a turn's messages go to each connection in one `writev`, with no
-//! hand-over to another task. Only when the socket is full does the
-//! connection's writer task take over, woken when the socket drains.
+//! Writes go straight to the socket (`wire`): a response or private event
+//! is written at once by the task that made it; market data is written by
+//! one `Flusher` task for all connections, handed the connections each
+//! publishing turn touched (`Unflushed`), so whatever every symbol queued
+//! for a connection meanwhile goes in one `writev`, with one wake-up per
+//! turn rather than one per connection. Only when the socket is full does
+//! the connection's own task take over, woken when the socket drains.
 
+mod flusher;
 mod wire;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -29,6 +31,7 @@ use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+pub use flusher::{Flusher, Unflushed};
 pub use wire::{Sent, Wire, Written};
 
 use crate::encode;
@@ -198,34 +201,6 @@ pub struct Queueing {
     /// The outbox had nothing waiting for a write: the task must `flush`
     /// it before its turn ends.
     pub flush: bool,
-}
-
-/// The outboxes a publishing task queued market data into during its turn,
-/// written once the turn is over: one `writev` per connection for all the
-/// turn's messages, however many.
-#[derive(Default)]
-pub struct Unflushed(Vec<Arc<Outbox>>);
-
-impl Unflushed {
-    /// Queues a market-data message of `stream` (see `Outbox::queue_market`).
-    pub fn push(&mut self, outbox: &Arc<Outbox>, stream: StreamId, frame: &Utf8Bytes) -> Push {
-        let queued = outbox.queue_market(stream, frame);
-        if queued.flush {
-            self.0.push(outbox.clone());
-        }
-        queued.push
-    }
-
-    /// Writes what the turn queued.
-    pub fn flush(&mut self) {
-        for outbox in self.0.drain(..) {
-            outbox.flush();
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl Outbox {

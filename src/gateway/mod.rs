@@ -39,6 +39,7 @@ use dashmap::DashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+use crate::fanout::Flusher;
 use crate::protocol::Mode;
 use crate::record::Header;
 use crate::record::recorder::Recorder;
@@ -126,6 +127,7 @@ pub async fn serve_with(
         None => None,
     };
     let shared = Arc::new(Shared {
+        flusher: Flusher::default(),
         recorder,
         replay: ReplayProgress::default(),
         journal: std::sync::OnceLock::new(),
@@ -176,6 +178,10 @@ pub async fn serve_with(
     // `done_rx` returns None (mini-redis's shutdown pattern).
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     tokio::spawn(connection::ping_loop(shared.clone(), stop_rx.clone()));
+    {
+        let (shared, stop) = (shared.clone(), stop_rx.clone());
+        tokio::spawn(async move { shared.flusher.run(stop).await });
+    }
     http::accept_loop(listener, shared.clone(), stop_rx.clone(), done_tx, shutdown).await;
 
     tracing::info!(connections = shared.connections.len(), "shutting down");

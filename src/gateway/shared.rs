@@ -14,7 +14,7 @@ use super::commands::{SymbolCommand, SymbolHandle};
 use super::config::Config;
 use super::metrics::Metrics;
 use super::metrics::ReplayProgress;
-use crate::fanout::{ConnId, Outbox, Push};
+use crate::fanout::{Flusher, ConnId, Outbox, Push};
 use crate::instrument::{Instrument, Instruments};
 use crate::protocol::Mode;
 use crate::record::recorder::Recorder;
@@ -32,6 +32,9 @@ pub struct Shared {
     pub connections: DashMap<ConnId, Arc<Outbox>>,
     /// Counters for `/metrics` (atomics, updated by whoever counts).
     pub metrics: Metrics,
+    /// Writes the market data the publishing tasks queued (its own task;
+    /// they hand it the outboxes of each turn).
+    pub flusher: Flusher,
     /// Trading state per account, in the order of `config.accounts`; each
     /// account locks its own state.
     pub accounts: Vec<Account>,

@@ -292,17 +292,12 @@ impl Hub {
         }
     }
 
-    /// Writes the market data queued since the last call to each
-    /// connection's socket, one write per connection: the publishing task
-    /// calls it when its turn is over (a turn's messages go together, and
-    /// a message is never held longer than the turn that made it).
-    pub fn flush(&mut self) {
-        self.unflushed.flush();
-    }
-
-    /// Whether nothing waits for `flush`.
-    pub fn is_flushed(&self) -> bool {
-        self.unflushed.is_empty()
+    /// Hands the connections given market data since the last call to the
+    /// flusher, which writes each one's queue in one write: the publishing
+    /// task calls it when its turn is over (a message is never held longer
+    /// than the turn that made it).
+    pub fn flush(&mut self, shared: &Shared) {
+        shared.flusher.hand_over(&mut self.unflushed);
     }
 
     /// The most market data any subscriber of the stream has queued (a

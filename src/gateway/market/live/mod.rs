@@ -127,19 +127,13 @@ impl LiveTask {
                 _ = sleep_until(due.into()), if intake => self.catch_up(),
             }
             self.send_ready();
-            // The turn is over: what it published goes to the sockets,
-            // after the other symbols' tasks that are ready have had their
-            // turn too, so a connection following several symbols gets
-            // their messages in one write.
-            if !self.hub.is_flushed() {
-                tokio::task::yield_now().await;
-                self.hub.flush();
-            }
+            // The turn is over: what it published goes to the sockets.
+            self.hub.flush(&self.shared);
         }
         while let Some(ticket) = self.symbol.effects.waiting_for() {
             let durable = durable_at(self.durable.as_mut(), Some(ticket)).await;
             self.send_ready_at(durable);
-            self.hub.flush();
+            self.hub.flush(&self.shared);
         }
         self.symbol
     }
@@ -221,7 +215,7 @@ impl LiveTask {
                         heartbeat_seq: self.symbol.heartbeat_seq,
                     };
                     if state.send(snapshot).is_ok() {
-                        self.hub.flush();
+                        self.hub.flush(&self.shared);
                         let _ = resume.await;
                     }
                 }

@@ -353,7 +353,7 @@ impl ReplayTask {
     /// Writes what every hub published since the last time to the sockets.
     fn flush(&mut self) {
         for hub in &mut self.hubs {
-            hub.flush();
+            hub.flush(&self.shared);
         }
         self.unflushed_plays = 0;
     }
