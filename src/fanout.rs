@@ -158,7 +158,7 @@ struct State {
     /// The socket, once the connection is attached to one.
     wire: Option<Wire>,
     /// A frame the socket took only part of; it goes on before anything.
-    partial: Option<wire::Partial>,
+    partial: Option<Box<wire::Partial>>,
     /// The socket took less than it was given: the writer task waits for
     /// it to drain, and nobody else tries until then.
     blocked: bool,

@@ -263,13 +263,14 @@ fn consume(state: &mut State, mut n: usize) {
         };
         let len = head_len as usize + body.len();
         if n < len {
-            state.partial = Some(Partial {
+            // Boxed: rare, and an idle connection's outbox stays small.
+            state.partial = Some(Box::new(Partial {
                 head,
                 head_len,
                 body,
                 message,
                 done: n,
-            });
+            }));
             break;
         }
         n -= len;

@@ -14,7 +14,7 @@ use super::commands::{SymbolCommand, SymbolHandle};
 use super::config::Config;
 use super::metrics::Metrics;
 use super::metrics::ReplayProgress;
-use crate::fanout::{Flusher, ConnId, Outbox, Push};
+use crate::fanout::{ConnId, Flusher, Outbox, Push};
 use crate::instrument::{Instrument, Instruments};
 use crate::protocol::Mode;
 use crate::record::recorder::Recorder;

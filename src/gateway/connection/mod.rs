@@ -113,7 +113,7 @@ pub async fn run(
 struct Session {
     shared: Arc<Shared>,
     outbox: Arc<Outbox>,
-    subscriptions: BTreeSet<StreamId>,
+    subscriptions: StreamSet,
     limit: RateLimit,
     scratch: Vec<u8>,
     /// The account this connection is authenticated as.
@@ -128,7 +128,7 @@ impl Session {
         Session {
             shared,
             outbox,
-            subscriptions: BTreeSet::new(),
+            subscriptions: StreamSet::default(),
             limit,
             account: None,
             cancel_on_disconnect: false,
@@ -163,5 +163,39 @@ impl Session {
     /// The symbols this connection has streams of.
     fn symbols(&self) -> BTreeSet<SymbolId> {
         self.subscriptions.iter().map(|s| s.symbol).collect()
+    }
+}
+
+/// A connection's subscriptions, in order. A connection has a few: a sorted
+/// `Vec` holds them in one small allocation where a B-tree takes a node of
+/// eleven (an idle connection's memory counts).
+#[derive(Default)]
+struct StreamSet(Vec<StreamId>);
+
+impl StreamSet {
+    fn contains(&self, stream: &StreamId) -> bool {
+        self.0.binary_search(stream).is_ok()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &StreamId> {
+        self.0.iter()
+    }
+
+    fn extend(&mut self, streams: impl IntoIterator<Item = StreamId>) {
+        for stream in streams {
+            if let Err(at) = self.0.binary_search(&stream) {
+                self.0.insert(at, stream);
+            }
+        }
+    }
+
+    fn remove(&mut self, stream: &StreamId) {
+        if let Ok(at) = self.0.binary_search(stream) {
+            self.0.remove(at);
+        }
     }
 }
