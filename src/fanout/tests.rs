@@ -177,3 +177,100 @@ fn close_sends_pending_responses_first() {
     assert_eq!(batch.frames, vec![frame("error")]);
     assert_eq!(batch.close, Some(CloseReason::TOO_BIG));
 }
+
+/// Reads unmasked frames off `bytes`: (opcode, payload) each, and what is
+/// left of an unfinished frame.
+fn frames_of(mut bytes: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize) {
+    let mut out = Vec::new();
+    while let [first, second, rest @ ..] = bytes {
+        let (len, rest) = match *second {
+            126 if rest.len() >= 2 => (u16::from_be_bytes([rest[0], rest[1]]) as usize, &rest[2..]),
+            n if n < 126 => (n as usize, rest),
+            _ => break,
+        };
+        if rest.len() < len {
+            break;
+        }
+        out.push((*first, rest[..len].to_vec()));
+        bytes = &rest[len..];
+    }
+    (out, bytes.len())
+}
+
+/// A real socket pair: the socket fills, frames are cut in the middle,
+/// and the reader still gets every frame whole, in order, the answer
+/// queued last going before the market data still queued, never inside a
+/// frame, and the close frame last.
+#[tokio::test]
+async fn a_full_socket_gets_every_frame_whole_and_in_order() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, server) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+    let (mut client, server) = (client.unwrap(), Arc::new(server.unwrap().0));
+    let sent = Arc::new(Sent::default());
+    let o = outbox(64 << 20);
+    o.attach(Wire {
+        socket: server.clone(),
+        sent: sent.clone(),
+    });
+    o.subscribe(&[BOOK]);
+    // 300-byte messages (a 4-byte header each) until the socket is full.
+    let body = |i: usize| format!("{i:06}{}", "x".repeat(294));
+    let mut queued = 0;
+    loop {
+        assert_eq!(
+            o.queue_market(BOOK, &frame(&body(queued))).push,
+            Push::Queued
+        );
+        queued += 1;
+        o.flush();
+        if o.write_queued() == Written::Blocked && queued > 100 {
+            break;
+        }
+    }
+    o.push_priority(frame("answer"));
+    o.close(CloseReason::SHUTDOWN);
+    // The writer's part: write what is left whenever the socket drains.
+    let writing = async {
+        loop {
+            match o.write_queued() {
+                Written::Closed => break,
+                Written::Blocked => server.writable().await.unwrap(),
+                Written::Idle => tokio::task::yield_now().await,
+            }
+        }
+    };
+    let reading = async {
+        let mut received = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        while frames_of(&received).0.last().is_none_or(|f| f.0 != 0x88) {
+            let n = client.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the socket closed before the close frame");
+            received.extend_from_slice(&buf[..n]);
+        }
+        received
+    };
+    let ((), received) = tokio::join!(writing, reading);
+    let (frames, left) = frames_of(&received);
+    assert_eq!(left, 0, "no frame cut off");
+    let texts: Vec<String> = frames
+        .iter()
+        .filter(|f| f.0 == 0x81)
+        .map(|f| String::from_utf8(f.1.clone()).unwrap())
+        .collect();
+    let answer = texts.iter().position(|t| t == "answer").unwrap();
+    let market: Vec<&String> = texts.iter().filter(|t| *t != "answer").collect();
+    for (i, text) in market.iter().enumerate() {
+        assert_eq!(**text, body(i));
+    }
+    // The answer follows what the socket had taken (a frame it took part
+    // of finished first); a close drops market data not yet taken, so
+    // nothing follows the answer but the close.
+    assert_eq!(answer, texts.len() - 1);
+    assert!(market.len() <= queued);
+    assert_eq!(sent.messages.load(Relaxed) as usize, texts.len());
+    let close = frames.last().unwrap();
+    assert_eq!(close.0, 0x88);
+    assert_eq!(&close.1[..2], &1001u16.to_be_bytes());
+}
