@@ -169,6 +169,19 @@ struct State {
     close_sent: bool,
 }
 
+impl State {
+    /// Queues a connection-level notice in order with the market data;
+    /// false once closing.
+    fn queue_notice(&mut self, frame: Utf8Bytes) -> bool {
+        if self.close.is_some() {
+            return false;
+        }
+        self.market_bytes += frame.len();
+        self.market.push_back((Queued::Notice, frame));
+        true
+    }
+}
+
 /// One connection's outbound queues. Shared by the connection's tasks (which
 /// drain it and manage its subscriptions) and by the symbol tasks (which
 /// push market data into it); the mutex is held only to move a few
@@ -417,12 +430,9 @@ impl Outbox {
     /// replay's `replay_end` must follow the messages before it).
     pub fn push_notice(&self, frame: Utf8Bytes) {
         let mut state = self.lock();
-        if state.close.is_some() {
-            return;
+        if state.queue_notice(frame) {
+            self.write_now(state);
         }
-        state.market_bytes += frame.len();
-        state.market.push_back((Queued::Notice, frame));
-        self.write_now(state);
     }
 
     /// Fresh state after a lag, from `symbol`'s task: queued only if the
@@ -514,11 +524,9 @@ impl Outbox {
     /// with 1001. Nothing queued after this is sent.
     pub fn shut_down(&self, notice: Utf8Bytes) {
         let mut state = self.lock();
-        if state.close.is_some() {
+        if !state.queue_notice(notice) {
             return;
         }
-        state.market_bytes += notice.len();
-        state.market.push_back((Queued::Notice, notice));
         state.close = Some(CloseReason::SHUTDOWN);
         state.drain_first = true;
         self.write_now(state);
@@ -549,6 +557,7 @@ impl Outbox {
             }
             return;
         }
+        let draining = state.drain_first;
         while batch.frames.len() < max_frames {
             let Some((stream, frame)) = state.market.pop_front() else {
                 break;
@@ -559,6 +568,9 @@ impl Outbox {
             state.market_bytes -= frame.len();
             batch.bytes += frame.len();
             batch.frames.push(frame);
+        }
+        if draining && state.priority.is_empty() && state.market.is_empty() {
+            batch.close = state.close;
         }
         if !state.priority.is_empty() || !state.market.is_empty() {
             // More to do: make sure the writer comes back without waiting.

@@ -274,3 +274,17 @@ async fn a_full_socket_gets_every_frame_whole_and_in_order() {
     assert_eq!(close.0, 0x88);
     assert_eq!(&close.1[..2], &1001u16.to_be_bytes());
 }
+
+#[test]
+fn a_shutdown_sends_queued_market_data_then_its_notice_then_closes() {
+    let o = outbox(1000);
+    o.subscribe(&[TRADES]);
+    o.push_market(TRADES, &frame("t"));
+    o.push_priority(frame("fill"));
+    o.shut_down(frame("bye"));
+    o.push_priority(frame("late"));
+    let mut batch = Batch::default();
+    o.drain(10, &mut batch);
+    assert_eq!(batch.frames, vec![frame("fill"), frame("t"), frame("bye")]);
+    assert_eq!(batch.close, Some(CloseReason::SHUTDOWN));
+}

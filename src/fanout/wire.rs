@@ -171,7 +171,7 @@ pub(super) fn write(state: &mut State) -> Written {
         };
         match result {
             Ok(0) => return lost(state),
-            Ok(n) => consume(state, n),
+            Ok(n) => consume(state, n, &heads[..count]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 state.blocked = true;
                 return Written::Blocked;
@@ -225,8 +225,8 @@ fn queue_close_frame(state: &mut State) {
 
 /// The socket took `n` bytes: the partial frame and the queued frames they
 /// cover are done (counted in `Sent`); the first they do not cover becomes
-/// the partial frame.
-fn consume(state: &mut State, mut n: usize) {
+/// the partial frame. `heads` are the headers written, in queue order.
+fn consume(state: &mut State, mut n: usize, heads: &[([u8; 10], u8)]) {
     let (mut messages, mut bytes) = (0u64, 0u64);
     if let Some(partial) = &mut state.partial {
         let rest = partial.len() - partial.done;
@@ -241,7 +241,10 @@ fn consume(state: &mut State, mut n: usize) {
         }
         state.partial = None;
     }
-    while n > 0 {
+    for &(head, head_len) in heads {
+        if n == 0 {
+            break;
+        }
         let (message, body) = if let Some(out) = state.priority.pop_front() {
             match out {
                 Out::Text(text) => (true, Bytes::from(text)),
@@ -255,11 +258,6 @@ fn consume(state: &mut State, mut n: usize) {
             (true, Bytes::from(frame))
         } else {
             break;
-        };
-        let (head, head_len) = if message {
-            header(FIN_TEXT, body.len())
-        } else {
-            ([0; 10], 0)
         };
         let len = head_len as usize + body.len();
         if n < len {
