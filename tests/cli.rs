@@ -345,3 +345,44 @@ fn order_and_cancel_commands_trade_with_a_running_server() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The runtime's worker threads, by name, in a running process (Linux).
+fn worker_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "tokio-rt-worker")
+        })
+        .count()
+}
+
+#[test]
+fn workers_sets_the_server_threads_and_zero_is_refused() {
+    let (ok, _, err) = tickwire(&["serve", "--workers", "0", "--ephemeral"]);
+    assert!(!ok);
+    assert!(err.contains("--workers"), "{err}");
+    assert!(err.contains("1..=1024"), "{err}");
+    for workers in [1, 3] {
+        let count = workers.to_string();
+        let (mut child, url, _) = start_server(
+            &["--workers", &count],
+            &[("TICKWIRE_ACCOUNTS", "dave=dave-token-7")],
+        );
+        // It serves: an account request over the socket is answered.
+        let output = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .args(["account", "--url", &url, "--token", "dave-token-7"])
+            .output()
+            .expect("run client");
+        let threads = worker_threads(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(threads, workers);
+    }
+}

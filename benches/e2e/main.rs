@@ -17,8 +17,11 @@
 //! good rate and the first bad one; (3) 20,000 idle-but-subscribed
 //! connections (the heartbeat of one symbol): memory per connection;
 //! (4) 100 traders sending orders while 1,000 connections watch (tickwire
-//! only: the peers do not trade). Writes `target/bench/e2e.md`, `e2e.png`
-//! and `e2e.json`.
+//! only: the peers do not trade); (5) and (6) the book's views and HTTP
+//! polling (`polling.rs`); (7) scenario 1 again with tickwire given two
+//! cores, one worker thread and two (on a machine of two cores the
+//! generator shares them). Writes `target/bench/e2e.md`, `e2e.png` and
+//! `e2e.json`.
 //!
 //! Under `cargo test` (no `--bench` argument) it runs every scenario small
 //! and quick, writes `e2e-smoke.*`, and fails if any run of any server went
@@ -39,7 +42,7 @@ mod report;
 
 use std::fmt::Write;
 
-use procs::{Kind, Load, Paths};
+use procs::{Kind, Load, Paths, Placement};
 
 /// The sizes of one run of every scenario.
 pub struct Plan {
@@ -144,6 +147,7 @@ pub struct Job {
     pub server_extra: Vec<String>,
     pub ramp_s: u64,
     pub window_s: u64,
+    pub placement: Placement,
 }
 
 fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
@@ -155,6 +159,7 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
         server_extra,
         ramp_s,
         window_s,
+        placement,
     } = job;
     // tickwire simulates live; the peers play this. It also says what a
     // connection is offered: a server that falls behind delivers less.
@@ -173,8 +178,21 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
         // Watchers spread evenly: on average a quarter of the four symbols.
         per_connection /= symbols.split(',').count() as f64;
     }
-    let tag = format!("{scenario}-{}-x{scale}", kind.slug());
-    let mut server = paths.start(kind, scale, &feed, &server_extra, &format!("{tag}-server"))?;
+    let tag = match server_extra.iter().position(|a| a == "--workers") {
+        Some(i) => format!(
+            "{scenario}-{}-x{scale}-w{}",
+            kind.slug(),
+            server_extra.get(i + 1).map_or("", |w| w.as_str())
+        ),
+        None => format!("{scenario}-{}-x{scale}", kind.slug()),
+    };
+    let mut server = paths.start(
+        kind,
+        scale,
+        &feed,
+        (&server_extra, placement),
+        &format!("{tag}-server"),
+    )?;
     let mut all = load_args;
     all.extend([
         "--duration".into(),
@@ -184,7 +202,7 @@ fn measure(paths: &Paths, plan: &Plan, job: Job) -> Result<Run, String> {
         "--settle-timeout".into(),
         format!("{}s", plan.settle_s),
     ]);
-    let load = paths.loadgen(&server, &all, &format!("{tag}-loadgen"))?;
+    let load = paths.loadgen(&server, (&all, placement), &format!("{tag}-loadgen"))?;
     if let Some(status) = server.exited() {
         return Err(format!(
             "{} exited during the run ({status}); see target/bench/logs/{tag}-server.log",
@@ -259,6 +277,7 @@ fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
                 server_extra: vec![],
                 ramp_s: plan.ramp_s,
                 window_s: plan.window_s,
+                placement: Placement::OneCore,
             },
         )?);
     }
@@ -280,6 +299,7 @@ fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
                     server_extra: vec![],
                     ramp_s: 1,
                     window_s: plan.sweep_window_s,
+                    placement: Placement::OneCore,
                 },
             )
         };
@@ -331,6 +351,7 @@ fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
                 server_extra: vec![],
                 ramp_s: plan.idle_ramp_s,
                 window_s: plan.window_s,
+                placement: Placement::OneCore,
             },
         )?);
     }
@@ -369,11 +390,38 @@ fn run_all(paths: &Paths, plan: &Plan) -> Result<Vec<Run>, String> {
             server_extra: extra,
             ramp_s: plan.ramp_s,
             window_s: plan.window_s,
+            placement: Placement::OneCore,
         },
     )?);
     // 5 and 6. Fewer messages for the same information: the book's views,
     //    and WebSockets against HTTP polling (tickwire alone).
     runs.extend(polling::run_all(paths, plan, measure)?);
+    // 7. One core or two: scenario 1 again, tickwire given two cores, with
+    //    one worker thread and with two.
+    if paths.pin {
+        for workers in ["1", "2"] {
+            let mut run = measure(
+                paths,
+                plan,
+                Job {
+                    scenario: "cores",
+                    kind: Kind::Tickwire,
+                    scale: 1.0,
+                    load: watch_args(plan.watchers, ALL_SYMBOLS, "book,trades,ticker"),
+                    server_extra: vec!["--workers".into(), workers.into()],
+                    ramp_s: plan.ramp_s,
+                    window_s: plan.window_s,
+                    placement: Placement::TwoCores,
+                },
+            )?;
+            run.mode = if workers == "1" {
+                "two cores, one worker"
+            } else {
+                "two cores, two workers"
+            };
+            runs.push(run);
+        }
+    }
     Ok(runs)
 }
 

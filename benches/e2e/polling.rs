@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use crate::procs::{Kind, Paths};
+use crate::procs::{Kind, Paths, Placement};
 use crate::{Job, Plan, Run, watch_args};
 
 /// How one client follows the market in a run.
@@ -71,6 +71,7 @@ pub fn run_all(
             ramp_s: plan.ramp_s,
             // Long enough for a 1 s poller to poll a few times.
             window_s: plan.window_s.max(3),
+            placement: Placement::OneCore,
         }
     };
     for mode in &VIEWS {

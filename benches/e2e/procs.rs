@@ -1,5 +1,6 @@
 //! The processes of an end-to-end run: servers (tickwire and its peers),
-//! pinned to core 0, and the load generator, pinned to core 1.
+//! pinned to core 0, and the load generator, pinned to core 1 (or, in
+//! scenario 7, a server given two cores: see `Placement`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -45,6 +46,45 @@ impl Kind {
             Kind::NaiveRust => "naive-rust",
             Kind::NaivePerSubscriber => "naive-rust-per-subscriber",
         }
+    }
+}
+
+/// Which cores the server and the generator run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// The server on core 0, the generator on core 1.
+    OneCore,
+    /// The server on cores 0 and 1; the generator on the cores after them,
+    /// or, on a machine of two cores, on the same two (then they compete).
+    TwoCores,
+}
+
+impl Placement {
+    fn cores(self) -> (String, String) {
+        let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match self {
+            Placement::OneCore => ("0".into(), "1".into()),
+            Placement::TwoCores if count >= 3 => ("0,1".into(), format!("2-{}", count - 1)),
+            Placement::TwoCores => ("0,1".into(), "0,1".into()),
+        }
+    }
+
+    /// Says where each runs, for the report.
+    pub fn describe(self) -> String {
+        let (server, generator) = self.cores();
+        let cores = |list: &str| {
+            let word = if list.contains([',', '-']) {
+                "cores"
+            } else {
+                "core"
+            };
+            format!("{word} {list}")
+        };
+        format!(
+            "server on {}, generator on {}",
+            cores(&server),
+            cores(&generator)
+        )
     }
 }
 
@@ -96,10 +136,10 @@ impl Paths {
         Ok(paths)
     }
 
-    fn pinned(&self, core: u32, program: &Path) -> Command {
+    fn pinned(&self, cores: &str, program: &Path) -> Command {
         if self.pin {
             let mut c = Command::new("taskset");
-            c.arg("-c").arg(core.to_string()).arg(program);
+            c.arg("-c").arg(cores).arg(program);
             c
         } else {
             Command::new(program)
@@ -136,18 +176,19 @@ impl Paths {
         Ok(file)
     }
 
-    /// Starts a server on 127.0.0.1:0, pinned to core 0.
+    /// Starts a server on 127.0.0.1:0, pinned as `placement` says.
     pub fn start(
         &self,
         kind: Kind,
         scale: f64,
         feed: &Path,
-        extra: &[String],
+        (extra, placement): (&[String], Placement),
         log: &str,
     ) -> Result<Server, String> {
+        let cores = placement.cores().0;
         let mut command = match kind {
             Kind::Tickwire => {
-                let mut c = self.pinned(0, &self.tickwire);
+                let mut c = self.pinned(&cores, &self.tickwire);
                 // The peers keep nothing either: the fan-out is compared,
                 // not the journal (the orders bench measures that).
                 c.args([
@@ -168,7 +209,7 @@ impl Paths {
             }
             Kind::NodeWs => {
                 let node = which("node").ok_or("node is not installed")?;
-                let mut c = self.pinned(0, &node);
+                let mut c = self.pinned(&cores, &node);
                 c.arg(self.node_peer.join("server.js"))
                     .arg("--feed")
                     .arg(feed)
@@ -176,7 +217,7 @@ impl Paths {
                 c
             }
             Kind::NaiveRust | Kind::NaivePerSubscriber => {
-                let mut c = self.pinned(0, &self.naive_peer);
+                let mut c = self.pinned(&cores, &self.naive_peer);
                 c.arg("--feed").arg(feed).args(["--listen", "127.0.0.1:0"]);
                 if kind == Kind::NaivePerSubscriber {
                     c.arg("--encode-per-subscriber");
@@ -225,9 +266,15 @@ impl Paths {
             .and_then(|v| v.trim().parse().ok())
     }
 
-    /// Runs the load generator (pinned to core 1) and returns its JSON report.
-    pub fn loadgen(&self, server: &Server, args: &[String], log: &str) -> Result<Load, String> {
-        let mut command = self.pinned(1, &self.tickwire);
+    /// Runs the load generator (pinned as `placement` says) and returns its
+    /// JSON report.
+    pub fn loadgen(
+        &self,
+        server: &Server,
+        (args, placement): (&[String], Placement),
+        log: &str,
+    ) -> Result<Load, String> {
+        let mut command = self.pinned(&placement.cores().1, &self.tickwire);
         command
             .arg("loadgen")
             .arg("--url")

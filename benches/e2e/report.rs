@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use crate::procs::{self, Kind, Paths};
+use crate::procs::{self, Kind, Paths, Placement};
 use crate::{Plan, Run};
 
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -300,6 +300,7 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
     );
     let _ = writeln!(t, "![latency against delivered rate]({name}.png)\n");
     crate::polling::tables(&mut t, runs, name);
+    cores_table(&mut t, runs);
     let _ = writeln!(t, "## Every run\n");
     let _ = writeln!(
         t,
@@ -379,6 +380,42 @@ pub fn write(paths: &Paths, plan: &Plan, runs: &[Run], name: &str) -> Result<(),
         .map_err(|e| format!("plot: {e}"))?;
     print!("{t}");
     Ok(())
+}
+
+/// Scenario 7: scenario 1 on one core against two, one worker and two.
+fn cores_table(t: &mut String, runs: &[Run]) {
+    let two: Vec<&Run> = runs.iter().filter(|r| r.scenario == "cores").collect();
+    if two.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        t,
+        "\n## 7. One core or two\n\nScenario 1's load on tickwire, {} (one core: {}).\n",
+        Placement::TwoCores.describe(),
+        Placement::OneCore.describe()
+    );
+    let _ = writeln!(
+        t,
+        "| server | delivered msgs/s | latency p50 / p99 ms | engine lag p99 ms | server CPU (cores) | generator CPU (cores) |"
+    );
+    let _ = writeln!(t, "|---|---|---|---|---|---|");
+    let one = of(runs, "watchers", Kind::Tickwire)
+        .into_iter()
+        .map(|r| (r, "one core, one worker"));
+    for (r, what) in one.chain(two.into_iter().map(|r| (r, r.mode))) {
+        let l = &r.load;
+        let _ = writeln!(
+            t,
+            "| {what} | {} | {} / {} | {} | {:.2} | {:.2} |",
+            rate(l.delivered()),
+            ms(l.latency_ms("p50")),
+            ms(l.latency_ms("p99")),
+            ms(l.f(&["server", "schedule_lag_p99_us"]) / 1000.0),
+            l.f(&["server", "cpu_cores"]),
+            l.f(&["loadgen_cpu_cores"]),
+        );
+    }
+    let _ = writeln!(t);
 }
 
 fn plot(

@@ -151,10 +151,15 @@ fn listen_on(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 /// or SIGTERM.
 pub fn run_server(
     listen: SocketAddr,
+    workers: Option<u16>,
     config: Config,
     extra: impl FnOnce(SocketAddr),
 ) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Runtime::new().map_err(CliError::Runtime)?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = workers {
+        runtime.worker_threads(usize::from(workers));
+    }
+    let runtime = runtime.enable_all().build().map_err(CliError::Runtime)?;
     runtime.block_on(async move {
         let listener = listen_on(listen).map_err(|source| CliError::Listen {
             address: listen,

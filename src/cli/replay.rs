@@ -41,6 +41,9 @@ pub struct ReplayCmd {
     /// Address to listen on.
     #[arg(long, default_value = defaults::LISTEN)]
     listen: SocketAddr,
+    /// Worker threads (default: one per core this process may run on).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
     /// Accounts file, as for serve: clients can authenticate, and their
     /// orders are answered with replay_mode.
     #[arg(long)]
@@ -89,7 +92,7 @@ pub fn run(cmd: ReplayCmd) -> Result<(), CliError> {
         opened: Some(OpenedRecording::new(recording)),
     });
     let file = cmd.file.display().to_string();
-    run_server(cmd.listen, config, move |address| {
+    run_server(cmd.listen, cmd.workers, config, move |address| {
         match speed {
             Some(speed) => say!("  replaying    {file} at x{speed}"),
             None => say!("  replaying    {file} as fast as the clients read"),

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Most WebSocket connections at once.
     #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Worker threads (default: one per core this process may run on).
+    /// Each writes to its share of the connections.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
     /// Most subscriptions per connection.
     #[arg(long, default_value_t = defaults::MAX_SUBSCRIPTIONS)]
     max_subscriptions: usize,
@@ -118,7 +122,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             "--ephemeral: no journal; every order, fill and position is lost when this process stops"
         );
     }
-    run_server(args.listen, config, move |address| {
+    run_server(args.listen, args.workers, config, move |address| {
         match (&data_dir, saved_seed.is_some() && args.seed.is_none()) {
             (Some(_), true) => say!("  seed         {seed} (the data directory's)"),
             _ => say!("  seed         {seed} (repeat this run with --seed {seed})"),
