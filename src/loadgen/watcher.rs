@@ -4,13 +4,13 @@
 
 use std::hash::Hasher;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::fields::{field_str, field_u64, now_ns};
+use super::fields::{Key, now_ns};
 use super::wire::WsClient;
 use super::{LoadOptions, RunContext};
 
@@ -39,6 +39,25 @@ struct SeqCheck {
     last: FxHashMap<u64, u64>,
 }
 
+/// What a watcher reads from each message.
+struct Keys {
+    kind: Key,
+    symbol: Key,
+    interval: Key,
+    depth: Key,
+    seq: Key,
+    ts: Key,
+}
+
+static KEYS: LazyLock<Keys> = LazyLock::new(|| Keys {
+    kind: Key::new(b"\"type\":\""),
+    symbol: Key::new(b"\"symbol\":\""),
+    interval: Key::new(b"\"interval\":\""),
+    depth: Key::new(b"\"depth\":"),
+    seq: Key::new(b"\"seq\":"),
+    ts: Key::new(b"\"ts\":"),
+});
+
 impl SeqCheck {
     /// Records one market-data message; true if it skipped some seqs.
     fn gap(&mut self, kind: &[u8], text: &[u8], seq: u64) -> bool {
@@ -49,10 +68,10 @@ impl SeqCheck {
         };
         let mut h = FxHasher::default();
         h.write(stream);
-        h.write(field_str(text, b"\"symbol\":\"").unwrap_or(b""));
-        h.write(field_str(text, b"\"interval\":\"").unwrap_or(b""));
+        h.write(KEYS.symbol.str_in(text).unwrap_or(b""));
+        h.write(KEYS.interval.str_in(text).unwrap_or(b""));
         // A book view's depth (its interval is written above).
-        h.write_u64(field_u64(text, b"\"depth\":").unwrap_or(0));
+        h.write_u64(KEYS.depth.u64_in(text).unwrap_or(0));
         let snapshot = kind.ends_with(b"snapshot");
         match self.last.insert(h.finish(), seq) {
             // A ticker or candle may be sent again with the same seq.
@@ -128,7 +147,7 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let parsed = client.parse(|text| {
-            let Some(kind) = field_str(text, b"\"type\":\"") else {
+            let Some(kind) = KEYS.kind.str_in(text) else {
                 return;
             };
             match kind {
@@ -149,8 +168,7 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
                 }
                 _ => {}
             }
-            let (Some(seq), Some(ts)) = (field_u64(text, b"\"seq\":"), field_u64(text, b"\"ts\":"))
-            else {
+            let (Some(seq), Some(ts)) = (KEYS.seq.u64_in(text), KEYS.ts.u64_in(text)) else {
                 return;
             };
             let gap = seqs.gap(kind, text, seq);
