@@ -14,7 +14,7 @@
 //! is written at once by the task that made it; market data is written by
 //! one `Flusher` task for all connections, handed the connections each
 //! publishing turn touched (`Unflushed`), so whatever every symbol queued
-//! for a connection meanwhile goes in one `writev`, with one wake-up per
+//! for a connection meanwhile goes in one write, with one wake-up per
 //! turn rather than one per connection. Only when the socket is full does
 //! the connection's own task take over, woken when the socket drains.
 

@@ -2,7 +2,7 @@
 //! into each subscriber's outbox and notes the outboxes it touched
 //! (`Unflushed`, each outbox once, through its `dirty` flag); at the end of
 //! its turn it hands them to the `Flusher`, one task for every connection,
-//! which writes each outbox's queue in one `writev`.
+//! which writes each outbox's queue in one call.
 //!
 //! Why one task: at low load it runs right after the turn (one wake-up per
 //! turn, where a writer task per connection meant one per connection and

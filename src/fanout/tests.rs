@@ -200,9 +200,19 @@ fn frames_of(mut bytes: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize) {
 /// A real socket pair: the socket fills, frames are cut in the middle,
 /// and the reader still gets every frame whole, in order, the answer
 /// queued last going before the market data still queued, never inside a
-/// frame, and the close frame last.
+/// frame, and the close frame last. Small frames are written gathered
+/// into one buffer; large ones (a write over 64 KiB) as a `writev`.
 #[tokio::test]
 async fn a_full_socket_gets_every_frame_whole_and_in_order() {
+    full_socket(300).await;
+}
+
+#[tokio::test]
+async fn a_full_socket_gets_every_large_frame_whole_and_in_order() {
+    full_socket(30_000).await;
+}
+
+async fn full_socket(size: usize) {
     use tokio::io::AsyncReadExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -215,17 +225,21 @@ async fn a_full_socket_gets_every_frame_whole_and_in_order() {
         sent: sent.clone(),
     });
     o.subscribe(&[BOOK]);
-    // 300-byte messages (a 4-byte header each) until the socket is full.
-    let body = |i: usize| format!("{i:06}{}", "x".repeat(294));
+    // Messages of `size` bytes until the socket is full.
+    let body = |i: usize| format!("{i:06}{}", "x".repeat(size - 6));
+    // Eight at a time, so a write takes several frames (with large ones,
+    // more than 64 KiB).
     let mut queued = 0;
     loop {
-        assert_eq!(
-            o.queue_market(BOOK, &frame(&body(queued))).push,
-            Push::Queued
-        );
-        queued += 1;
+        for _ in 0..8 {
+            assert_eq!(
+                o.queue_market(BOOK, &frame(&body(queued))).push,
+                Push::Queued
+            );
+            queued += 1;
+        }
         o.flush();
-        if o.write_queued() == Written::Blocked && queued > 100 {
+        if o.write_queued() == Written::Blocked && queued * size > 30_000 {
             break;
         }
     }
