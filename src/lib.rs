@@ -22,6 +22,8 @@
 //! - [`gateway`]: the server (HTTP, the embedded web UI, WebSocket
 //!   connections, symbol tasks, trading, replay), over [`fanout`] and
 //!   [`encode`].
+//! - [`import`] (files, synchronous): market data recorded elsewhere
+//!   (Tardis CSV), read into events with errors that name the file and line.
 //! - [`watch`]: `tickwire watch`, the terminal viewer; [`client`]: the
 //!   command-line trading client; [`loadgen`]: the load generator.
 //! - [`signal`]: waiting for Ctrl-C or SIGTERM.
@@ -34,6 +36,7 @@ pub mod engine;
 pub mod error_code;
 pub mod fanout;
 pub mod gateway;
+pub mod import;
 pub mod instrument;
 pub mod journal;
 pub mod json;

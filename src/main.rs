@@ -6,6 +6,7 @@
 //! cargo run --release -- serve --seed 42 --record feed.jsonl.zst
 //! cargo run --release -- simulate --seed 42 --duration 60s --out feed.jsonl.zst
 //! cargo run --release -- replay feed.jsonl.zst --speed 10
+//! cargo run --release -- import --format tardis book.csv.gz trades.csv.gz --instruments i.toml --out feed.jsonl.zst
 //! cargo run --release -- order --token T buy BTC-USD 0.5 --limit 64000.50
 //! cargo run --release -- summary --seed 42 --seconds 600    # simulate offline, print the books
 //! cargo run --release -- watch BTC-USD ETH-USD               # a live ladder in the terminal
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args),
         Command::Simulate(cmd) => cli::simulate::run(cmd),
         Command::Replay(cmd) => cli::replay::run(cmd),
+        Command::Import(cmd) => cli::import::run(cmd),
         Command::Order(cmd) => cli::trade::order(cmd),
         Command::Cancel(cmd) => cli::trade::cancel(cmd),
         Command::Amend(cmd) => cli::trade::amend(cmd),

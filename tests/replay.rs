@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, config};
+use common::{Client, Server, config, replay_config};
 use serde_json::{Value, json};
-use tickwire::gateway::{Config, ReplayOptions};
 use tickwire::instrument::Instruments;
 use tickwire::record::{self, RecordWriter, SimulateOptions};
 use tickwire::types::NANOS_PER_SEC;
@@ -33,30 +32,6 @@ fn simulate_into(path: &Path, seed: u64, seconds: u64) {
     };
     let mut writer = RecordWriter::create(path).expect("create");
     record::simulate(&options, &mut writer, |_| {}).expect("simulate");
-}
-
-fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Config {
-    let header = record::open(file).expect("open").header;
-    let instruments = if symbols.is_empty() {
-        header.instruments
-    } else {
-        let list = symbols
-            .iter()
-            .map(|s| header.instruments.get(s).cloned().expect("symbol"))
-            .collect();
-        Instruments::from_list(list).expect("instruments")
-    };
-    let mut config = Config::new(instruments, 0);
-    config.replay = Some(ReplayOptions {
-        file: file.to_path_buf(),
-        speed,
-        from: None,
-        to: None,
-        repeat: false,
-        wait_for: 1,
-        opened: None,
-    });
-    config
 }
 
 /// Market-data messages by (type family, symbol, seq), as raw text;

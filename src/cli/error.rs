@@ -36,6 +36,9 @@ pub enum CliError {
     /// says why (unreachable server, refused request).
     #[error("{0}")]
     Client(String),
+    /// An import's source file or line, or its output (named in the message).
+    #[error("{0}")]
+    Import(#[from] tickwire::import::ImportError),
 }
 
 impl CliError {

@@ -3,6 +3,7 @@
 //! runtime, the server's banner) here.
 
 pub mod error;
+pub mod import;
 pub mod loadgen;
 pub mod replay;
 pub mod serve;
@@ -39,6 +40,8 @@ pub enum Command {
     Simulate(simulate::SimulateCmd),
     /// Serve a recording over the same protocol.
     Replay(replay::ReplayCmd),
+    /// Convert market data recorded elsewhere (Tardis CSV) into a recording.
+    Import(import::ImportCmd),
     /// Place an order and print its acknowledgement and fills as they come.
     Order(trade::OrderCmd),
     /// Cancel an order.

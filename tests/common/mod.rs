@@ -6,12 +6,14 @@
 pub mod wire_book;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tickwire::gateway::{self, Config};
+use tickwire::gateway::{self, Config, ReplayOptions};
 use tickwire::instrument::Instruments;
+use tickwire::record;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -305,4 +307,30 @@ impl Client {
             }
         }
     }
+}
+
+/// A server replaying `file` at `speed` (None: as fast as clients read),
+/// serving `symbols` of it (all if empty), starting at the first subscriber.
+pub fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Config {
+    let header = record::open(file).expect("open").header;
+    let instruments = if symbols.is_empty() {
+        header.instruments
+    } else {
+        let list = symbols
+            .iter()
+            .map(|s| header.instruments.get(s).cloned().expect("symbol"))
+            .collect();
+        Instruments::from_list(list).expect("instruments")
+    };
+    let mut config = Config::new(instruments, 0);
+    config.replay = Some(ReplayOptions {
+        file: file.to_path_buf(),
+        speed,
+        from: None,
+        to: None,
+        repeat: false,
+        wait_for: 1,
+        opened: None,
+    });
+    config
 }

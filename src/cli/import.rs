@@ -1,0 +1,81 @@
+//! `tickwire import --format tardis FILE... --instruments FILE --out
+//! feed.jsonl.zst`: market data recorded elsewhere, as a recording that
+//! `replay` serves.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use tickwire::gateway::defaults;
+use tickwire::import::{ImportOptions, import, parse_symbol_map};
+use tickwire::instrument::Instruments;
+
+use super::{CliError, say};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// Tardis CSV: incremental_book_L2 and trades files, plain or gzip.
+    Tardis,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportCmd {
+    /// The source's format.
+    #[arg(long, value_enum)]
+    format: Format,
+    /// The source files (a symbol's book and trades files together; they
+    /// are merged in time order).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The recording to write (.jsonl, or .jsonl.zst to compress).
+    #[arg(long)]
+    out: PathBuf,
+    /// Instruments file (TOML) with every imported symbol's tick and lot
+    /// sizes (after --symbol-map).
+    #[arg(long)]
+    instruments: PathBuf,
+    /// Rename source symbols: BTCUSDT=BTC-USD,ETHUSDT=ETH-USD.
+    #[arg(long, default_value = "")]
+    symbol_map: String,
+    /// Seconds between book snapshots in the recording.
+    #[arg(long, default_value_t = defaults::SNAPSHOT_EVERY_S)]
+    snapshot_every: u64,
+}
+
+pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
+    let Format::Tardis = cmd.format;
+    let options = ImportOptions {
+        files: cmd.files,
+        out: cmd.out,
+        instruments: Instruments::load(&cmd.instruments)?,
+        symbol_map: parse_symbol_map(&cmd.symbol_map)
+            .map_err(|e| CliError::option("--symbol-map", e))?,
+        snapshot_every_s: cmd.snapshot_every,
+    };
+    let clock = Instant::now();
+    let stats = import(&options)?;
+    let seconds = clock.elapsed().as_secs_f64();
+    say!(
+        "imported {} rows, {} events ({} book updates, {} trades, {} source snapshots) into {} in {seconds:.2} s = {:.0} rows/s",
+        stats.rows,
+        stats.events,
+        stats.book_updates,
+        stats.trades,
+        stats.snapshots_in_source,
+        options.out.display(),
+        stats.rows as f64 / seconds.max(1e-9)
+    );
+    if stats.skipped_before_snapshot > 0 {
+        say!(
+            "  left out {} book changes before the first snapshot of their symbol (no book to apply them to)",
+            stats.skipped_before_snapshot
+        );
+    }
+    if stats.inferred_sides > 0 {
+        say!(
+            "  {} trades had no taker side: inferred from the book (at the ask a buy, at the bid a sell) or the tick rule",
+            stats.inferred_sides
+        );
+    }
+    Ok(())
+}

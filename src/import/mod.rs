@@ -1,0 +1,176 @@
+//! Importing market data recorded elsewhere (`tickwire import`): each
+//! source format is read into [`SourceEvent`]s in the source's own order,
+//! with errors that name the file and the line; the files are merged in
+//! time order and [`rebuild`] turns them into a tickwire recording that
+//! `replay` serves through the unchanged protocol.
+//!
+//! - [`tardis`]: Tardis-style CSV (`incremental_book_L2`, `trades`), plain
+//!   or gzip, as its public documentation defines the columns.
+
+pub mod rebuild;
+mod source;
+pub mod tardis;
+
+use std::path::PathBuf;
+
+pub use rebuild::{ImportStats, Rebuild};
+pub use source::{ImportError, Level, SourceEvent};
+
+use crate::instrument::Instruments;
+use crate::record::{Header, RecordWriter};
+use crate::types::UnixNanos;
+
+/// What `tickwire import` is asked to do.
+pub struct ImportOptions {
+    pub files: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// Tick and lot sizes (and the rest) of every symbol imported.
+    pub instruments: Instruments,
+    /// Source symbol → tickwire symbol.
+    pub symbol_map: Vec<(String, String)>,
+    pub snapshot_every_s: u64,
+}
+
+/// The events of several files in time order (ties: the files' order,
+/// then each file's own order).
+struct Merged {
+    files: Vec<tardis::TardisFile>,
+    /// Each file's next event, read ahead.
+    heads: Vec<Option<Result<SourceEvent, ImportError>>>,
+}
+
+fn ts_of(event: &SourceEvent) -> UnixNanos {
+    match event {
+        SourceEvent::Book { ts, .. } | SourceEvent::Trade { ts, .. } => *ts,
+    }
+}
+
+impl Merged {
+    fn open(files: &[PathBuf]) -> Result<Merged, ImportError> {
+        let mut files: Vec<tardis::TardisFile> = files
+            .iter()
+            .map(|f| tardis::open(f))
+            .collect::<Result<_, _>>()?;
+        let heads = files.iter_mut().map(Iterator::next).collect();
+        Ok(Merged { files, heads })
+    }
+}
+
+impl Iterator for Merged {
+    type Item = Result<SourceEvent, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut best: Option<(usize, UnixNanos)> = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            match head {
+                Some(Err(_)) => {
+                    best = Some((i, 0));
+                    break;
+                }
+                Some(Ok(event)) => {
+                    let ts = ts_of(event);
+                    if best.is_none_or(|(_, b)| ts < b) {
+                        best = Some((i, ts));
+                    }
+                }
+                None => {}
+            }
+        }
+        let (i, _) = best?;
+        let next = self.files[i].next();
+        std::mem::replace(&mut self.heads[i], next)
+    }
+}
+
+/// Imports `options.files` into `options.out`: a first pass finds the
+/// symbols and where the data starts (and every bad line), a second
+/// rebuilds and writes.
+pub fn import(options: &ImportOptions) -> Result<ImportStats, ImportError> {
+    let mut symbols: Vec<String> = Vec::new();
+    let mut start = None;
+    for event in Merged::open(&options.files)? {
+        let event = event?;
+        let (source, ts) = match &event {
+            SourceEvent::Book { symbol, ts, .. } | SourceEvent::Trade { symbol, ts, .. } => {
+                (symbol, *ts)
+            }
+        };
+        start.get_or_insert(ts);
+        let name = Rebuild::symbol_of(&options.symbol_map, source);
+        if !symbols.iter().any(|s| s == name) {
+            if options.instruments.get(name).is_none() {
+                return Err(ImportError::new(
+                    &display(&options.files),
+                    0,
+                    format!(
+                        "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
+                    ),
+                ));
+            }
+            symbols.push(name.to_string());
+        }
+    }
+    let Some(start) = start else {
+        return Err(ImportError::new(
+            &display(&options.files),
+            0,
+            "no market data in the files",
+        ));
+    };
+    // The header lists the symbols imported, in the instruments' order.
+    let used = options
+        .instruments
+        .iter()
+        .filter(|i| symbols.contains(&i.symbol))
+        .cloned()
+        .collect();
+    let instruments = Instruments::from_list(used)
+        .map_err(|e| ImportError::new(&display(&options.files), 0, e))?;
+    let out = options.out.display().to_string();
+    let mut writer = RecordWriter::create(&options.out)
+        .map_err(|e| ImportError::new(&out, 0, format!("cannot create: {e}")))?;
+    writer
+        .write_header(&Header {
+            instruments: instruments.clone(),
+            seed: None,
+            start,
+            snapshot_every_s: options.snapshot_every_s,
+        })
+        .map_err(|e| ImportError::new(&out, 0, format!("cannot write: {e}")))?;
+    let mut rebuild = Rebuild::new(
+        instruments,
+        options.symbol_map.clone(),
+        writer,
+        options.snapshot_every_s,
+    );
+    let mut merged = Merged::open(&options.files)?;
+    for event in merged.by_ref() {
+        rebuild.apply(&event?)?;
+    }
+    let mut stats = rebuild.finish()?;
+    stats.rows = merged.files.iter().map(|f| f.rows()).sum();
+    Ok(stats)
+}
+
+fn display(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `A=B,C=D` as pairs.
+pub fn parse_symbol_map(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+                Ok((from.trim().to_string(), to.trim().to_string()))
+            }
+            _ => Err(format!(
+                "{pair:?} is not SOURCE=SYMBOL (as in BTCUSDT=BTC-USD)"
+            )),
+        })
+        .collect()
+}

@@ -1,0 +1,98 @@
+//! What every source format is read into.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use crate::types::{Side, UnixNanos};
+
+/// A price level as the source gives it: its price and the quantity now
+/// resting there (not a delta; zero removes the level).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Level {
+    pub side: Side,
+    pub price: Decimal,
+    pub amount: Decimal,
+}
+
+/// One change of a market, in the source's decimals (the instrument's tick
+/// and lot sizes are applied when the book is rebuilt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceEvent {
+    /// Levels the source changed at once (one exchange message). With
+    /// `snapshot`, they are the whole book: every level not among them is
+    /// gone.
+    Book {
+        symbol: String,
+        ts: UnixNanos,
+        snapshot: bool,
+        levels: Vec<Level>,
+    },
+    /// A trade; `aggressor` is the taker's side when the source knows it.
+    Trade {
+        symbol: String,
+        ts: UnixNanos,
+        id: Option<String>,
+        price: Decimal,
+        qty: Decimal,
+        aggressor: Option<Side>,
+    },
+}
+
+/// A file that could not be read, or a line of it that is wrong: says
+/// which, and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub file: String,
+    /// 1-based; 0 when the file as a whole is at fault (it cannot be opened).
+    pub line: u64,
+    pub message: String,
+}
+
+impl ImportError {
+    pub fn new(file: &str, line: u64, message: impl Into<String>) -> ImportError {
+        ImportError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// Events written briefly, for the importer's tests.
+#[cfg(test)]
+pub mod fixtures {
+    use std::str::FromStr;
+
+    use super::*;
+
+    pub fn level(side: Side, price: &str, amount: &str) -> Level {
+        Level {
+            side,
+            price: Decimal::from_str(price).unwrap(),
+            amount: Decimal::from_str(amount).unwrap(),
+        }
+    }
+
+    /// A book message of the samples' symbol.
+    pub fn book(ts: u64, snapshot: bool, levels: Vec<Level>) -> SourceEvent {
+        SourceEvent::Book {
+            symbol: "BTCUSDT".into(),
+            ts,
+            snapshot,
+            levels,
+        }
+    }
+}
