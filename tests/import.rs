@@ -14,6 +14,10 @@ use common::{Server, replay_config};
 use serde_json::json;
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/samples/tardis");
+const INSTRUMENTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/feeds/samples/tardis/instruments.toml"
+);
 
 fn import(out: &PathBuf, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tickwire"))
@@ -22,7 +26,6 @@ fn import(out: &PathBuf, extra: &[&str]) -> std::process::Output {
             "{SAMPLES}/binance-futures_incremental_book_L2_BTCUSDT.csv"
         ))
         .arg(format!("{SAMPLES}/binance-futures_trades_BTCUSDT.csv"))
-        .args(["--instruments", &format!("{SAMPLES}/instruments.toml")])
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -34,7 +37,15 @@ fn import(out: &PathBuf, extra: &[&str]) -> std::process::Output {
 async fn an_imported_tardis_sample_replays_as_the_source_book_and_trades() {
     let out =
         std::env::temp_dir().join(format!("tickwire-import-{}.jsonl.zst", std::process::id()));
-    let output = import(&out, &["--symbol-map", "BTCUSDT=BTC-USDT"]);
+    let output = import(
+        &out,
+        &[
+            "--symbol-map",
+            "BTCUSDT=BTC-USDT",
+            "--instruments",
+            INSTRUMENTS,
+        ],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -47,7 +58,8 @@ async fn an_imported_tardis_sample_replays_as_the_source_book_and_trades() {
         "{stdout}"
     );
 
-    let config = replay_config(&out, Some(100.0), &[]);
+    // As fast as the client reads, once it has subscribed: it sees everything.
+    let config = replay_config(&out, None, &[]);
     let server = Server::start(config).await;
     let mut client = server.client().await;
     client
@@ -119,7 +131,7 @@ fn an_import_without_the_symbol_in_the_instruments_says_so_and_writes_nothing() 
     let out =
         std::env::temp_dir().join(format!("tickwire-import-bad-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&out);
-    let output = import(&out, &[]);
+    let output = import(&out, &["--instruments", INSTRUMENTS]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("no instrument \"BTCUSDT\""), "{stderr}");
@@ -131,4 +143,31 @@ fn an_import_without_the_symbol_in_the_instruments_says_so_and_writes_nothing() 
         stderr.contains("--symbol-map: \"BTCUSDT\" is not SOURCE=SYMBOL"),
         "{stderr}"
     );
+}
+
+#[test]
+fn without_instruments_the_sizes_are_inferred_from_the_data_and_printed() {
+    let out = std::env::temp_dir().join(format!(
+        "tickwire-import-infer-{}.jsonl",
+        std::process::id()
+    ));
+    let output = import(&out, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("BTCUSDT: tick_size 0.5, lot_size 0.005, price_decimals 1, qty_decimals 3"),
+        "{stdout}"
+    );
+    let header = tickwire::record::open(&out).expect("open").header;
+    let instrument = header
+        .instruments
+        .get("BTCUSDT")
+        .expect("the source's symbol");
+    assert_eq!(instrument.tick_size.to_string(), "0.5");
+    assert_eq!(instrument.lot_size.to_string(), "0.005");
+    let _ = std::fs::remove_file(&out);
 }

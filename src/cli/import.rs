@@ -31,9 +31,10 @@ pub struct ImportCmd {
     #[arg(long)]
     out: PathBuf,
     /// Instruments file (TOML) with every imported symbol's tick and lot
-    /// sizes (after --symbol-map).
+    /// sizes (after --symbol-map); if omitted, they are inferred from the
+    /// data (the largest steps every price and quantity seen is a multiple of).
     #[arg(long)]
-    instruments: PathBuf,
+    instruments: Option<PathBuf>,
     /// Rename source symbols: BTCUSDT=BTC-USD,ETHUSDT=ETH-USD.
     #[arg(long, default_value = "")]
     symbol_map: String,
@@ -47,13 +48,17 @@ pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
     let options = ImportOptions {
         files: cmd.files,
         out: cmd.out,
-        instruments: Instruments::load(&cmd.instruments)?,
+        instruments: match &cmd.instruments {
+            Some(path) => Some(Instruments::load(path)?),
+            None => None,
+        },
         symbol_map: parse_symbol_map(&cmd.symbol_map)
             .map_err(|e| CliError::option("--symbol-map", e))?,
         snapshot_every_s: cmd.snapshot_every,
     };
     let clock = Instant::now();
-    let stats = import(&options)?;
+    let imported = import(&options)?;
+    let stats = &imported.stats;
     let seconds = clock.elapsed().as_secs_f64();
     say!(
         "imported {} rows, {} events ({} book updates, {} trades, {} source snapshots) into {} in {seconds:.2} s = {:.0} rows/s",
@@ -76,6 +81,21 @@ pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
             "  {} trades had no taker side: inferred from the book (at the ask a buy, at the bid a sell) or the tick rule",
             stats.inferred_sides
         );
+    }
+    if options.instruments.is_none() {
+        say!(
+            "  inferred from the data (give --instruments with the exchange's sizes to override):"
+        );
+        for i in imported.instruments.iter() {
+            say!(
+                "    {}: tick_size {}, lot_size {}, price_decimals {}, qty_decimals {}",
+                i.symbol,
+                i.tick_size,
+                i.lot_size,
+                i.price_decimals,
+                i.qty_decimals
+            );
+        }
     }
     Ok(())
 }

@@ -6,7 +6,9 @@
 //!
 //! - [`tardis`]: Tardis-style CSV (`incremental_book_L2`, `trades`), plain
 //!   or gzip, as its public documentation defines the columns.
+//! - `infer`: instruments from the data when none are given.
 
+mod infer;
 pub mod rebuild;
 mod source;
 pub mod tardis;
@@ -24,11 +26,19 @@ use crate::types::UnixNanos;
 pub struct ImportOptions {
     pub files: Vec<PathBuf>,
     pub out: PathBuf,
-    /// Tick and lot sizes (and the rest) of every symbol imported.
-    pub instruments: Instruments,
+    /// Tick and lot sizes (and the rest) of every symbol imported; None:
+    /// inferred from the data (`infer`).
+    pub instruments: Option<Instruments>,
     /// Source symbol → tickwire symbol.
     pub symbol_map: Vec<(String, String)>,
     pub snapshot_every_s: u64,
+}
+
+/// What an import wrote.
+pub struct Imported {
+    pub stats: ImportStats,
+    /// The instruments of the recording's header (given or inferred).
+    pub instruments: Instruments,
 }
 
 /// The events of several files in time order (ties: the files' order,
@@ -85,8 +95,10 @@ impl Iterator for Merged {
 /// Imports `options.files` into `options.out`: a first pass finds the
 /// symbols and where the data starts (and every bad line), a second
 /// rebuilds and writes.
-pub fn import(options: &ImportOptions) -> Result<ImportStats, ImportError> {
-    let mut symbols: Vec<String> = Vec::new();
+pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
+    let files = display(&options.files);
+    // By tickwire symbol, in order of first appearance.
+    let mut seen: Vec<(String, infer::Seen)> = Vec::new();
     let mut start = None;
     for event in Merged::open(&options.files)? {
         let event = event?;
@@ -97,35 +109,43 @@ pub fn import(options: &ImportOptions) -> Result<ImportStats, ImportError> {
         };
         start.get_or_insert(ts);
         let name = Rebuild::symbol_of(&options.symbol_map, source);
-        if !symbols.iter().any(|s| s == name) {
-            if options.instruments.get(name).is_none() {
-                return Err(ImportError::new(
-                    &display(&options.files),
-                    0,
-                    format!(
-                        "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
-                    ),
-                ));
+        let index = match seen.iter().position(|(s, _)| s == name) {
+            Some(index) => index,
+            None => {
+                if let Some(given) = &options.instruments
+                    && given.get(name).is_none()
+                {
+                    return Err(ImportError::new(
+                        &files,
+                        0,
+                        format!(
+                            "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
+                        ),
+                    ));
+                }
+                seen.push((name.to_string(), infer::Seen::default()));
+                seen.len() - 1
             }
-            symbols.push(name.to_string());
-        }
+        };
+        seen[index].1.record(&event);
     }
     let Some(start) = start else {
-        return Err(ImportError::new(
-            &display(&options.files),
-            0,
-            "no market data in the files",
-        ));
+        return Err(ImportError::new(&files, 0, "no market data in the files"));
     };
-    // The header lists the symbols imported, in the instruments' order.
-    let used = options
-        .instruments
-        .iter()
-        .filter(|i| symbols.contains(&i.symbol))
-        .cloned()
-        .collect();
-    let instruments = Instruments::from_list(used)
-        .map_err(|e| ImportError::new(&display(&options.files), 0, e))?;
+    let used = match &options.instruments {
+        // The symbols imported, in the instruments' order.
+        Some(given) => given
+            .iter()
+            .filter(|i| seen.iter().any(|(s, _)| *s == i.symbol))
+            .cloned()
+            .collect(),
+        None => seen
+            .iter()
+            .map(|(symbol, seen)| seen.instrument(symbol))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ImportError::new(&files, 0, e))?,
+    };
+    let instruments = Instruments::from_list(used).map_err(|e| ImportError::new(&files, 0, e))?;
     let out = options.out.display().to_string();
     let mut writer = RecordWriter::create(&options.out)
         .map_err(|e| ImportError::new(&out, 0, format!("cannot create: {e}")))?;
@@ -138,7 +158,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportStats, ImportError> {
         })
         .map_err(|e| ImportError::new(&out, 0, format!("cannot write: {e}")))?;
     let mut rebuild = Rebuild::new(
-        instruments,
+        instruments.clone(),
         options.symbol_map.clone(),
         writer,
         options.snapshot_every_s,
@@ -149,7 +169,7 @@ pub fn import(options: &ImportOptions) -> Result<ImportStats, ImportError> {
     }
     let mut stats = rebuild.finish()?;
     stats.rows = merged.files.iter().map(|f| f.rows()).sum();
-    Ok(stats)
+    Ok(Imported { stats, instruments })
 }
 
 fn display(files: &[PathBuf]) -> String {

@@ -172,11 +172,11 @@ fn the_samples_import_into_a_recording_that_reads_back() {
             format!("{dir}/binance-futures_trades_BTCUSDT.csv").into(),
         ],
         out: out.clone(),
-        instruments: instruments(),
+        instruments: Some(instruments()),
         symbol_map: vec![("BTCUSDT".into(), "BTC-USDT".into())],
         snapshot_every_s: 10,
     };
-    let stats = crate::import::import(&options).unwrap();
+    let stats = crate::import::import(&options).unwrap().stats;
     assert_eq!((stats.events, stats.trades, stats.book_updates), (8, 3, 4));
     let recording = record::open(&out).unwrap();
     assert_eq!(recording.header.instruments.len(), 1);
