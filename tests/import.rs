@@ -33,11 +33,22 @@ fn import(out: &PathBuf, extra: &[&str]) -> std::process::Output {
         .expect("run tickwire import")
 }
 
+/// Runs an import that must succeed; its standard output.
+fn imported(out: &PathBuf, extra: &[&str]) -> String {
+    let output = import(out, extra);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_tardis_sample_replays_as_the_source_book_and_trades() {
     let out =
         std::env::temp_dir().join(format!("tickwire-import-{}.jsonl.zst", std::process::id()));
-    let output = import(
+    let stdout = imported(
         &out,
         &[
             "--symbol-map",
@@ -45,12 +56,6 @@ async fn an_imported_tardis_sample_replays_as_the_source_book_and_trades() {
             "--instruments",
             INSTRUMENTS,
         ],
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
     );
     assert!(
         stdout
@@ -151,13 +156,7 @@ fn without_instruments_the_sizes_are_inferred_from_the_data_and_printed() {
         "tickwire-import-infer-{}.jsonl",
         std::process::id()
     ));
-    let output = import(&out, &[]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = imported(&out, &[]);
     assert!(
         stdout.contains("BTCUSDT: tick_size 0.5, lot_size 0.005, price_decimals 1, qty_decimals 3"),
         "{stdout}"
