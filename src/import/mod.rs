@@ -49,12 +49,6 @@ struct Merged {
     heads: Vec<Option<Result<SourceEvent, ImportError>>>,
 }
 
-fn ts_of(event: &SourceEvent) -> UnixNanos {
-    match event {
-        SourceEvent::Book { ts, .. } | SourceEvent::Trade { ts, .. } => *ts,
-    }
-}
-
 impl Merged {
     fn open(files: &[PathBuf]) -> Result<Merged, ImportError> {
         let mut files: Vec<tardis::TardisFile> = files
@@ -78,7 +72,7 @@ impl Iterator for Merged {
                     break;
                 }
                 Some(Ok(event)) => {
-                    let ts = ts_of(event);
+                    let ts = event.symbol_and_ts().1;
                     if best.is_none_or(|(_, b)| ts < b) {
                         best = Some((i, ts));
                     }
@@ -102,11 +96,7 @@ pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
     let mut start = None;
     for event in Merged::open(&options.files)? {
         let event = event?;
-        let (source, ts) = match &event {
-            SourceEvent::Book { symbol, ts, .. } | SourceEvent::Trade { symbol, ts, .. } => {
-                (symbol, *ts)
-            }
-        };
+        let (source, ts) = event.symbol_and_ts();
         start.get_or_insert(ts);
         let name = Rebuild::symbol_of(&options.symbol_map, source);
         let index = match seen.iter().position(|(s, _)| s == name) {
@@ -115,13 +105,7 @@ pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
                 if let Some(given) = &options.instruments
                     && given.get(name).is_none()
                 {
-                    return Err(ImportError::new(
-                        &files,
-                        0,
-                        format!(
-                            "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
-                        ),
-                    ));
+                    return Err(source::no_instrument(&files, name, source));
                 }
                 seen.push((name.to_string(), infer::Seen::default()));
                 seen.len() - 1

@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 
-use super::source::{ImportError, Level, SourceEvent};
+use super::source::{ImportError, Level, SourceEvent, no_instrument};
 use crate::book::Book;
 use crate::encode;
 use crate::engine::LevelChange;
@@ -104,20 +104,10 @@ impl Rebuild {
     /// Applies one event, writing what it publishes.
     pub fn apply(&mut self, event: &SourceEvent) -> Result<(), ImportError> {
         self.stats.events += 1;
-        let (source, ts) = match event {
-            SourceEvent::Book { symbol, ts, .. } | SourceEvent::Trade { symbol, ts, .. } => {
-                (symbol.as_str(), *ts)
-            }
-        };
-        let name = Self::symbol_of(&self.map, source).to_string();
+        let (source, ts) = event.symbol_and_ts();
+        let name = Self::symbol_of(&self.map, source);
         let Some(index) = self.instruments.iter().position(|i| i.symbol == name) else {
-            return Err(ImportError::new(
-                "the instruments",
-                0,
-                format!(
-                    "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
-                ),
-            ));
+            return Err(no_instrument("the instruments", name, source));
         };
         if self.symbols[index].is_none() {
             let instrument = self.instruments.iter().nth(index).cloned();

@@ -39,6 +39,17 @@ pub enum SourceEvent {
     },
 }
 
+impl SourceEvent {
+    /// The source's symbol and the event's time.
+    pub fn symbol_and_ts(&self) -> (&str, UnixNanos) {
+        match self {
+            SourceEvent::Book { symbol, ts, .. } | SourceEvent::Trade { symbol, ts, .. } => {
+                (symbol, *ts)
+            }
+        }
+    }
+}
+
 /// A file that could not be read, or a line of it that is wrong: says
 /// which, and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +81,17 @@ impl fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+/// The import has no instrument for `name` (the source's `source`).
+pub fn no_instrument(file: &str, name: &str, source: &str) -> ImportError {
+    ImportError::new(
+        file,
+        0,
+        format!(
+            "no instrument {name:?} (for the source's {source:?}): add it to --instruments or map it with --symbol-map"
+        ),
+    )
+}
 
 /// Events written briefly, for the importer's tests.
 #[cfg(test)]
