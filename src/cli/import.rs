@@ -1,13 +1,13 @@
-//! `tickwire import --format tardis FILE... --instruments FILE --out
-//! feed.jsonl.zst`: market data recorded elsewhere, as a recording that
-//! `replay` serves.
+//! `tickwire import --format tardis|binance|tickwire FILE... [--instruments
+//! FILE] --out feed.jsonl.zst`: market data recorded elsewhere, as a
+//! recording that `replay` serves.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use tickwire::gateway::defaults;
-use tickwire::import::{ImportOptions, import, parse_symbol_map};
+use tickwire::import::{self, ImportOptions, import, parse_symbol_map};
 use tickwire::instrument::Instruments;
 
 use super::{CliError, say};
@@ -16,6 +16,11 @@ use super::{CliError, say};
 pub enum Format {
     /// Tardis CSV: incremental_book_L2 and trades files, plain or gzip.
     Tardis,
+    /// Binance: trades and aggTrades dumps (CSV, plain or zip), depthUpdate
+    /// streams with REST snapshots captured as JSON lines.
+    Binance,
+    /// A capture of tickwire's own protocol (`tickwire watch --capture`).
+    Tickwire,
 }
 
 #[derive(Args, Debug)]
@@ -27,6 +32,10 @@ pub struct ImportCmd {
     /// are merged in time order).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The source symbol of Binance trade dumps whose file name does not
+    /// say it (they are named SYMBOL-trades-DATE).
+    #[arg(long)]
+    symbol: Option<String>,
     /// The recording to write (.jsonl, or .jsonl.zst to compress).
     #[arg(long)]
     out: PathBuf,
@@ -44,9 +53,14 @@ pub struct ImportCmd {
 }
 
 pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
-    let Format::Tardis = cmd.format;
     let options = ImportOptions {
+        format: match cmd.format {
+            Format::Tardis => import::Format::Tardis,
+            Format::Binance => import::Format::Binance,
+            Format::Tickwire => import::Format::Tickwire,
+        },
         files: cmd.files,
+        symbol: cmd.symbol,
         out: cmd.out,
         instruments: match &cmd.instruments {
             Some(path) => Some(Instruments::load(path)?),
@@ -82,11 +96,33 @@ pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
             stats.inferred_sides
         );
     }
-    if options.instruments.is_none() {
+    if stats.snapshot_differences > 0 {
+        say!(
+            "  {} source snapshots differed at the top of the book from the book rebuilt from the updates before them",
+            stats.snapshot_differences
+        );
+    }
+    if stats.gaps > 0 {
+        say!(
+            "  {} gaps in the source's sequences, recorded as warnings (replay logs them):",
+            stats.gaps
+        );
+        for warning in &stats.warnings {
+            say!("    {warning}");
+        }
+        if stats.gaps > stats.warnings.len() as u64 {
+            say!("    ...");
+        }
+    }
+    if !imported.inferred.is_empty() {
         say!(
             "  inferred from the data (give --instruments with the exchange's sizes to override):"
         );
-        for i in imported.instruments.iter() {
+        for i in imported
+            .instruments
+            .iter()
+            .filter(|i| imported.inferred.contains(&i.symbol))
+        {
             say!(
                 "    {}: tick_size {}, lot_size {}, price_decimals {}, qty_decimals {}",
                 i.symbol,

@@ -1,6 +1,7 @@
 //! `tickwire watch BTC-USD ETH-USD`: a verified live view in the terminal
 //! (JSON lines when piped).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -22,6 +23,10 @@ pub struct WatchCmd {
     /// Stop after this long (30s, 5m); else at Ctrl-C.
     #[arg(long)]
     duration: Option<String>,
+    /// Also write every message received to this file, one a line: a
+    /// capture `tickwire import --format tickwire` turns into a recording.
+    #[arg(long)]
+    capture: Option<PathBuf>,
 }
 
 pub fn run(cmd: WatchCmd) -> Result<(), CliError> {
@@ -38,6 +43,7 @@ pub fn run(cmd: WatchCmd) -> Result<(), CliError> {
         channels: cmd.channels,
         duration: limit.map(Duration::from_nanos),
         screen,
+        capture: cmd.capture,
     };
     let counters = client_runtime()?
         .block_on(tickwire::watch::run(options))

@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 
-use super::source::SourceEvent;
+use super::source::{Declared, SourceEvent};
 use crate::instrument::{Instrument, MAX_DECIMALS};
 use crate::types::{NANOS_PER_SEC, UnixNanos};
 
@@ -73,12 +73,41 @@ impl Seen {
                 self.qty(*qty);
                 *ts
             }
+            SourceEvent::Gap { .. } => return,
         };
         if self.events == 0 {
             self.first_ts = ts;
         }
         self.events += 1;
         self.last_ts = ts;
+    }
+
+    /// The instrument the source describes, with the data's first price
+    /// and rate.
+    pub fn declared(&self, symbol: &str, d: &Declared) -> Result<Instrument, String> {
+        Instrument::new(
+            symbol,
+            d.tick_size,
+            d.lot_size,
+            d.price_decimals,
+            d.qty_decimals,
+            d.max_qty,
+            d.band,
+            self.first_price.unwrap_or(d.tick_size),
+            0.0,
+            self.rate(),
+        )
+        .map_err(|(field, message)| {
+            format!(
+                "{symbol}: the source's instrument does not make one: {field}: {message}: give --instruments"
+            )
+        })
+    }
+
+    /// Events per second of the data (for the header; a replay ignores it).
+    fn rate(&self) -> f64 {
+        let seconds = (self.last_ts - self.first_ts) as f64 / NANOS_PER_SEC as f64;
+        (self.events as f64 / seconds.max(1.0)).clamp(0.001, 10_000_000.0)
     }
 
     /// The instrument these values fit, named `symbol`.
@@ -100,8 +129,6 @@ impl Seen {
                 "{symbol}: not enough prices and quantities to infer its tick and lot sizes: give --instruments"
             ));
         };
-        let seconds = (self.last_ts - self.first_ts) as f64 / NANOS_PER_SEC as f64;
-        let rate = (self.events as f64 / seconds.max(1.0)).clamp(0.001, 10_000_000.0);
         // Room above the largest quantity seen for paper orders.
         let max_qty = self.max_qty * Decimal::TEN;
         Instrument::new(
@@ -114,7 +141,7 @@ impl Seen {
             Decimal::new(10, 2),
             self.first_price.unwrap_or(tick),
             0.0,
-            rate,
+            self.rate(),
         )
         .map_err(|(field, message)| {
             format!("{symbol}: the inferred {field} does not make an instrument: {message}: give --instruments")

@@ -6,17 +6,37 @@
 //!
 //! - [`tardis`]: Tardis-style CSV (`incremental_book_L2`, `trades`), plain
 //!   or gzip, as its public documentation defines the columns.
-//! - `infer`: instruments from the data when none are given.
+//! - [`binance`]: Binance's public trade dumps and captured diff-depth
+//!   streams, synchronised by Binance's rules.
+//! - [`capture`]: what a tickwire client received, one message a line.
+//! - `input`: files as text, whatever they are packed in; `infer`:
+//!   instruments from the data when none are given.
+//!
+//! A gap in a source's own sequence reaches the rebuild as a
+//! [`SourceEvent::Gap`] and becomes a warning in the recording, unless
+//! the source has a snapshot to start again from.
 
+pub mod binance;
+pub mod capture;
 mod infer;
+mod input;
 pub mod rebuild;
 mod source;
 pub mod tardis;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use rebuild::{ImportStats, Rebuild};
-pub use source::{ImportError, Level, SourceEvent};
+pub use source::{Declared, GapIn, ImportError, Level, SourceEvent, SourceFile};
+
+/// The formats `import` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Tardis,
+    Binance,
+    /// A capture of tickwire's own protocol.
+    Tickwire,
+}
 
 use crate::instrument::Instruments;
 use crate::record::{Header, RecordWriter};
@@ -24,7 +44,11 @@ use crate::types::UnixNanos;
 
 /// What `tickwire import` is asked to do.
 pub struct ImportOptions {
+    pub format: Format,
     pub files: Vec<PathBuf>,
+    /// The symbol of files that do not name it (Binance trade dumps not
+    /// named `SYMBOL-trades-...`).
+    pub symbol: Option<String>,
     pub out: PathBuf,
     /// Tick and lot sizes (and the rest) of every symbol imported; None:
     /// inferred from the data (`infer`).
@@ -37,23 +61,39 @@ pub struct ImportOptions {
 /// What an import wrote.
 pub struct Imported {
     pub stats: ImportStats,
-    /// The instruments of the recording's header (given or inferred).
+    /// The instruments of the recording's header (given, described by the
+    /// source, or inferred).
     pub instruments: Instruments,
+    /// Of those, the symbols whose sizes were inferred from the data.
+    pub inferred: Vec<String>,
 }
 
 /// The events of several files in time order (ties: the files' order,
 /// then each file's own order).
 struct Merged {
-    files: Vec<tardis::TardisFile>,
+    files: Vec<Box<dyn SourceFile>>,
     /// Each file's next event, read ahead.
     heads: Vec<Option<Result<SourceEvent, ImportError>>>,
 }
 
+/// Opens one source file of `options.format`.
+fn open(options: &ImportOptions, path: &Path) -> Result<Box<dyn SourceFile>, ImportError> {
+    Ok(match options.format {
+        Format::Tardis => Box::new(tardis::open(path)?),
+        Format::Binance => binance::open(path, options.symbol.as_deref())?,
+        Format::Tickwire => Box::new(capture::CaptureFile::new(input::Lines::new(
+            &path.display().to_string(),
+            input::open(path)?,
+        ))),
+    })
+}
+
 impl Merged {
-    fn open(files: &[PathBuf]) -> Result<Merged, ImportError> {
-        let mut files: Vec<tardis::TardisFile> = files
+    fn open(options: &ImportOptions) -> Result<Merged, ImportError> {
+        let mut files: Vec<Box<dyn SourceFile>> = options
+            .files
             .iter()
-            .map(|f| tardis::open(f))
+            .map(|f| open(options, f))
             .collect::<Result<_, _>>()?;
         let heads = files.iter_mut().map(Iterator::next).collect();
         Ok(Merged { files, heads })
@@ -94,7 +134,8 @@ pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
     // By tickwire symbol, in order of first appearance.
     let mut seen: Vec<(String, infer::Seen)> = Vec::new();
     let mut start = None;
-    for event in Merged::open(&options.files)? {
+    let mut first = Merged::open(options)?;
+    for event in first.by_ref() {
         let event = event?;
         let (source, ts) = event.symbol_and_ts();
         start.get_or_insert(ts);
@@ -123,9 +164,20 @@ pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
             .filter(|i| seen.iter().any(|(s, _)| *s == i.symbol))
             .cloned()
             .collect(),
+        // As the source describes them, else from the data.
         None => seen
             .iter()
-            .map(|(symbol, seen)| seen.instrument(symbol))
+            .map(|(symbol, seen)| {
+                let declared = first
+                    .files
+                    .iter()
+                    .flat_map(|f| f.declared())
+                    .find(|d| Rebuild::symbol_of(&options.symbol_map, &d.symbol) == symbol);
+                match declared {
+                    Some(declared) => seen.declared(symbol, declared),
+                    None => seen.instrument(symbol),
+                }
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ImportError::new(&files, 0, e))?,
     };
@@ -147,13 +199,31 @@ pub fn import(options: &ImportOptions) -> Result<Imported, ImportError> {
         writer,
         options.snapshot_every_s,
     );
-    let mut merged = Merged::open(&options.files)?;
+    let mut merged = Merged::open(options)?;
     for event in merged.by_ref() {
         rebuild.apply(&event?)?;
     }
     let mut stats = rebuild.finish()?;
     stats.rows = merged.files.iter().map(|f| f.rows()).sum();
-    Ok(Imported { stats, instruments })
+    let inferred = match options.instruments {
+        Some(_) => Vec::new(),
+        None => instruments
+            .iter()
+            .filter(|i| {
+                !first.files.iter().any(|f| {
+                    f.declared()
+                        .iter()
+                        .any(|d| Rebuild::symbol_of(&options.symbol_map, &d.symbol) == i.symbol)
+                })
+            })
+            .map(|i| i.symbol.clone())
+            .collect(),
+    };
+    Ok(Imported {
+        stats,
+        instruments,
+        inferred,
+    })
 }
 
 fn display(files: &[PathBuf]) -> String {

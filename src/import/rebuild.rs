@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 
-use super::source::{ImportError, Level, SourceEvent, no_instrument};
+use super::source::{GapIn, ImportError, Level, SourceEvent, no_instrument};
 use crate::book::Book;
 use crate::encode;
 use crate::engine::LevelChange;
@@ -34,7 +34,18 @@ pub struct ImportStats {
     /// Trades whose taker side the source did not give (inferred: see
     /// `Symbol::taker_side`).
     pub inferred_sides: u64,
+    /// Gaps in the source's own sequences, each a warning in the recording.
+    pub gaps: u64,
+    /// The first `KEPT_WARNINGS` of those warnings' texts.
+    pub warnings: Vec<String>,
+    /// Source snapshots, after the first of their symbol, whose top 10
+    /// levels differed from the book rebuilt from the updates before them
+    /// (the source lost updates, or they were not in order).
+    pub snapshot_differences: u64,
 }
+
+/// How many warnings' texts `ImportStats` keeps for the report.
+pub const KEPT_WARNINGS: usize = 20;
 
 /// One symbol's rebuilt state and its streams' counters.
 struct Symbol {
@@ -127,6 +138,7 @@ impl Rebuild {
         }
         self.catch_up(ts)?;
         match event {
+            SourceEvent::Gap { stream, detail, .. } => self.gap(index, ts, *stream, detail),
             SourceEvent::Book {
                 snapshot, levels, ..
             } => self.book(index, ts, *snapshot, levels),
@@ -218,6 +230,8 @@ impl Rebuild {
             return Ok(());
         };
         self.changes.clear();
+        let before = (snapshot && s.started)
+            .then(|| encode::book_checksum(&s.instrument, &s.book, &mut self.scratch));
         if snapshot {
             self.stats.snapshots_in_source += 1;
             // The whole book: every level now absent goes (a change to 0).
@@ -260,6 +274,9 @@ impl Rebuild {
         s.started = true;
         let stream = stream_name(Channel::Book, &s.instrument.symbol);
         let checksum = encode::book_checksum(&s.instrument, &s.book, &mut self.scratch);
+        if before.is_some_and(|b| b != checksum) {
+            self.stats.snapshot_differences += 1;
+        }
         if !first && !self.changes.is_empty() {
             s.book_seq += 1;
             self.stats.book_updates += 1;
@@ -280,6 +297,34 @@ impl Rebuild {
                 .map_err(io)?;
         }
         self.publish_stats(index, ts, false)
+    }
+
+    /// A recorded warning on the stream the source skipped in.
+    fn gap(
+        &mut self,
+        index: usize,
+        ts: UnixNanos,
+        stream: GapIn,
+        detail: &str,
+    ) -> Result<(), ImportError> {
+        let Some(s) = &self.symbols[index] else {
+            return Ok(());
+        };
+        let (channel, consequence) = match stream {
+            GapIn::Book => (
+                Channel::Book,
+                "the book may differ from the exchange's until the source's next snapshot",
+            ),
+            GapIn::Trades => (Channel::Trades, "the exchange's trades in it are missing"),
+        };
+        let text = format!("{}: {detail}: {consequence}", s.instrument.symbol);
+        self.stats.gaps += 1;
+        let stream = stream_name(channel, &s.instrument.symbol);
+        self.writer.write_warning(ts, &stream, &text).map_err(io)?;
+        if self.stats.warnings.len() < KEPT_WARNINGS {
+            self.stats.warnings.push(text);
+        }
+        Ok(())
     }
 
     fn trade(

@@ -37,15 +37,57 @@ pub enum SourceEvent {
         qty: Decimal,
         aggressor: Option<Side>,
     },
+    /// The source's own sequence skipped (an exchange's update or trade
+    /// ids): what follows on `stream` misses changes or trades the exchange
+    /// published. `detail` says what was skipped, for the recording's
+    /// warning.
+    Gap {
+        symbol: String,
+        ts: UnixNanos,
+        stream: GapIn,
+        detail: String,
+    },
+}
+
+/// The stream a source gap is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapIn {
+    Book,
+    Trades,
+}
+
+/// A source file being read: its events in the file's order (times never
+/// going back), then None; after an error, None.
+pub trait SourceFile: Iterator<Item = Result<SourceEvent, ImportError>> {
+    /// The rows (lines of data) read so far.
+    fn rows(&self) -> u64;
+
+    /// Instruments the source describes (read so far).
+    fn declared(&self) -> &[Declared] {
+        &[]
+    }
+}
+
+/// An instrument as a source describes it (a capture's `instruments`
+/// response): the sizes of its grid, in the protocol's words.
+#[derive(Clone, Debug, serde::Deserialize, PartialEq, Eq)]
+pub struct Declared {
+    pub symbol: String,
+    pub tick_size: Decimal,
+    pub lot_size: Decimal,
+    pub price_decimals: u32,
+    pub qty_decimals: u32,
+    pub max_qty: Decimal,
+    pub band: Decimal,
 }
 
 impl SourceEvent {
     /// The source's symbol and the event's time.
     pub fn symbol_and_ts(&self) -> (&str, UnixNanos) {
         match self {
-            SourceEvent::Book { symbol, ts, .. } | SourceEvent::Trade { symbol, ts, .. } => {
-                (symbol, *ts)
-            }
+            SourceEvent::Book { symbol, ts, .. }
+            | SourceEvent::Trade { symbol, ts, .. }
+            | SourceEvent::Gap { symbol, ts, .. } => (symbol, *ts),
         }
     }
 }
@@ -81,6 +123,15 @@ impl fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+/// A range of skipped ids for a message: `5`, or `5 to 7`.
+pub fn ids(from: u64, to: u64) -> String {
+    if from == to {
+        from.to_string()
+    } else {
+        format!("{from} to {to}")
+    }
+}
 
 /// The import has no instrument for `name` (the source's `source`).
 pub fn no_instrument(file: &str, name: &str, source: &str) -> ImportError {

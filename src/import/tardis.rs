@@ -20,15 +20,14 @@
 //! own `timestamp`s may go back between messages. A `local_timestamp`
 //! going back is an error, never reordered silently.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::path::Path;
 use std::str::FromStr;
 
-use flate2::read::MultiGzDecoder;
 use rust_decimal::Decimal;
 
-use super::source::{ImportError, Level, SourceEvent};
+use super::input;
+use super::source::{ImportError, Level, SourceEvent, SourceFile};
 use crate::types::{Side, UnixNanos};
 
 /// Which Tardis dataset a file holds (from its header).
@@ -86,27 +85,17 @@ struct Gathering {
     local: u64,
 }
 
-/// Opens a file (plain or gzip).
+/// Opens a file (plain, gzip or a zip of one file).
 pub fn open(path: &Path) -> Result<TardisFile, ImportError> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| ImportError::new(&name, 0, e.to_string()))?;
-    read(&name, file)
+    from_text(&path.display().to_string(), input::open(path)?)
 }
 
 /// Reads a file's bytes from `reader`, `name` naming it in errors.
 pub fn read(name: &str, reader: impl Read + 'static) -> Result<TardisFile, ImportError> {
-    let mut buffered = BufReader::with_capacity(1 << 16, reader);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| ImportError::new(name, 0, e.to_string()))?;
-    let input: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(buffered),
-        ))
-    } else {
-        Box::new(buffered)
-    };
+    from_text(name, input::unpack(name, reader)?)
+}
+
+fn from_text(name: &str, input: Box<dyn BufRead>) -> Result<TardisFile, ImportError> {
     let mut lines = input.lines();
     let header = match lines.next() {
         Some(Ok(header)) => header,
@@ -159,14 +148,15 @@ fn columns(name: &str, header: &str) -> Result<(Dataset, Columns), ImportError> 
     ))
 }
 
+impl SourceFile for TardisFile {
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
 impl TardisFile {
     pub fn dataset(&self) -> Dataset {
         self.dataset
-    }
-
-    /// The rows read so far (the header and blank lines not counted).
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 
     fn error(&mut self, message: impl Into<String>) -> ImportError {

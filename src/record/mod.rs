@@ -192,6 +192,19 @@ impl RecordWriter {
         self.envelope(ts, stream, "snapshot", snapshot)
     }
 
+    /// A warning about the recording's data from here on (an import's
+    /// source skipped part of its sequence), for whoever replays it.
+    pub fn write_warning(
+        &mut self,
+        ts: UnixNanos,
+        stream: &str,
+        text: &str,
+    ) -> std::io::Result<()> {
+        let mut quoted = String::with_capacity(text.len() + 2);
+        json::push_str(&mut quoted, text);
+        self.envelope(ts, stream, "warning", quoted.as_bytes())
+    }
+
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }

@@ -53,6 +53,9 @@ pub struct Recording {
     buffer: Vec<u8>,
     /// Set when the last line was cut short.
     pub truncated: Option<String>,
+    /// Warnings read so far: lines of their own (an import's source
+    /// skipped part of its sequence), logged when read, not entries.
+    pub warnings: u64,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +91,7 @@ struct RawEntry<'a> {
     msg: Option<&'a RawValue>,
     #[serde(borrow)]
     snapshot: Option<&'a RawValue>,
+    warning: Option<String>,
 }
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -117,6 +121,7 @@ pub fn open(path: &Path) -> Result<Recording, RecordingError> {
         line: 0,
         buffer: Vec::with_capacity(4096),
         truncated: None,
+        warnings: 0,
     };
     recording.header = recording.read_header()?;
     Ok(recording)
@@ -230,22 +235,48 @@ impl Recording {
         })
     }
 
-    /// The next entry; `None` at the end (see `truncated`).
+    /// The next entry; `None` at the end (see `truncated`). Warnings on
+    /// the way are logged and counted.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, RecordingError> {
-        let line_number = self.line + 1;
-        let Some(line) = self.next_line()? else {
-            return Ok(None);
-        };
-        let raw: RawEntry = match serde_json::from_slice(line) {
-            Ok(raw) => raw,
-            Err(e) => return Err(self.invalid(format!("not a recording entry: {e}"))),
-        };
-        let (ts, stream) = (raw.ts, raw.stream.to_string());
-        let (json, snapshot) = match (raw.msg, raw.snapshot) {
-            (Some(m), None) => (m.get().to_string(), false),
-            (None, Some(s)) => (s.get().to_string(), true),
-            _ => return Err(self.invalid("an entry has exactly one of \"msg\" and \"snapshot\"")),
-        };
+        loop {
+            let line_number = self.line + 1;
+            let Some(line) = self.next_line()? else {
+                return Ok(None);
+            };
+            let raw: RawEntry = match serde_json::from_slice(line) {
+                Ok(raw) => raw,
+                Err(e) => return Err(self.invalid(format!("not a recording entry: {e}"))),
+            };
+            let (ts, stream) = (raw.ts, raw.stream.to_string());
+            let (json, snapshot) = match (raw.msg, raw.snapshot, raw.warning) {
+                (Some(m), None, None) => (m.get().to_string(), false),
+                (None, Some(s), None) => (s.get().to_string(), true),
+                (None, None, Some(text)) => {
+                    self.stream(&stream)?;
+                    self.warnings += 1;
+                    tracing::warn!("{}:{line_number}: at {ts}: {text}", self.file);
+                    continue;
+                }
+                _ => {
+                    return Err(self.invalid(
+                        "an entry has exactly one of \"msg\", \"snapshot\" and \"warning\"",
+                    ));
+                }
+            };
+            let (channel, symbol) = self.stream(&stream)?;
+            return Ok(Some(Entry {
+                line: line_number,
+                ts,
+                symbol,
+                channel,
+                snapshot,
+                json,
+            }));
+        }
+    }
+
+    /// A `channel:symbol` stream name's channel and symbol index.
+    fn stream(&self, stream: &str) -> Result<(Channel, u16), RecordingError> {
         let Some((channel_name, symbol_name)) = stream.split_once(':') else {
             return Err(self.invalid(format!("stream {stream:?} is not channel:symbol")));
         };
@@ -261,14 +292,7 @@ impl Recording {
                     "unknown symbol {symbol_name:?} (not among the header's instruments)"
                 ))
             })?;
-        Ok(Some(Entry {
-            line: line_number,
-            ts,
-            symbol: symbol as u16,
-            channel,
-            snapshot,
-            json,
-        }))
+        Ok((channel, symbol as u16))
     }
 }
 

@@ -179,7 +179,9 @@ fn bad_files_say_which_line_and_what_is_wrong() {
     );
     let e = error_of(&with(1, r#"{"ts":5,"stream":"book:BTC-USD"}"#));
     assert!(
-        e.ends_with("bad.jsonl:2: an entry has exactly one of \"msg\" and \"snapshot\""),
+        e.ends_with(
+            "bad.jsonl:2: an entry has exactly one of \"msg\", \"snapshot\" and \"warning\""
+        ),
         "{e}"
     );
     let e = error_of(&good.replacen("\"tick_size\":\"0.01\"", "\"tick_size\":\"0.001\"", 1));

@@ -3,7 +3,10 @@
 //!
 //! On a terminal it redraws a ladder, the ticker and the last trades in
 //! place (at most ten times a second); piped, it prints every message as
-//! one JSON line for scripts, and its notes on stderr. Either way every book
+//! one JSON line for scripts, and its notes on stderr. With a capture file
+//! it also writes every message received there, one a line, after asking
+//! for the instruments (so that `tickwire import --format tickwire` knows
+//! their sizes). Either way every book
 //! `seq` and checksum is checked, a gap or mismatch resubscribes that
 //! symbol's book (and says so), and the end prints what was verified.
 //!
@@ -13,7 +16,9 @@
 pub mod book;
 pub mod state;
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -33,6 +38,8 @@ pub struct WatchOptions {
     pub duration: Option<Duration>,
     /// Redraw a screen (stdout is a terminal) rather than print JSON lines.
     pub screen: bool,
+    /// Write every message received to this file, one a line.
+    pub capture: Option<PathBuf>,
 }
 
 /// Puts the terminal back as it was, however the viewer stops.
@@ -83,10 +90,23 @@ pub async fn run(options: WatchOptions) -> Result<Counters, String> {
         .await
         .map_err(|_| format!("cannot connect to {}: no answer within 10 s", options.url))?
         .map_err(|e| format!("cannot connect to {}: {e}", options.url))?;
-    let subscribe = json!({"op": "subscribe", "id": "watch", "channels": options.channels, "symbols": options.symbols});
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .map_err(|e| format!("cannot send to {}: {e}", options.url))?;
+    let mut capture = match &options.capture {
+        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
+            format!("cannot create the capture file {}: {e}", path.display())
+        })?)),
+        None => None,
+    };
+    let mut requests = vec![
+        json!({"op": "subscribe", "id": "watch", "channels": options.channels, "symbols": options.symbols}),
+    ];
+    if capture.is_some() {
+        requests.insert(0, json!({"op": "instruments", "id": "watch-instruments"}));
+    }
+    for request in requests {
+        ws.send(Message::Text(request.to_string().into()))
+            .await
+            .map_err(|e| format!("cannot send to {}: {e}", options.url))?;
+    }
 
     let mut watch = Watch::new(&options.symbols);
     let screen = Screen::start(options.screen);
@@ -141,6 +161,11 @@ pub async fn run(options: WatchOptions) -> Result<Counters, String> {
             Ok(message) => message,
             Err(e) => break Err(format!("the server sent something that is not JSON: {e}")),
         };
+        if let Some(file) = &mut capture
+            && let Err(e) = writeln!(file, "{text}")
+        {
+            break Err(format!("cannot write the capture file: {e}"));
+        }
         if !options.screen {
             let mut stdout = std::io::stdout().lock();
             if writeln!(stdout, "{text}")
@@ -185,6 +210,10 @@ pub async fn run(options: WatchOptions) -> Result<Counters, String> {
     };
     drop(screen);
     let _ = ws.close(None).await;
+    if let Some(mut file) = capture {
+        file.flush()
+            .map_err(|e| format!("cannot write the capture file: {e}"))?;
+    }
     if !subscribed && outcome.is_ok() {
         return Err("the server did not answer the subscription".to_string());
     }

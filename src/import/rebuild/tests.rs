@@ -167,6 +167,8 @@ fn the_samples_import_into_a_recording_that_reads_back() {
     let out =
         std::env::temp_dir().join(format!("tickwire-import-{}.jsonl.zst", std::process::id()));
     let options = crate::import::ImportOptions {
+        format: crate::import::Format::Tardis,
+        symbol: None,
         files: vec![
             format!("{dir}/binance-futures_incremental_book_L2_BTCUSDT.csv").into(),
             format!("{dir}/binance-futures_trades_BTCUSDT.csv").into(),
@@ -184,5 +186,40 @@ fn the_samples_import_into_a_recording_that_reads_back() {
     let entries: Vec<_> = recording.map(|e| e.unwrap()).collect();
     // Time order across the two files.
     assert!(entries.windows(2).all(|w| w[0].ts <= w[1].ts));
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn a_source_gap_is_a_warning_the_reader_logs_and_counts_not_an_entry() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/samples/binance");
+    let out = std::env::temp_dir().join(format!("tickwire-gap-{}.jsonl", std::process::id()));
+    let options = crate::import::ImportOptions {
+        format: crate::import::Format::Binance,
+        symbol: None,
+        files: vec![format!("{dir}/BTCUSDT-depth-2026-01-01.jsonl").into()],
+        out: out.clone(),
+        instruments: None,
+        symbol_map: Vec::new(),
+        snapshot_every_s: 10,
+    };
+    let stats = crate::import::import(&options).unwrap().stats;
+    assert_eq!(stats.gaps, 1);
+    assert_eq!(
+        stats.warnings,
+        [
+            "BTCUSDT: the depth stream skipped update ids 116 to 119: the book may differ from the exchange's until the source's next snapshot"
+        ]
+    );
+    assert_eq!(stats.snapshot_differences, 1);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("\"warning\":").count(), 1);
+    let mut recording = record::open(&out).unwrap();
+    let entries = recording.by_ref().filter(|e| e.is_ok()).count();
+    assert_eq!(
+        entries,
+        text.lines().count() - 2,
+        "every line but the header and the warning"
+    );
+    assert_eq!(recording.warnings, 1);
     let _ = std::fs::remove_file(&out);
 }
