@@ -74,8 +74,9 @@ fn strings(list: &[(&str, &str, &str)]) -> Trades {
 
 /// Replays `file` as fast as one client reads, once it has subscribed
 /// (so it sees everything), checking every book update's `seq` and
-/// checksum: the client's last book and the trades it saw.
-async fn follow(file: &Path, symbol: &str) -> (WireBook, Trades) {
+/// checksum: the client's last book, the trades it saw, and the recorded
+/// warnings the replay reached (its metric).
+async fn follow(file: &Path, symbol: &str) -> (WireBook, Trades, f64) {
     let server = Server::start(replay_config(file, None, &[])).await;
     let mut client = server.client().await;
     client
@@ -115,8 +116,9 @@ async fn follow(file: &Path, symbol: &str) -> (WireBook, Trades) {
             _ => {}
         }
     }
+    let warnings = server.metric("tickwire_replay_warnings_total").await;
     server.stop().await;
-    (book, trades)
+    (book, trades, warnings)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +140,8 @@ async fn an_imported_tardis_sample_replays_as_the_source_book_and_trades() {
         "{stdout}"
     );
 
-    let (book, trades) = follow(&out, "BTC-USDT").await;
+    let (book, trades, warnings) = follow(&out, "BTC-USDT").await;
+    assert_eq!(warnings, 0.0);
     // The source's last snapshot (a reconnect) is the last book.
     assert_eq!(
         levels(&book.bids),
@@ -228,14 +231,15 @@ async fn binance_depth_and_aggregate_trades_replay_as_binances_rules_rebuild_the
     // The second snapshot came after lost updates: it differs, and the
     // recording starts again from it without a warning. The loss at the
     // end has no snapshot after it: a warning.
-    assert!(stdout.contains("1 source snapshots differed"), "{stdout}");
+    assert!(stdout.contains("1 source snapshot differed"), "{stdout}");
     assert!(
-        stdout.contains("1 gaps in the source's sequences, recorded as warnings")
+        stdout.contains("1 gap in the source's sequences, recorded as warnings")
             && stdout.contains("BTC-USDT: the depth stream skipped update ids 116 to 119"),
         "{stdout}"
     );
 
-    let (book, trades) = follow(&out, "BTC-USDT").await;
+    let (book, trades, warnings) = follow(&out, "BTC-USDT").await;
+    assert_eq!(warnings, 1.0, "the replay reached the recorded warning");
     // Worked by hand from the sample (its comments in src/import/binance/depth/tests.rs).
     let pairs = |list: &[(&str, &str)]| {
         list.iter()
@@ -350,7 +354,7 @@ async fn a_capture_of_a_live_server_replays_as_it_was_received() {
         Some("0.01".to_string())
     );
 
-    let (book, trades) = follow(&out, "BTC-USD").await;
+    let (book, trades, _) = follow(&out, "BTC-USD").await;
     assert_eq!(levels(&book.bids), levels(&seen.bids));
     assert_eq!(levels(&book.asks), levels(&seen.asks));
     assert_eq!(trades, seen_trades);

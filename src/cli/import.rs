@@ -98,14 +98,14 @@ pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
     }
     if stats.snapshot_differences > 0 {
         say!(
-            "  {} source snapshots differed at the top of the book from the book rebuilt from the updates before them",
-            stats.snapshot_differences
+            "  {} differed at the top of the book from the book rebuilt from the updates before them",
+            count(stats.snapshot_differences, "source snapshot")
         );
     }
     if stats.gaps > 0 {
         say!(
-            "  {} gaps in the source's sequences, recorded as warnings (replay logs them):",
-            stats.gaps
+            "  {} in the source's sequences, recorded as warnings (replay logs them):",
+            count(stats.gaps, "gap")
         );
         for warning in &stats.warnings {
             say!("    {warning}");
@@ -134,4 +134,13 @@ pub fn run(cmd: ImportCmd) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `1 gap`, `2 gaps`.
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -26,6 +26,8 @@ pub struct ReplayProgress {
     pub position_ts: AtomicU64,
     pub published: AtomicU64,
     pub pass: AtomicU64,
+    /// Warnings recorded in the file (an import's source gaps) reached.
+    pub warnings: AtomicU64,
 }
 
 pub struct Metrics {

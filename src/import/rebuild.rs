@@ -315,7 +315,7 @@ impl Rebuild {
                 Channel::Book,
                 "the book may differ from the exchange's until the source's next snapshot",
             ),
-            GapIn::Trades => (Channel::Trades, "the exchange's trades in it are missing"),
+            GapIn::Trades => (Channel::Trades, "the source's trades in it are missing"),
         };
         let text = format!("{}: {detail}: {consequence}", s.instrument.symbol);
         self.stats.gaps += 1;

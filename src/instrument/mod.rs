@@ -6,8 +6,6 @@
 //! tick or lot is an error) and formatting always writes exactly the
 //! instrument's decimals.
 
-use std::fmt::Write as _;
-
 use rust_decimal::Decimal;
 
 use crate::types::{Price, Qty};
@@ -217,21 +215,37 @@ impl Instrument {
     }
 }
 
-/// Writes `units * 10^-decimals` with exactly `decimals` decimals.
+/// Writes `units * 10^-decimals` with exactly `decimals` decimals. Digits
+/// are written from the right into a stack buffer: `write!` with a width
+/// and padding cost a quarter of an import's time (and every encoded
+/// price and quantity goes through here).
 fn write_units(units: i64, decimals: u32, out: &mut String) {
-    if units < 0 {
-        out.push('-');
+    // 20 digits of a u64, the decimal point, the sign, and up to
+    // MAX_DECIMALS leading zeros of a fraction.
+    let mut buffer = [0u8; 40];
+    let mut at = buffer.len();
+    let mut rest = units.unsigned_abs();
+    let decimals = decimals as usize;
+    let mut written = 0;
+    loop {
+        if written == decimals && decimals > 0 {
+            at -= 1;
+            buffer[at] = b'.';
+        }
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        written += 1;
+        if rest == 0 && written > decimals {
+            break;
+        }
     }
-    let magnitude = units.unsigned_abs();
-    let scale = 10u64.pow(decimals);
-    let _ = write!(out, "{}", magnitude / scale);
-    if decimals > 0 {
-        let _ = write!(
-            out,
-            ".{:0width$}",
-            magnitude % scale,
-            width = decimals as usize
-        );
+    if units < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    if let Ok(text) = std::str::from_utf8(&buffer[at..]) {
+        out.push_str(text);
     }
 }
 

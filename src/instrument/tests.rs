@@ -165,3 +165,38 @@ fn errors_name_the_file_the_line_and_the_field() {
         "test.toml:1: toml: unknown field `title`, expected `instrument`"
     );
 }
+
+proptest::proptest! {
+    /// The hand-written digits agree with Rust's formatting of the same
+    /// value, every sign, size and number of decimals.
+    #[test]
+    fn units_are_written_as_formatting_writes_them(units in proptest::num::i64::ANY, decimals in 0u32..=MAX_DECIMALS) {
+        let mut written = String::new();
+        write_units(units, decimals, &mut written);
+        let scale = 10u64.pow(decimals);
+        let magnitude = units.unsigned_abs();
+        let sign = if units < 0 { "-" } else { "" };
+        let expected = if decimals == 0 {
+            format!("{sign}{magnitude}")
+        } else {
+            format!("{sign}{}.{:0width$}", magnitude / scale, magnitude % scale, width = decimals as usize)
+        };
+        proptest::prop_assert_eq!(written, expected);
+    }
+}
+
+#[test]
+fn units_at_the_edges() {
+    let written = |units, decimals| {
+        let mut out = String::new();
+        write_units(units, decimals, &mut out);
+        out
+    };
+    assert_eq!(written(0, 0), "0");
+    assert_eq!(written(0, 2), "0.00");
+    assert_eq!(written(5, 2), "0.05");
+    assert_eq!(written(-5, 9), "-0.000000005");
+    assert_eq!(written(6400050, 2), "64000.50");
+    assert_eq!(written(i64::MIN, 9), "-9223372036.854775808");
+    assert_eq!(written(i64::MAX, 0), "9223372036854775807");
+}

@@ -54,8 +54,11 @@ pub struct Recording {
     /// Set when the last line was cut short.
     pub truncated: Option<String>,
     /// Warnings read so far: lines of their own (an import's source
-    /// skipped part of its sequence), logged when read, not entries.
+    /// skipped part of its sequence), not entries.
     pub warnings: u64,
+    /// The warnings read and not yet taken (`take_warnings`), each before
+    /// the entry last returned.
+    unread: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +125,7 @@ pub fn open(path: &Path) -> Result<Recording, RecordingError> {
         buffer: Vec::with_capacity(4096),
         truncated: None,
         warnings: 0,
+        unread: Vec::new(),
     };
     recording.header = recording.read_header()?;
     Ok(recording)
@@ -235,8 +239,15 @@ impl Recording {
         })
     }
 
+    /// The warnings read since this was last called, in file order, each
+    /// as `file:line: at TS: text`: they come before the entry last
+    /// returned (or the end).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unread)
+    }
+
     /// The next entry; `None` at the end (see `truncated`). Warnings on
-    /// the way are logged and counted.
+    /// the way are counted and kept for `take_warnings`.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, RecordingError> {
         loop {
             let line_number = self.line + 1;
@@ -254,7 +265,8 @@ impl Recording {
                 (None, None, Some(text)) => {
                     self.stream(&stream)?;
                     self.warnings += 1;
-                    tracing::warn!("{}:{line_number}: at {ts}: {text}", self.file);
+                    let warning = format!("{}:{line_number}: at {ts}: {text}", self.file);
+                    self.unread.push(warning);
                     continue;
                 }
                 _ => {

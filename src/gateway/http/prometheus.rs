@@ -217,6 +217,14 @@ pub fn render(shared: &Shared) -> String {
             "Pass through the recording (looping replays).",
             pass,
         );
+        let warnings = r.warnings.load(Relaxed);
+        metric(
+            &mut out,
+            "tickwire_replay_warnings_total",
+            "counter",
+            "Warnings recorded in the file (gaps in an imported source) replayed past.",
+            warnings,
+        );
     }
     if let Some(recorder) = &shared.recorder {
         let written = recorder.written.load(Relaxed);

@@ -159,6 +159,12 @@ impl ReplayTask {
                     }
                     item = feed.recv() => match item {
                         Some(Feed::Entry(entry)) => pending = Some(entry),
+                        // In its place: after the entry before it played.
+                        Some(Feed::Warning(warning)) => {
+                            tracing::warn!("recorded warning: {warning}");
+                            self.shared.replay.warnings.fetch_add(1, Relaxed);
+                            continue;
+                        }
                         Some(Feed::End(warning)) => {
                             if let Some(warning) = warning {
                                 tracing::warn!("{warning}");

@@ -10,6 +10,8 @@ use crate::record::{self, Entry, Recording};
 /// What the reading thread hands over.
 pub enum Feed {
     Entry(Entry),
+    /// A warning recorded in the file (by an import), in its place.
+    Warning(String),
     /// The file ended (with a warning if its tail was cut short).
     End(Option<String>),
     Failed(String),
@@ -29,10 +31,17 @@ pub fn start(file: PathBuf, first: Option<Recording>, repeat: bool) -> mpsc::Rec
                     return;
                 }
             };
-            for entry in recording.by_ref() {
+            loop {
+                let entry = recording.next_entry().transpose();
+                for warning in recording.take_warnings() {
+                    if tx.blocking_send(Feed::Warning(warning)).is_err() {
+                        return;
+                    }
+                }
                 let item = match entry {
-                    Ok(entry) => Feed::Entry(entry),
-                    Err(e) => Feed::Failed(e.to_string()),
+                    Some(Ok(entry)) => Feed::Entry(entry),
+                    Some(Err(e)) => Feed::Failed(e.to_string()),
+                    None => break,
                 };
                 let failed = matches!(item, Feed::Failed(_));
                 if tx.blocking_send(item).is_err() || failed {
