@@ -16,6 +16,8 @@
 //!   orders, cancels and market orders) that keeps a realistic book.
 //! - [`stats`]: candles (1s, 1m) and the ticker with rolling 24h figures.
 //! - [`market`]: one symbol's engine, simulator and stats driven together.
+//! - [`paper`]: paper orders filled against a replayed book and its trades
+//!   (a queue-position model), for `replay --paper`.
 //!
 //! The edges (tokio):
 //!
@@ -23,7 +25,8 @@
 //!   connections, symbol tasks, trading, replay), over [`fanout`] and
 //!   [`encode`].
 //! - [`import`] (files, synchronous): market data recorded elsewhere
-//!   (Tardis CSV), read into events with errors that name the file and line.
+//!   (Tardis CSV, Binance dumps and depth captures, captures of tickwire's
+//!   protocol), read into events with errors that name the file and line.
 //! - [`watch`]: `tickwire watch`, the terminal viewer; [`client`]: the
 //!   command-line trading client; [`loadgen`]: the load generator.
 //! - [`signal`]: waiting for Ctrl-C or SIGTERM.
@@ -42,6 +45,7 @@ pub mod journal;
 pub mod json;
 pub mod loadgen;
 pub mod market;
+pub mod paper;
 pub mod protocol;
 pub mod record;
 pub mod signal;

@@ -8,6 +8,7 @@
 
 mod events;
 mod matching;
+pub mod rules;
 
 pub use matching::crosses;
 #[cfg(test)]
@@ -17,7 +18,7 @@ pub use events::{DoneReason, Event, FillSide, Input, LevelChange, NewOrder, Outp
 
 use crate::book::{Book, RestingOrder};
 use crate::instrument::Instrument;
-use crate::types::{OrderId, OrderType, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
+use crate::types::{OrderId, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Engine {
@@ -161,26 +162,11 @@ impl Engine {
     }
 
     fn check_qty(&self, qty: Qty) -> Result<(), Reject> {
-        if qty.0 <= 0 || qty > self.instrument.max_qty {
-            return Err(Reject::InvalidQty { qty });
-        }
-        Ok(())
+        rules::check_qty(&self.instrument, qty)
     }
 
     fn check_band(&self, price: Price) -> Result<(), Reject> {
-        if price.0 <= 0 {
-            return Err(Reject::InvalidPrice { price: Some(price) });
-        }
-        let reference = self.reference_price();
-        let band_ticks = self.instrument.band_ticks(reference);
-        if (price.0 - reference.0).abs() > band_ticks {
-            return Err(Reject::PriceOutOfBand {
-                price,
-                reference,
-                band_ticks,
-            });
-        }
-        Ok(())
+        rules::check_band(&self.instrument, price, self.reference_price())
     }
 
     fn submit(
@@ -189,43 +175,13 @@ impl Engine {
         ts: UnixNanos,
         out: &mut Output,
     ) -> Result<OrderId, Reject> {
-        let mut order = order;
-        let limit = match order.order_type {
-            OrderType::Limit => {
-                let price = order.price.ok_or(Reject::InvalidPrice { price: None })?;
-                if order.post_only && order.tif != TimeInForce::Gtc {
-                    return Err(Reject::PostOnlyNeedsGtcLimit);
-                }
-                self.check_band(price)?;
-                price
-            }
-            OrderType::Market => {
-                if order.post_only {
-                    return Err(Reject::PostOnlyNeedsGtcLimit);
-                }
-                // A market order is an IOC (or FOK) at the edge of the band.
-                order.price = None;
-                if order.tif == TimeInForce::Gtc {
-                    order.tif = TimeInForce::Ioc;
-                }
-                let reference = self.reference_price();
-                let band = self.instrument.band_ticks(reference);
-                match order.side {
-                    Side::Buy => Price(reference.0 + band),
-                    Side::Sell => Price((reference.0 - band).max(1)),
-                }
-            }
-        };
-        self.check_qty(order.qty)?;
-        if order.post_only
-            && let Some(opposite) = self.book.best(order.side.opposite()).map(|l| l.price)
-            && crosses(order.side, limit, opposite)
-        {
-            return Err(Reject::PostOnlyWouldCross {
-                price: limit,
-                opposite,
-            });
-        }
+        let best_opposite = self.book.best(order.side.opposite()).map(|l| l.price);
+        let (order, limit) = rules::check_new(
+            &self.instrument,
+            order,
+            self.reference_price(),
+            best_opposite,
+        )?;
 
         self.last_order_id += 1;
         let order_id = OrderId(self.last_order_id);
