@@ -257,6 +257,7 @@ impl PaperBook {
     /// A new price and/or open quantity (`leaves`): less at the same price
     /// keeps the order's place; a new price or more goes to the back of
     /// the queue at its price, where it may trade at once (as live).
+    #[allow(clippy::too_many_arguments)]
     pub fn amend(
         &mut self,
         ts: UnixNanos,
