@@ -77,7 +77,8 @@ fn replay_into(file: &std::path::Path, instruments: &Instruments, n: usize) -> (
             speed: None,
             from: None,
             to: None,
-            repeat: false,
+            paper: false,
+        repeat: false,
             wait_for: n,
             opened: None,
         });

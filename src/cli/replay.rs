@@ -44,8 +44,13 @@ pub struct ReplayCmd {
     /// Worker threads (default: one per core this process may run on).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
-    /// Accounts file, as for serve: clients can authenticate, and their
-    /// orders are answered with replay_mode.
+    /// Paper trading: orders are taken and filled against the replayed
+    /// book and trades (a queue-position model; docs/testing.md), with
+    /// positions and P&L as live; the public streams do not change.
+    #[arg(long)]
+    paper: bool,
+    /// Accounts file, as for serve: clients can authenticate; without
+    /// --paper their orders are answered with replay_mode.
     #[arg(long)]
     accounts: Option<PathBuf>,
 }
@@ -87,6 +92,7 @@ pub fn run(cmd: ReplayCmd) -> Result<(), CliError> {
         speed,
         from,
         to,
+        paper: cmd.paper,
         repeat: cmd.repeat,
         wait_for: cmd.wait_for,
         opened: Some(OpenedRecording::new(recording)),

@@ -125,6 +125,9 @@ pub struct FillFields<'a> {
     pub qty: Qty,
     pub maker: bool,
     pub trade_seq: u64,
+    /// A paper trade (of a replay with `--paper`): its `trade_id` is
+    /// `SYMBOL-paper-N`, not one of the public trades'.
+    pub paper: bool,
     pub leaves: Qty,
     pub position: Decimal,
     pub ts: UnixNanos,
@@ -149,9 +152,10 @@ pub fn fill(instrument: &Instrument, f: &FillFields) -> Utf8Bytes {
     out.push_str(",\"qty\":");
     push_qty(&mut out, instrument, f.qty);
     let liquidity = if f.maker { "maker" } else { "taker" };
+    let paper = if f.paper { "paper-" } else { "" };
     let _ = write!(
         out,
-        ",\"liquidity\":\"{liquidity}\",\"trade_id\":\"{}-{}\",\"leaves_qty\":",
+        ",\"liquidity\":\"{liquidity}\",\"trade_id\":\"{}-{paper}{}\",\"leaves_qty\":",
         instrument.symbol, f.trade_seq
     );
     push_qty(&mut out, instrument, f.leaves);

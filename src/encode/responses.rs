@@ -97,8 +97,9 @@ pub fn error(
 fn push_mode(out: &mut String, mode: &Mode) {
     match mode {
         Mode::Live => out.push_str(",\"mode\":\"live\""),
-        Mode::Replay { file, speed } => {
-            out.push_str(",\"mode\":\"replay\",\"file\":");
+        Mode::Replay { file, speed, paper } => {
+            let mode = if *paper { "replay-paper" } else { "replay" };
+            let _ = write!(out, ",\"mode\":\"{mode}\",\"file\":");
             json::push_str(out, file);
             out.push_str(",\"speed\":");
             json::push_str(out, speed);

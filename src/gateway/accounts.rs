@@ -5,9 +5,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::rate::RateLimit;
+use crate::encode;
 use crate::fanout::{ConnId, Outbox};
+use crate::instrument::Instrument;
 use crate::trading::{AccountConfig, AccountOrders, Ledger, PrivateLog};
-use crate::types::Owner;
+use crate::types::{Owner, Qty, Side, SymbolId};
 
 /// What the server keeps of one account's trading.
 pub struct AccountState {
@@ -46,6 +48,34 @@ impl Account {
 
     /// A panic elsewhere cannot leave the state half-updated in a way that
     /// matters more than losing the account, so a poisoned lock is used.
+    /// The position limit: the position plus every open order on the same
+    /// side plus `extra` lots, as if all filled. A message if over.
+    pub fn over_position_limit(
+        &self,
+        instrument: &Instrument,
+        symbol: SymbolId,
+        side: Side,
+        extra: Qty,
+    ) -> Option<String> {
+        let state = self.state();
+        let (open_buy, open_sell) = state.orders.exposure(symbol);
+        let position = state.ledger.position(symbol);
+        let limit = instrument.qty_to_decimal(self.config.position_limits[symbol.index()]);
+        let worst = match side {
+            Side::Buy => position + instrument.qty_to_decimal(open_buy + extra),
+            Side::Sell => -(position - instrument.qty_to_decimal(open_sell + extra)),
+        };
+        (worst > limit).then(|| {
+            format!(
+                "this order could make the {} position {}{} with the open orders, over the limit of {}",
+                instrument.symbol,
+                if side == Side::Buy { "" } else { "-" },
+                encode::fixed(worst, instrument.qty_decimals),
+                encode::fixed(limit, instrument.qty_decimals)
+            )
+        })
+    }
+
     pub fn state(&self) -> MutexGuard<'_, AccountState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -114,6 +114,7 @@ pub async fn serve_with(
         Some(r) => Mode::Replay {
             file: r.file.display().to_string(),
             speed: r.speed.map_or("max".to_string(), |s| s.to_string()),
+            paper: r.paper,
         },
     };
     // A replay's recording, opened once (by the caller, or here).

@@ -21,7 +21,13 @@ use fields::{bad, boolean, id_text, required, string, string_list};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
     Live,
-    Replay { file: String, speed: String },
+    /// `paper`: orders are taken and filled against the replayed market
+    /// (`"mode":"replay-paper"`).
+    Replay {
+        file: String,
+        speed: String,
+        paper: bool,
+    },
 }
 
 /// A request's `id`, kept as the JSON text to echo back.

@@ -328,6 +328,7 @@ pub fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Confi
         speed,
         from: None,
         to: None,
+        paper: false,
         repeat: false,
         wait_for: 1,
         opened: None,

@@ -31,7 +31,10 @@ const AUTH_FAILED: CloseReason = CloseReason {
 
 impl Session {
     fn authenticated(&self) -> Result<usize, RequestError> {
-        if matches!(self.shared.mode, crate::protocol::Mode::Replay { .. }) {
+        if matches!(
+            self.shared.mode,
+            crate::protocol::Mode::Replay { paper: false, .. }
+        ) {
             return Err(RequestError::new(
                 ErrorCode::ReplayMode,
                 "this server replays a recording: orders are not taken",

@@ -13,8 +13,9 @@ use crate::journal::{ClientInput, Record};
 use crate::trading::AccountConfig;
 use crate::types::{OrderId, Price, Qty, Side};
 
-use super::effects::Effect;
 use super::symbol::LiveSymbol;
+use crate::gateway::market::effects::Effect;
+use crate::gateway::market::{orders, private};
 
 impl LiveSymbol {
     pub fn trade(&mut self, shared: &Shared, command: TradeCommand) {
@@ -65,8 +66,6 @@ impl LiveSymbol {
         }
     }
 
-    /// The position limit: the position plus every open order on the same
-    /// side plus `extra` lots, as if all filled. A message if over.
     fn over_position_limit(
         &self,
         shared: &Shared,
@@ -74,25 +73,12 @@ impl LiveSymbol {
         side: Side,
         extra: Qty,
     ) -> Option<String> {
-        let instrument = self.market.instrument();
-        let account = &shared.accounts[account];
-        let state = account.state();
-        let (open_buy, open_sell) = state.orders.exposure(self.symbol);
-        let position = state.ledger.position(self.symbol);
-        let limit = instrument.qty_to_decimal(account.config.position_limits[self.symbol.index()]);
-        let worst = match side {
-            Side::Buy => position + instrument.qty_to_decimal(open_buy + extra),
-            Side::Sell => -(position - instrument.qty_to_decimal(open_sell + extra)),
-        };
-        (worst > limit).then(|| {
-            format!(
-                "this order could make the {} position {}{} with the open orders, over the limit of {}",
-                instrument.symbol,
-                if side == Side::Buy { "" } else { "-" },
-                encode::fixed(worst, instrument.qty_decimals),
-                encode::fixed(limit, instrument.qty_decimals)
-            )
-        })
+        shared.accounts[account].over_position_limit(
+            self.market.instrument(),
+            self.symbol,
+            side,
+            extra,
+        )
     }
 
     fn client_order(&mut self, shared: &Shared, context: RequestContext, order: NewOrder) {
@@ -122,45 +108,22 @@ impl LiveSymbol {
         qty: Option<Qty>,
     ) {
         let instrument = self.market.instrument();
-        let open = shared.accounts[context.account]
-            .state()
-            .orders
-            .get(self.symbol, order_id)
-            .cloned();
-        let Some((open, current_price)) = open.and_then(|o| o.price.map(|p| (o, p))) else {
-            let message = format!(
-                "no open {} limit order {} for this account",
-                instrument.symbol,
-                encode::order_id(&instrument.symbol, order_id)
-            );
-            self.refuse(shared, &context, "amend", ErrorCode::UnknownOrder, &message);
-            return;
+        let target = orders::amend_target(
+            shared,
+            instrument,
+            self.symbol,
+            &context,
+            order_id,
+            price,
+            qty,
+        );
+        let (open, new_price, leaves) = match target {
+            Ok(target) => target,
+            Err((code, message)) => {
+                self.refuse(shared, &context, "amend", code, &message);
+                return;
+            }
         };
-        let new_qty = qty.unwrap_or(open.qty);
-        if new_qty <= open.filled() {
-            let message = format!(
-                "qty {} must be more than the {} already filled",
-                instrument.format_qty(new_qty),
-                instrument.format_qty(open.filled())
-            );
-            self.refuse(shared, &context, "amend", ErrorCode::InvalidQty, &message);
-            return;
-        }
-        let leaves = new_qty - open.filled();
-        let new_price = price.unwrap_or(current_price);
-        if leaves > open.leaves
-            && let Some(message) =
-                self.over_position_limit(shared, context.account, open.side, leaves - open.leaves)
-        {
-            self.refuse(
-                shared,
-                &context,
-                "amend",
-                ErrorCode::PositionLimit,
-                &message,
-            );
-            return;
-        }
         if open.post_only
             && let Some(opposite) = self
                 .market
@@ -247,7 +210,7 @@ impl LiveSymbol {
         if let Some(record) = record {
             let ticket = guard.append(record);
             // Before the output is queued: its effects take the ticket.
-            if awaited || super::private::concerns_an_account(&self.out) {
+            if awaited || private::concerns_an_account(&self.out) {
                 guard.urge();
                 self.effects.hold_until(ticket);
             }
@@ -265,15 +228,7 @@ impl LiveSymbol {
         code: ErrorCode,
         message: &str,
     ) {
-        if let Some(coid) = &context.client_order_id {
-            shared.accounts[context.account]
-                .state()
-                .orders
-                .release(coid);
-        }
-        self.effects.push(Effect::Reply {
-            outbox: context.outbox.clone(),
-            frame: encode::error(&context.id, Some(op), code, message, None),
-        });
+        let effect = orders::refusal(shared, context, op, code, message);
+        self.effects.push(effect);
     }
 }

@@ -6,13 +6,11 @@
 //! initial state sits at the exact point of its stream.
 //!
 //! Layout: `symbol` (the market and its effects), `client_orders` (client
-//! orders, cancels and amends), `private` (private events of an output),
-//! `effects` (what waits for the journal), `replay_journal` (the same
-//! inputs applied again at start).
+//! orders, cancels and amends), `replay_journal` (the same inputs applied
+//! again at start); `market::private` books the private events of an
+//! output and `market::effects` holds what waits for the journal.
 
 mod client_orders;
-mod effects;
-mod private;
 mod replay_journal;
 mod symbol;
 
@@ -35,6 +33,8 @@ use crate::gateway::streams::Hub;
 use crate::journal::{Record, Ticket};
 use crate::protocol::{Channel, Throttle};
 use crate::types::UnixNanos;
+
+use super::{effects, private};
 pub use symbol::LiveSymbol;
 
 /// How much simulated time a market has behind it when the server opens

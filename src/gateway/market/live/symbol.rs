@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::effects::{Effect, Effects};
-use super::private;
 use crate::encode;
 use crate::engine::Output;
 use crate::gateway::commands::RequestContext;
+use crate::gateway::market::effects::{Effect, Effects};
+use crate::gateway::market::private;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::{BookAt, Hub, Latest, MarketState};
 use crate::instrument::Instrument;
@@ -136,7 +136,8 @@ impl LiveSymbol {
         if private {
             private::book_events_of(
                 self.symbol,
-                &self.market,
+                self.market.instrument(),
+                private::Trades::Public,
                 &self.out,
                 self.request.as_ref(),
                 shared,

@@ -5,6 +5,7 @@
 //! initial state and resyncs, while every recorded message goes out as the
 //! recorded bytes, with the recorded `seq` and `ts`.
 
+mod paper;
 mod reader;
 mod replica;
 
@@ -84,6 +85,8 @@ pub struct ReplayTask {
     unflushed_plays: usize,
     /// Recording symbol index to server symbol id (`None`: not served).
     map: Vec<Option<SymbolId>>,
+    /// With `--paper`: the clients' orders against the replayed market.
+    paper: Option<paper::Paper>,
 }
 
 impl ReplayTask {
@@ -106,6 +109,9 @@ impl ReplayTask {
             bar.set_message("replaying as fast as the clients read");
             bar
         });
+        let paper = options
+            .paper
+            .then(|| paper::Paper::new(&shared.instruments));
         ReplayTask {
             progress,
             shared,
@@ -115,6 +121,7 @@ impl ReplayTask {
             hubs,
             unflushed_plays: 0,
             map,
+            paper,
         }
     }
 
@@ -303,9 +310,39 @@ impl ReplayTask {
         if entry.channel == Channel::Book && replica.rebuilt() {
             self.hubs[symbol.index()].reload_book(&*replica);
         }
-        if !self.publishable(&entry) {
-            return;
+        let replayed = self.paper.as_ref().and_then(|paper| match entry.channel {
+            Channel::Book if replica.rebuilt() => Some(paper::Replayed::Rebuilt),
+            Channel::Book => Some(paper::Replayed::Changes(replica.book_changes().to_vec())),
+            Channel::Trades if !entry.snapshot => paper.read_trade(symbol, &entry.json),
+            _ => None,
+        });
+        let ts = entry.ts;
+        if self.publishable(&entry) {
+            self.publish(symbol, entry).await;
         }
+        if let Some(replayed) = replayed {
+            self.paper_follows(symbol, ts, replayed);
+        }
+    }
+
+    /// What a replayed message does to the paper orders, after it went
+    /// out (so a fill never reaches a client before the trade behind it).
+    fn paper_follows(&mut self, symbol: SymbolId, ts: UnixNanos, replayed: paper::Replayed) {
+        let Some(paper) = &mut self.paper else {
+            return;
+        };
+        if paper.has_orders(symbol) {
+            for hub in &mut self.hubs {
+                hub.flush(&self.shared);
+            }
+            self.unflushed_plays = 0;
+        }
+        let book = self.replicas[symbol.index()].book().book;
+        paper.replayed(&self.shared, symbol, ts, replayed, book);
+    }
+
+    /// Publishes a played entry through its hub, at the pace asked for.
+    async fn publish(&mut self, symbol: SymbolId, entry: Entry) {
         let hub = &self.hubs[symbol.index()];
         if self.options.speed.is_none() {
             while self
@@ -397,7 +434,15 @@ impl ReplayTask {
         };
         match command {
             SymbolCommand::Streams(command) => hub.handle(&self.shared, replica, command),
-            SymbolCommand::Trade(command) => refuse_trading(command),
+            SymbolCommand::Trade(command) => match &mut self.paper {
+                Some(paper) => {
+                    // Orders take the replay's time: the same file, speed
+                    // and order timings give the same fills.
+                    let at = replica.book();
+                    paper.command(&self.shared, symbol, command, at.ts, at.book);
+                }
+                None => refuse_trading(command),
+            },
             // A replay keeps no journal: nothing to snapshot.
             SymbolCommand::Pause { .. } => {}
         }

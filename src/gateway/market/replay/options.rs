@@ -16,6 +16,9 @@ pub struct ReplayOptions {
     pub from: Option<UnixNanos>,
     pub to: Option<UnixNanos>,
     pub repeat: bool,
+    /// Orders are taken and filled against the replayed market
+    /// (`replay::paper`).
+    pub paper: bool,
     /// At max speed, the replay starts once this many connections have
     /// subscribed to something (with no reader, "as fast as the clients
     /// read" is not at all).

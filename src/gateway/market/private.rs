@@ -15,7 +15,7 @@ use crate::engine::{DoneReason, Event, Output};
 use crate::gateway::accounts::account_of;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
-use crate::market::Market;
+use crate::instrument::Instrument;
 use crate::protocol::RequestId;
 use crate::trading::{OpenOrder, SentFill};
 use crate::types::{Owner, SymbolId};
@@ -33,17 +33,26 @@ pub fn concerns_an_account(out: &Output) -> bool {
     })
 }
 
+/// How the trades of an output are named in `fill`s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trades {
+    /// The engine's: the public trades (`SYMBOL-seq`).
+    Public,
+    /// A paper book's (`SYMBOL-paper-seq`).
+    Paper,
+}
+
 /// Books the private events of an output that concerns an account in the
 /// accounts concerned and queues them for their connections.
 pub fn book_events_of(
     symbol: SymbolId,
-    market: &Market,
+    instrument: &Instrument,
+    trades: Trades,
     out: &Output,
     request: Option<&RequestContext>,
     shared: &Shared,
     effects: &mut Effects,
 ) {
-    let instrument = market.instrument();
     // `make` encodes the event with a request `id` (or none): the plain
     // event for every connection, and the requester's answer if it asked.
     let mut queue = |account: usize, make: &dyn Fn(&RequestId) -> Utf8Bytes| {
@@ -157,6 +166,7 @@ pub fn book_events_of(
                                 qty,
                                 maker: is_maker,
                                 trade_seq,
+                                paper: trades == Trades::Paper,
                                 leaves: fill.leaves,
                                 position,
                                 ts,

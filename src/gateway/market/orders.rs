@@ -1,0 +1,84 @@
+//! What every market source does with a client's order before its own
+//! matching: the checks that need the account (its open orders, the
+//! position limit), and the answer to a refusal. Shared by the live
+//! engine and the paper book of a replay.
+
+use crate::encode;
+use crate::error_code::ErrorCode;
+use crate::gateway::commands::RequestContext;
+use crate::gateway::shared::Shared;
+use crate::instrument::Instrument;
+use crate::trading::OpenOrder;
+use crate::types::{OrderId, Price, Qty, SymbolId};
+
+use super::effects::Effect;
+
+/// A refusal: an error code and what to tell the client.
+pub type Refusal = (ErrorCode, String);
+
+/// The answer to a refused request: its client order id is free again.
+pub fn refusal(
+    shared: &Shared,
+    context: &RequestContext,
+    op: &str,
+    code: ErrorCode,
+    message: &str,
+) -> Effect {
+    if let Some(coid) = &context.client_order_id {
+        shared.accounts[context.account]
+            .state()
+            .orders
+            .release(coid);
+    }
+    Effect::Reply {
+        outbox: context.outbox.clone(),
+        frame: encode::error(&context.id, Some(op), code, message, None),
+    }
+}
+
+/// An `amend` settled against the account's open order: the order, its
+/// new price (default: the current one) and new open quantity (the new
+/// total, default the current one, less what is filled), once the
+/// quantity and the position limit allow it.
+pub fn amend_target(
+    shared: &Shared,
+    instrument: &Instrument,
+    symbol: SymbolId,
+    context: &RequestContext,
+    order_id: OrderId,
+    price: Option<Price>,
+    qty: Option<Qty>,
+) -> Result<(OpenOrder, Price, Qty), Refusal> {
+    let account = &shared.accounts[context.account];
+    let open = account.state().orders.get(symbol, order_id).cloned();
+    let Some((open, current_price)) = open.and_then(|o| o.price.map(|p| (o, p))) else {
+        return Err((
+            ErrorCode::UnknownOrder,
+            format!(
+                "no open {} limit order {} for this account",
+                instrument.symbol,
+                encode::order_id(&instrument.symbol, order_id)
+            ),
+        ));
+    };
+    let new_qty = qty.unwrap_or(open.qty);
+    if new_qty <= open.filled() {
+        return Err((
+            ErrorCode::InvalidQty,
+            format!(
+                "qty {} must be more than the {} already filled",
+                instrument.format_qty(new_qty),
+                instrument.format_qty(open.filled())
+            ),
+        ));
+    }
+    let leaves = new_qty - open.filled();
+    if leaves > open.leaves
+        && let Some(message) =
+            account.over_position_limit(instrument, symbol, open.side, leaves - open.leaves)
+    {
+        return Err((ErrorCode::PositionLimit, message));
+    }
+    let new_price = price.unwrap_or(current_price);
+    Ok((open, new_price, leaves))
+}

@@ -1,0 +1,330 @@
+//! Paper trading on a replay (`replay --paper`): clients' orders, cancels
+//! and amends go to their symbol's [`PaperBook`] at the replay's time;
+//! each replayed book change and trade goes to it after it is published.
+//! The events are booked in the accounts and sent as live ones are, at
+//! once (a replay keeps no journal: a restart starts the replay and its
+//! paper accounts again). The public streams never change.
+
+use serde_json::Value;
+
+use crate::book::Book;
+use crate::engine::{Input, LevelChange, NewOrder, Output, Reject, crosses};
+use crate::error_code::ErrorCode;
+use crate::gateway::commands::{RequestContext, TradeCommand};
+use crate::gateway::market::effects::{Effect, Effects};
+use crate::gateway::market::{orders, private};
+use crate::gateway::shared::Shared;
+use crate::instrument::Instruments;
+use crate::paper::PaperBook;
+use crate::trading::AccountConfig;
+use crate::types::{OrderId, Side, SymbolId, UnixNanos};
+
+/// Every symbol's paper book, by server symbol id.
+pub struct Paper {
+    books: Vec<PaperBook>,
+    out: Output,
+    effects: Effects,
+}
+
+/// What a replayed message means to the paper books.
+pub enum Replayed {
+    /// These levels changed.
+    Changes(Vec<LevelChange>),
+    /// The whole book was rebuilt (a snapshot).
+    Rebuilt,
+    Trade {
+        price: crate::types::Price,
+        qty: crate::types::Qty,
+        taker_side: Side,
+    },
+}
+
+impl Paper {
+    pub fn new(instruments: &Instruments) -> Paper {
+        Paper {
+            books: instruments.iter().cloned().map(PaperBook::new).collect(),
+            out: Output::default(),
+            effects: Effects::default(),
+        }
+    }
+
+    /// A recorded `trade` message, read for the paper books.
+    pub fn read_trade(&self, symbol: SymbolId, json: &str) -> Option<Replayed> {
+        let instrument = self.books.get(symbol.index())?.instrument();
+        let v: Value = serde_json::from_str(json).ok()?;
+        let price = instrument.parse_price(v["price"].as_str()?).ok()?;
+        let qty = instrument.parse_qty(v["qty"].as_str()?).ok()?;
+        let taker_side = match v["side"].as_str()? {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            _ => return None,
+        };
+        Some(Replayed::Trade {
+            price,
+            qty,
+            taker_side,
+        })
+    }
+
+    /// Whether a symbol has paper orders resting (else book changes need
+    /// not be copied for it).
+    pub fn has_orders(&self, symbol: SymbolId) -> bool {
+        self.books
+            .get(symbol.index())
+            .is_some_and(PaperBook::has_orders)
+    }
+
+    /// A replayed message, after it was published: the fills it causes.
+    /// True if anything was sent.
+    pub fn replayed(
+        &mut self,
+        shared: &Shared,
+        symbol: SymbolId,
+        ts: UnixNanos,
+        what: Replayed,
+        book: &Book,
+    ) -> bool {
+        let Some(paper) = self.books.get_mut(symbol.index()) else {
+            return false;
+        };
+        self.out.clear();
+        match what {
+            Replayed::Changes(changes) => paper.book_changed(ts, &changes, book, &mut self.out),
+            Replayed::Rebuilt => paper.book_replaced(ts, book, &mut self.out),
+            Replayed::Trade {
+                price,
+                qty,
+                taker_side,
+            } => paper.trade(ts, price, qty, taker_side, &mut self.out),
+        }
+        self.send(shared, symbol, None)
+    }
+
+    /// A client's trading request at replay time `ts`, against the
+    /// displayed `book`.
+    pub fn command(
+        &mut self,
+        shared: &Shared,
+        symbol: SymbolId,
+        command: TradeCommand,
+        ts: UnixNanos,
+        book: &Book,
+    ) {
+        match command {
+            TradeCommand::Order { context, order } => {
+                self.order(shared, symbol, context, order, ts, book)
+            }
+            TradeCommand::Cancel { context, order_id } => {
+                let owner = AccountConfig::owner(context.account);
+                self.input(
+                    shared,
+                    symbol,
+                    context,
+                    &Input::Cancel { owner, order_id },
+                    ts,
+                    book,
+                );
+            }
+            TradeCommand::Amend {
+                context,
+                order_id,
+                price,
+                qty,
+            } => {
+                let Some(paper) = self.books.get(symbol.index()) else {
+                    return;
+                };
+                let instrument = paper.instrument().clone();
+                let target = orders::amend_target(
+                    shared,
+                    &instrument,
+                    symbol,
+                    &context,
+                    order_id,
+                    price,
+                    qty,
+                );
+                let (open, new_price, leaves) = match target {
+                    Ok(target) => target,
+                    Err((code, message)) => {
+                        return self.refuse(shared, &context, "amend", code, &message);
+                    }
+                };
+                if open.post_only
+                    && let Some(opposite) = book.best(open.side.opposite()).map(|l| l.price)
+                    && crosses(open.side, new_price, opposite)
+                {
+                    let reject = Reject::PostOnlyWouldCross {
+                        price: new_price,
+                        opposite,
+                    };
+                    let message = reject.message(&instrument);
+                    return self.refuse(shared, &context, "amend", reject.code(), &message);
+                }
+                let input = Input::Amend {
+                    owner: AccountConfig::owner(context.account),
+                    order_id,
+                    price: new_price,
+                    qty: leaves,
+                };
+                self.input(shared, symbol, context, &input, ts, book);
+            }
+            TradeCommand::CancelAll {
+                context,
+                only_conn,
+                reply,
+            } => {
+                let ids: Vec<OrderId> = shared.accounts[context.account]
+                    .state()
+                    .orders
+                    .open(Some(symbol))
+                    .filter(|o| only_conn.is_none_or(|c| o.conn == c))
+                    .map(|o| o.order_id)
+                    .collect();
+                let owner = AccountConfig::owner(context.account);
+                let mut count = 0;
+                for order_id in ids {
+                    let cancel = Input::Cancel { owner, order_id };
+                    if self.input(shared, symbol, context.without_id(), &cancel, ts, book) {
+                        count += 1;
+                    }
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(count);
+                }
+            }
+        }
+    }
+
+    fn order(
+        &mut self,
+        shared: &Shared,
+        symbol: SymbolId,
+        context: RequestContext,
+        order: NewOrder,
+        ts: UnixNanos,
+        book: &Book,
+    ) {
+        let Some(paper) = self.books.get(symbol.index()) else {
+            return;
+        };
+        if let Some(message) = shared.accounts[context.account].over_position_limit(
+            paper.instrument(),
+            symbol,
+            order.side,
+            order.qty,
+        ) {
+            return self.refuse(
+                shared,
+                &context,
+                "order",
+                ErrorCode::PositionLimit,
+                &message,
+            );
+        }
+        self.input(shared, symbol, context, &Input::New(order), ts, book);
+    }
+
+    /// Applies a client's input to the paper book and sends what follows;
+    /// true if accepted.
+    fn input(
+        &mut self,
+        shared: &Shared,
+        symbol: SymbolId,
+        context: RequestContext,
+        input: &Input,
+        ts: UnixNanos,
+        book: &Book,
+    ) -> bool {
+        let Some(paper) = self.books.get_mut(symbol.index()) else {
+            return false;
+        };
+        self.out.clear();
+        let result = match *input {
+            Input::New(order) => paper.order(ts, order, book, &mut self.out),
+            Input::Cancel { owner, order_id } => paper.cancel(ts, owner, order_id, &mut self.out),
+            Input::Amend {
+                owner,
+                order_id,
+                price,
+                qty,
+            } => paper.amend(ts, owner, order_id, price, qty, book, &mut self.out),
+        };
+        match result {
+            Ok(_) => {
+                self.send(shared, symbol, Some(&context));
+                true
+            }
+            Err(reject) => {
+                let instrument = paper.instrument();
+                let message = match reject {
+                    Reject::UnknownOrder { order_id } => format!(
+                        "no open {} order {} for this account",
+                        instrument.symbol,
+                        crate::encode::order_id(&instrument.symbol, order_id)
+                    ),
+                    _ => reject.message(instrument),
+                };
+                let op = match input {
+                    Input::New(_) => "order",
+                    Input::Cancel { .. } => "cancel",
+                    Input::Amend { .. } => "amend",
+                };
+                self.refuse(shared, &context, op, reject.code(), &message);
+                false
+            }
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        shared: &Shared,
+        context: &RequestContext,
+        op: &str,
+        code: ErrorCode,
+        message: &str,
+    ) {
+        let effect = orders::refusal(shared, context, op, code, message);
+        self.effects.push(effect);
+        self.flush(shared);
+    }
+
+    /// Books the output's private events and sends them; true if any.
+    fn send(
+        &mut self,
+        shared: &Shared,
+        symbol: SymbolId,
+        request: Option<&RequestContext>,
+    ) -> bool {
+        if !private::concerns_an_account(&self.out) {
+            return false;
+        }
+        let Some(paper) = self.books.get(symbol.index()) else {
+            return false;
+        };
+        private::book_events_of(
+            symbol,
+            paper.instrument(),
+            private::Trades::Paper,
+            &self.out,
+            request,
+            shared,
+            &mut self.effects,
+        );
+        self.flush(shared);
+        true
+    }
+
+    fn flush(&mut self, shared: &Shared) {
+        for effect in self.effects.ready(u64::MAX) {
+            match effect {
+                Effect::Reply { outbox, frame } => outbox.push_priority(frame),
+                private @ Effect::Private { .. } => private::send(shared, private),
+                Effect::Count { reply, count } => {
+                    let _ = reply.send(count);
+                }
+                Effect::Market { .. } | Effect::RecordSnapshot { .. } => {}
+            }
+        }
+    }
+}
