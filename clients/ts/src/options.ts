@@ -75,7 +75,8 @@ export interface ConnectionInfo {
 }
 
 export interface ServerInfo {
-  mode: "live" | "replay";
+  /** `replay-paper`: a replay that takes orders (filled against it). */
+  mode: "live" | "replay" | "replay-paper";
   file: string | null;
   speed: string | null;
   instruments: Instrument[];

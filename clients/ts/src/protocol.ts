@@ -247,7 +247,8 @@ export interface Subscribed extends ResponseHead {
 
 export interface InstrumentsResponse extends ResponseHead {
   type: "instruments";
-  mode: "live" | "replay";
+  /** `replay-paper`: a replay that takes orders (filled against it). */
+  mode: "live" | "replay" | "replay-paper";
   /** Replay mode: the recording served. */
   file?: string;
   /** Replay mode: the speed (`"10"`, or `"max"`). */

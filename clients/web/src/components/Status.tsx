@@ -1,7 +1,8 @@
 /**
  * Connection state, how old the newest data is, the integrity counters
  * (checksums verified, gaps, resyncs, lags, reconnects) and, when the
- * server replays a recording, a REPLAY badge with its speed.
+ * server replays a recording, a REPLAY badge with its speed (PAPER REPLAY
+ * when it takes paper orders).
  */
 
 import { useEffect, useState } from "react";
@@ -19,9 +20,9 @@ export function Status() {
     close === null ? "" : `last close: ${close.code}${close.reason ? ` ${close.reason}` : ""}`;
   return (
     <div className="status">
-      {server?.mode === "replay" && (
+      {(server?.mode === "replay" || server?.mode === "replay-paper") && (
         <span className="badge replay" data-testid="replay-badge" title={server.file ?? ""}>
-          REPLAY ×{server.speed ?? "?"}
+          {server.mode === "replay-paper" ? "PAPER " : ""}REPLAY ×{server.speed ?? "?"}
           {server.replayPass > 1 ? ` · pass ${server.replayPass}` : ""}
           {server.replayEnded ? " · ended" : ""}
         </span>
