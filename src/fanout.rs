@@ -35,6 +35,7 @@ pub use flusher::{Flusher, Unflushed};
 pub use wire::{Sent, Wire, Written};
 
 use crate::encode;
+use crate::faults::{Action, FaultPlan, corrupt_checksum};
 use crate::instrument::Instruments;
 use crate::protocol::{Channel, StreamId};
 use crate::types::SymbolId;
@@ -69,6 +70,11 @@ impl CloseReason {
     pub const LOST: CloseReason = CloseReason {
         code: 1006,
         reason: "connection lost",
+    };
+    /// A fault closed the connection without a close frame.
+    pub const ABRUPT: CloseReason = CloseReason {
+        code: 1006,
+        reason: "closed abruptly (a fault)",
     };
 }
 
@@ -167,6 +173,34 @@ struct State {
     dirty: bool,
     /// The close frame is queued or written: nothing follows it.
     close_sent: bool,
+    /// A fault schedule for this connection's market data (client tests;
+    /// `crate::faults`). Boxed: most connections have none.
+    faults: Option<Box<Faulting>>,
+}
+
+/// A connection's fault schedule and what it left in progress.
+struct Faulting {
+    plan: FaultPlan,
+    since: Instant,
+    /// A message held back by `reorder`, sent after its stream's next.
+    held: Option<(StreamId, Utf8Bytes)>,
+    /// Nothing is written before this (`stall`).
+    stalled_until: Option<Instant>,
+    /// Closed without a close frame (`close:abrupt`).
+    abort: bool,
+}
+
+/// Until when a `stall` fault holds writes back (cleared once over).
+fn stalled(state: &mut State) -> Option<Instant> {
+    let f = state.faults.as_mut()?;
+    match f.stalled_until {
+        Some(until) if Instant::now() < until => Some(until),
+        Some(_) => {
+            f.stalled_until = None;
+            None
+        }
+        None => None,
+    }
 }
 
 impl State {
@@ -268,7 +302,7 @@ impl Outbox {
     /// Writes what is queued now unless the writer task owns the socket
     /// (it is full); hands the rest to the writer task.
     fn write_now(&self, mut state: MutexGuard<'_, State>) {
-        if state.wire.is_none() {
+        if state.wire.is_none() || stalled(&mut state).is_some() {
             drop(state);
             self.wake.notify_one();
             return;
@@ -303,6 +337,9 @@ impl Outbox {
             } else {
                 Written::Idle
             };
+        }
+        if stalled(&mut state).is_some() {
+            return Written::Idle;
         }
         state.blocked = false;
         wire::write(&mut state)
@@ -355,12 +392,49 @@ impl Outbox {
                 flush: false,
             };
         }
-        let len = frame.len();
+        let mut copies = 1;
+        let mut frame = std::borrow::Cow::Borrowed(frame);
+        if state.faults.is_some() {
+            match self.fault(&mut state, stream, &frame) {
+                Action::Deliver | Action::Stall(_) => {}
+                Action::Duplicate => copies = 2,
+                Action::Corrupt => {
+                    if let Some(wrong) = corrupt_checksum(frame.as_str()) {
+                        frame = std::borrow::Cow::Owned(Utf8Bytes::from(wrong));
+                    }
+                }
+                Action::Lagged => {
+                    let push = self.overflow(&mut state, stream);
+                    drop(state);
+                    self.wake.notify_one();
+                    return Queueing { push, flush: false };
+                }
+                Action::Drop | Action::Reorder | Action::Close(_) | Action::Shutdown => {
+                    drop(state);
+                    self.wake.notify_one();
+                    return Queueing {
+                        push: Push::Ignored,
+                        flush: false,
+                    };
+                }
+            }
+        }
+        let len = frame.len() * copies;
         let push = if state.market_bytes + len <= self.policy.budget {
             state.market_bytes += len;
-            state
-                .market
-                .push_back((Queued::Data(stream), frame.clone()));
+            for _ in 0..copies {
+                state
+                    .market
+                    .push_back((Queued::Data(stream), frame.as_ref().clone()));
+            }
+            // A message `reorder` held back goes after its stream's next.
+            if let Some(f) = &mut state.faults
+                && f.held.as_ref().is_some_and(|(s, _)| *s == stream)
+                && let Some((held_stream, held)) = f.held.take()
+            {
+                state.market_bytes += held.len();
+                state.market.push_back((Queued::Data(held_stream), held));
+            }
             Push::Queued
         } else {
             self.overflow(&mut state, stream)
@@ -372,6 +446,75 @@ impl Outbox {
             self.wake.notify_one();
         }
         Queueing { push, flush }
+    }
+
+    /// Applies the connection's fault schedule to a market message of
+    /// `stream`: what the caller must still do, the rest done here.
+    fn fault(&self, state: &mut State, stream: StreamId, frame: &Utf8Bytes) -> Action {
+        let Some(f) = &mut state.faults else {
+            return Action::Deliver;
+        };
+        let elapsed = if f.plan.spec().timed() {
+            f.since.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        let action = f.plan.on_message(stream.channel, elapsed);
+        match action {
+            Action::Reorder => f.held = Some((stream, frame.clone())),
+            Action::Stall(d) => f.stalled_until = Some(Instant::now() + d),
+            Action::Close(None) => f.abort = true,
+            Action::Close(Some(code)) => {
+                state.close.get_or_insert(CloseReason {
+                    code,
+                    reason: "closed by a fault",
+                });
+                state.drain_first = false;
+                state.market.clear();
+                state.market_bytes = 0;
+                state.pending_notice = None;
+            }
+            Action::Shutdown => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                if state.queue_notice(crate::encode::shutdown(now)) {
+                    state.close = Some(CloseReason::SHUTDOWN);
+                    state.drain_first = true;
+                }
+            }
+            _ => {}
+        }
+        action
+    }
+
+    /// Sets (or with `None` clears) the connection's fault schedule.
+    pub fn set_faults(&self, plan: Option<FaultPlan>) {
+        self.lock().faults = plan.map(|plan| {
+            Box::new(Faulting {
+                plan,
+                since: Instant::now(),
+                held: None,
+                stalled_until: None,
+                abort: false,
+            })
+        });
+    }
+
+    /// Faults applied to this connection so far.
+    pub fn faults_applied(&self) -> u64 {
+        self.lock().faults.as_ref().map_or(0, |f| f.plan.applied)
+    }
+
+    /// Until when a `stall` fault holds every write back, if it does.
+    pub fn stalled_until(&self) -> Option<Instant> {
+        let mut state = self.lock();
+        stalled(&mut state)
+    }
+
+    /// Whether a fault closed the connection without a close frame.
+    pub fn aborted(&self) -> bool {
+        self.lock().faults.as_ref().is_some_and(|f| f.abort)
     }
 
     /// The budget is full: drop the queued market data (and this message),

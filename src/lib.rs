@@ -30,6 +30,8 @@
 //! - [`watch`]: `tickwire watch`, the terminal viewer; [`client`]: the
 //!   command-line trading client; [`loadgen`]: the load generator.
 //! - [`signal`]: waiting for Ctrl-C or SIGTERM.
+//! - [`faults`] (pure): fault schedules for a connection's market data,
+//!   applied by [`fanout`], so clients can prove they recover.
 
 pub mod book;
 pub mod client;
@@ -38,6 +40,7 @@ pub mod encode;
 pub mod engine;
 pub mod error_code;
 pub mod fanout;
+pub mod faults;
 pub mod gateway;
 pub mod import;
 pub mod instrument;

@@ -3,6 +3,7 @@
 //! runtime, the server's banner) here.
 
 pub mod error;
+pub mod faults;
 pub mod import;
 pub mod loadgen;
 pub mod replay;

@@ -53,6 +53,8 @@ pub struct ReplayCmd {
     /// --paper their orders are answered with replay_mode.
     #[arg(long)]
     accounts: Option<PathBuf>,
+    #[command(flatten)]
+    faults: super::faults::FaultArgs,
 }
 
 pub fn run(cmd: ReplayCmd) -> Result<(), CliError> {
@@ -86,6 +88,7 @@ pub fn run(cmd: ReplayCmd) -> Result<(), CliError> {
     let (accounts, demo) = load_accounts(&cmd.accounts, &instruments)?;
     let mut config = Config::new(instruments, header.seed.unwrap_or(0));
     config.accounts = accounts.clone();
+    cmd.faults.apply(&mut config)?;
     let speed = (!cmd.max_speed).then_some(cmd.speed);
     config.replay = Some(ReplayOptions {
         file: cmd.file.clone(),

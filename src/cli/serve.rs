@@ -86,6 +86,8 @@ pub struct ServeArgs {
     /// refusing to start.
     #[arg(long)]
     from_last_snapshot: bool,
+    #[command(flatten)]
+    faults: super::faults::FaultArgs,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -100,6 +102,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     let (accounts, demo) = load_accounts(&args.accounts, &instruments)?;
     let mut config = Config::new(instruments, seed);
     config.accounts = accounts.clone();
+    args.faults.apply(&mut config)?;
     config.max_connections = args.max_connections;
     config.max_subscriptions = args.max_subscriptions;
     config.max_message_bytes = args.max_message_bytes;

@@ -149,6 +149,17 @@ pub fn pong(id: &RequestId, ts: UnixNanos) -> Utf8Bytes {
     frame(out)
 }
 
+/// The answer to `faults`: the schedule now set (empty: none) and its
+/// seed.
+pub fn faults(id: &RequestId, spec: &str, seed: u64) -> Utf8Bytes {
+    let mut out = String::with_capacity(64 + spec.len());
+    open(&mut out, "faults", id);
+    out.push_str(",\"spec\":");
+    json::push_str(&mut out, spec);
+    let _ = write!(out, ",\"seed\":{seed}}}");
+    frame(out)
+}
+
 /// `lagged`: how many market-data messages were dropped, and from which
 /// streams.
 pub fn lagged<'a>(

@@ -136,6 +136,10 @@ impl Partial {
 /// Writes what is queued until everything is written or the socket is
 /// full; the close frame follows the last frame before it.
 pub(super) fn write(state: &mut State) -> Written {
+    if state.faults.as_ref().is_some_and(|f| f.abort) {
+        state.close = Some(CloseReason::ABRUPT);
+        return lost(state);
+    }
     loop {
         queue_close_frame(state);
         let Some(wire) = &state.wire else {

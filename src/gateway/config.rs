@@ -10,6 +10,7 @@ use crate::instrument::Instruments;
 use crate::trading::Accounts;
 
 use super::market::replay::options::ReplayOptions;
+use crate::faults::FaultSpec;
 
 /// The defaults of PROTOCOL.md and of the server's own settings.
 pub mod defaults {
@@ -83,6 +84,11 @@ pub struct Config {
     /// Start from the newest good snapshot and the whole records before a
     /// damaged one, instead of refusing to start (`--from-last-snapshot`).
     pub from_last_snapshot: bool,
+    /// A fault schedule every connection gets (`--faults`; `crate::faults`).
+    pub faults: Option<FaultSpec>,
+    /// Clients may set their own connection's faults (`{"op":"faults"}`,
+    /// `--allow-fault-requests`): for testing clients only.
+    pub allow_fault_requests: bool,
 }
 
 impl Config {
@@ -109,6 +115,8 @@ impl Config {
             data_dir: None,
             state_snapshot_every: Duration::from_secs(defaults::STATE_SNAPSHOT_EVERY_S),
             from_last_snapshot: false,
+            faults: None,
+            allow_fault_requests: false,
         }
     }
 }

@@ -105,6 +105,11 @@ pub enum Request {
         order: OrderRef,
     },
     Fills(FillsRequest),
+    /// Set this connection's fault schedule (`spec`, empty to clear), on a
+    /// server that allows it.
+    Faults {
+        spec: String,
+    },
 }
 
 /// A parsed request frame: its `id` and `op` (for the error, if any) and
@@ -189,6 +194,9 @@ fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {
             Ok(Request::OrderStatus { symbol, order })
         }
         "fills" => Ok(Request::Fills(trading::fills(value)?)),
+        "faults" => Ok(Request::Faults {
+            spec: required(value, "spec")?,
+        }),
         other => Err(RequestError::new(
             ErrorCode::UnknownOp,
             format!("unknown op {other:?}"),

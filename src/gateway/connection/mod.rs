@@ -45,6 +45,9 @@ pub async fn run(
         shared.config.lag,
         shared.instruments.clone(),
     ));
+    if let Some(spec) = &shared.config.faults {
+        outbox.set_faults(Some(crate::faults::FaultPlan::new(spec.clone())));
+    }
     let socket = Arc::new(socket);
     outbox.attach(Wire {
         socket: socket.clone(),
@@ -83,11 +86,14 @@ pub async fn run(
             _ = &mut reading => true,
             _ = &mut writing => {
                 // The server closed: let the client answer the close frame
-                // (a client that does not read gets dropped after the wait).
-                let wait = tokio::time::timeout(shared.config.close_timeout, &mut reading);
-                tokio::select! {
-                    _ = wait => {}
-                    _ = stopping.wait_for(|stop| *stop) => {}
+                // (a client that does not read gets dropped after the wait),
+                // unless a fault closed it without one.
+                if !outbox.aborted() {
+                    let wait = tokio::time::timeout(shared.config.close_timeout, &mut reading);
+                    tokio::select! {
+                        _ = wait => {}
+                        _ = stopping.wait_for(|stop| *stop) => {}
+                    }
                 }
                 false
             }

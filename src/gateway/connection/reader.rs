@@ -15,6 +15,7 @@ use super::Session;
 use crate::encode;
 use crate::error_code::ErrorCode;
 use crate::fanout::CloseReason;
+use crate::faults::{FaultPlan, FaultSpec};
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
 use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId, StreamSelection};
 use crate::stats::Interval;
@@ -105,6 +106,7 @@ impl Session {
             Request::Amend(amend) => self.amend(id, amend).await,
             Request::OrderStatus { symbol, order } => self.order_status(id, &symbol, &order),
             Request::Fills(fills) => self.fills(id, &fills),
+            Request::Faults { spec } => self.faults(id, &spec),
         };
         if let Err(e) = result {
             self.reply_error(id, op, &e);
@@ -248,6 +250,25 @@ impl Session {
             let command = SymbolCommand::Streams(command);
             self.shared.command(symbol, command).await;
         }
+        Ok(())
+    }
+
+    /// `faults`: this connection's fault schedule, replaced (an empty spec
+    /// clears it), on a server started with `--allow-fault-requests`.
+    fn faults(&self, id: &RequestId, spec: &str) -> Result<(), RequestError> {
+        if !self.shared.config.allow_fault_requests {
+            return Err(RequestError::new(
+                ErrorCode::Unauthorized,
+                "fault requests are off: they are for testing clients, on a server started with --allow-fault-requests",
+            ));
+        }
+        let spec = FaultSpec::parse(spec)
+            .map_err(|e| RequestError::new(ErrorCode::BadRequest, format!("spec: {e}")))?;
+        let answer = encode::faults(id, &spec.text, spec.seed);
+        let plan = (!spec.is_empty()).then(|| FaultPlan::new(spec));
+        // The answer goes before any fault it sets acts.
+        self.outbox.push_priority(answer);
+        self.outbox.set_faults(plan);
         Ok(())
     }
 }

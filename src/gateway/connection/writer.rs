@@ -35,11 +35,14 @@ pub async fn write_loop(
         if written == Written::Closed {
             return;
         }
-        if outbox.closing().is_some() {
+        if outbox.closing().is_some() && outbox.stalled_until().is_none() {
             break Instant::now() + shared.config.close_timeout;
         }
+        // A `stall` fault: nothing is written until it is over.
+        let stall = outbox.stalled_until().map(Instant::from_std);
         tokio::select! {
             _ = outbox.ready() => {}
+            _ = sleep_until(stall.unwrap_or_else(Instant::now)), if stall.is_some() => {}
             drained = socket.writable(), if written == Written::Blocked => {
                 if drained.is_err() {
                     return;
