@@ -61,6 +61,7 @@ import type {
   OrderDone,
   OrderParams,
   Pong,
+  FaultsSet,
   PrivateEvent,
   Request,
   ServerMessage,
@@ -511,6 +512,16 @@ export class TickwireClient {
   /** Round trip to the server; resolves with its clock. */
   ping(): Promise<Pong> {
     return this.send<Pong>({ op: "ping" });
+  }
+
+  /**
+   * Sets faults on this connection's market data (`""` clears them), to
+   * prove that an application recovers from each: only on a server started
+   * with `--allow-fault-requests` (docs/testing.md has the spec). They end
+   * with the connection: a reconnect starts clean.
+   */
+  faults(spec: string): Promise<FaultsSet> {
+    return this.send<FaultsSet>({ op: "faults", spec });
   }
 
   // -------------------------------------------------------------- trading

@@ -132,6 +132,7 @@ export type Request =
   | ({ op: "amend"; id?: RequestId } & AmendParams)
   | ({ op: "order_status"; id?: RequestId } & OrderRef)
   | ({ op: "fills"; id?: RequestId } & FillsParams)
+  | { op: "faults"; id?: RequestId; spec: string }
   | { op: "ping"; id?: RequestId };
 
 // ------------------------------------------------------------- market data
@@ -264,6 +265,16 @@ export interface Authenticated extends ResponseHead {
 export interface Pong extends ResponseHead {
   type: "pong";
   ts: number;
+}
+
+/**
+ * The answer to `faults` (testing servers only, `--allow-fault-requests`):
+ * the fault schedule now set on this connection (`""`: none) and its seed.
+ */
+export interface FaultsSet extends ResponseHead {
+  type: "faults";
+  spec: string;
+  seed: number;
 }
 
 export interface CanceledAll extends ResponseHead {
@@ -400,6 +411,7 @@ export type ServerMessage =
   | InstrumentsResponse
   | Authenticated
   | Pong
+  | FaultsSet
   | CanceledAll
   | OpenOrders
   | AccountState

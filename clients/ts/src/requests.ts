@@ -26,6 +26,7 @@ const ANSWER: Record<Request["op"], ServerMessage["type"]> = {
   amend: "order_amended",
   order_status: "order_status",
   fills: "fills",
+  faults: "faults",
   ping: "pong",
 };
 
