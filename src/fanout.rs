@@ -190,6 +190,13 @@ struct Faulting {
     abort: bool,
 }
 
+/// A `book_snapshot` or `candles_snapshot` (the encoders put `type` first).
+fn is_snapshot(frame: &Utf8Bytes) -> bool {
+    let text = frame.as_str();
+    text.starts_with("{\"type\":\"book_snapshot\"")
+        || text.starts_with("{\"type\":\"candles_snapshot\"")
+}
+
 /// Until when a `stall` fault holds writes back (cleared once over).
 fn stalled(state: &mut State) -> Option<Instant> {
     let f = state.faults.as_mut()?;
@@ -394,7 +401,9 @@ impl Outbox {
         }
         let mut copies = 1;
         let mut frame = std::borrow::Cow::Borrowed(frame);
-        if state.faults.is_some() {
+        // Faults act on a stream's messages, never on the initial state a
+        // client needs to recover (a lost snapshot models nothing real).
+        if state.faults.is_some() && !is_snapshot(&frame) {
             match self.fault(&mut state, stream, &frame) {
                 Action::Deliver | Action::Stall(_) => {}
                 Action::Duplicate => copies = 2,

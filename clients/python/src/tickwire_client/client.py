@@ -80,6 +80,7 @@ _ANSWER = {
     "amend": "order_amended",
     "order_status": "order_status",
     "fills": "fills",
+    "faults": "faults",
     "ping": "pong",
 }
 
@@ -259,6 +260,14 @@ class Client:
     async def ping(self) -> int:
         """The server's clock (ns since the Unix epoch)."""
         return int((await self._request({"op": "ping"}))["ts"])
+
+    async def faults(self, spec: str) -> dict[str, Any]:
+        """Sets faults on this connection's market data (``""`` clears
+        them), to prove an application recovers from each: only on a server
+        started with ``--allow-fault-requests`` (docs/testing.md has the
+        spec). Returns the answer (``spec`` and ``seed``). They end with the
+        connection."""
+        return await self._request({"op": "faults", "spec": spec})
 
     async def subscribe(
         self,
