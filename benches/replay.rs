@@ -31,6 +31,7 @@ fn main() {
         .with_rate_scale(SCALE)
         .expect("scale");
     let options = SimulateOptions {
+        scenario: None,
         instruments: instruments.clone(),
         seed: 1,
         duration_ns: SECONDS * NANOS_PER_SEC,

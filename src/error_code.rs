@@ -22,11 +22,13 @@ pub enum ErrorCode {
     UnknownOrder,
     PositionLimit,
     ReplayMode,
+    /// v1.1: an order on a halted market.
+    MarketHalted,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadRequest,
         ErrorCode::UnknownOp,
         ErrorCode::UnknownSymbol,
@@ -44,6 +46,7 @@ impl ErrorCode {
         ErrorCode::UnknownOrder,
         ErrorCode::PositionLimit,
         ErrorCode::ReplayMode,
+        ErrorCode::MarketHalted,
         ErrorCode::Internal,
     ];
 
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::UnknownOrder => "unknown_order",
             ErrorCode::PositionLimit => "position_limit",
             ErrorCode::ReplayMode => "replay_mode",
+            ErrorCode::MarketHalted => "market_halted",
             ErrorCode::Internal => "internal",
         }
     }
@@ -121,6 +125,7 @@ mod tests {
             "unknown_order",
             "position_limit",
             "replay_mode",
+            "market_halted",
             "internal",
         ] {
             assert!(names.contains(&name), "{name}");

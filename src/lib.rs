@@ -16,6 +16,8 @@
 //!   orders, cancels and market orders) that keeps a realistic book.
 //! - [`stats`]: candles (1s, 1m) and the ticker with rolling 24h figures.
 //! - [`market`]: one symbol's engine, simulator and stats driven together.
+//! - [`scenario`]: scripted market scenarios (trends, jumps, volatility,
+//!   liquidity, halts, flash crashes) applied to the simulation in time.
 //! - [`paper`]: paper orders filled against a replayed book and its trades
 //!   (a queue-position model), for `replay --paper`.
 //!
@@ -51,6 +53,7 @@ pub mod market;
 pub mod paper;
 pub mod protocol;
 pub mod record;
+pub mod scenario;
 pub mod signal;
 pub mod sim;
 pub mod stats;

@@ -4,6 +4,7 @@
 
 use crate::engine::{Engine, Event, Input, Output, Reject};
 use crate::instrument::Instrument;
+use crate::scenario::{Change, Script};
 use crate::sim::Sim;
 use crate::stats::{CandleSeries, Interval, TickerState};
 use crate::types::{OrderId, UnixNanos};
@@ -14,6 +15,15 @@ pub struct Market {
     sim: Sim,
     candles: [CandleSeries; 2],
     ticker: TickerState,
+    /// A scenario's timed changes (`crate::scenario`), applied as engine
+    /// time reaches them. Not kept in snapshots: a scripted server is
+    /// ephemeral.
+    #[serde(skip)]
+    script: Script,
+    /// Trading is halted (by a scenario): no crowd activity, clients'
+    /// orders refused.
+    #[serde(default)]
+    halted: bool,
 }
 
 impl Market {
@@ -26,7 +36,19 @@ impl Market {
             sim,
             candles: Interval::ALL.map(CandleSeries::new),
             ticker: TickerState::default(),
+            script: Script::default(),
+            halted: false,
         }
+    }
+
+    /// Follows `script` from now on.
+    pub fn set_script(&mut self, script: Script) {
+        self.script = script;
+    }
+
+    /// Whether trading is halted (a scenario's `halt`).
+    pub fn halted(&self) -> bool {
+        self.halted
     }
 
     pub fn engine(&self) -> &Engine {
@@ -49,9 +71,15 @@ impl Market {
         &self.candles[interval as usize]
     }
 
-    /// When the simulated crowd acts next.
+    /// When the market changes next by itself: the simulated crowd acts
+    /// (never while halted) or the scenario changes something.
     pub fn next_sim_at(&self) -> UnixNanos {
-        self.sim.next_at()
+        let crowd = if self.halted {
+            UnixNanos::MAX
+        } else {
+            self.sim.next_at()
+        };
+        self.script.next_at().map_or(crowd, |at| at.min(crowd))
     }
 
     /// Moves the simulated crowd's next action to `to` if it is due
@@ -70,10 +98,41 @@ impl Market {
     /// input, so `ts` says when the event happened, not when it was due.
     /// What happens (orders, trades, seqs) depends only on the seed.
     pub fn step_sim_at(&mut self, not_before: UnixNanos, out: &mut Output) {
+        if let Some(at) = self.script.next_at()
+            && (self.halted || at <= self.sim.next_at())
+        {
+            if let Some((at, change)) = self.script.take() {
+                self.change(at.max(not_before), change, out);
+            }
+            return;
+        }
+        if self.halted {
+            return;
+        }
         let (due, input) = self.sim.next_input(self.engine.book());
         let start = out.events.len();
         let result = self.apply(due.max(not_before), &input, out);
         self.sim.observe(result, &out.events[start..]);
+    }
+
+    /// A scenario's change at `ts`; a halt or resume publishes `Status`.
+    fn change(&mut self, ts: UnixNanos, change: Change, out: &mut Output) {
+        match change {
+            Change::Halt | Change::Resume => {
+                let halted = change == Change::Halt;
+                if halted == self.halted {
+                    return;
+                }
+                self.halted = halted;
+                if !halted {
+                    // The crowd resumes now; the halt left no backlog.
+                    self.sim.skip_to(ts);
+                }
+                let seq = self.ticker.next_seq(ts);
+                out.events.push(Event::Status { seq, ts, halted });
+            }
+            other => self.sim.apply_change(other, ts),
+        }
     }
 
     /// Applies one input (a client's or the crowd's) and appends the events

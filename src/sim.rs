@@ -29,6 +29,7 @@ use rustc_hash::FxHashMap;
 use crate::book::Book;
 use crate::engine::{Event, Input, NewOrder, Reject};
 use crate::instrument::Instrument;
+use crate::scenario::Change;
 use crate::types::{NANOS_PER_SEC, OrderId, Owner, Price, Qty, Side, TimeInForce, UnixNanos};
 
 /// Quotes per side of the market makers.
@@ -87,6 +88,33 @@ pub struct Sim {
     #[serde(serialize_with = "crate::types::sorted_map::serialize")]
     crowd_index: FxHashMap<OrderId, usize>,
     pending: Pending,
+    /// What a scenario has changed (`crate::scenario`); all 1 without one.
+    #[serde(default)]
+    knobs: Knobs,
+}
+
+/// A scenario's hold on the simulation: multipliers, and a drift of the
+/// fair value (with its anchor, so reversion does not pull it back).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Knobs {
+    volatility: f64,
+    trade_rate: f64,
+    liquidity: f64,
+    /// Ticks per second the fair value moves by, until `drift_until`.
+    drift: f64,
+    drift_until: UnixNanos,
+}
+
+impl Default for Knobs {
+    fn default() -> Knobs {
+        Knobs {
+            volatility: 1.0,
+            trade_rate: 1.0,
+            liquidity: 1.0,
+            drift: 0.0,
+            drift_until: 0,
+        }
+    }
 }
 
 /// Mixes a run seed and a symbol into one stream seed (SplitMix64 over FNV-1a).
@@ -127,6 +155,7 @@ impl Sim {
             crowd: Vec::with_capacity(4 * CROWD_TARGET as usize),
             crowd_index: FxHashMap::default(),
             pending: Pending::Nothing,
+            knobs: Knobs::default(),
         };
         sim.crowd_index.reserve(4 * CROWD_TARGET as usize);
         sim.draw_next_at();
@@ -163,10 +192,42 @@ impl Sim {
 
     fn step_fair_value(&mut self, now: UnixNanos) {
         let dt = (now - self.last_step_at) as f64 / NANOS_PER_SEC as f64;
+        let knobs = self.knobs;
+        if knobs.drift != 0.0 {
+            let until = knobs.drift_until.min(now);
+            let drifted = until.saturating_sub(self.last_step_at) as f64 / NANOS_PER_SEC as f64;
+            self.fair += knobs.drift * drifted;
+            self.anchor = (self.anchor + knobs.drift * drifted).max(1.0);
+            if now >= knobs.drift_until {
+                self.knobs.drift = 0.0;
+            }
+        }
         self.last_step_at = now;
         let z: f64 = StandardNormal.sample(&mut self.rng);
-        self.fair += -REVERSION * (self.fair - self.anchor) * dt + self.sigma * dt.sqrt() * z;
+        let sigma = self.sigma * knobs.volatility;
+        self.fair += -REVERSION * (self.fair - self.anchor) * dt + sigma * dt.sqrt() * z;
         self.fair = self.fair.max(1.0);
+    }
+
+    /// A scenario's change of the simulation, at `now` (`Halt` and
+    /// `Resume` are the market's, not the simulation's).
+    pub fn apply_change(&mut self, change: Change, now: UnixNanos) {
+        match change {
+            Change::Move { change, over: 0 } => {
+                self.fair = (self.fair * (1.0 + change)).max(1.0);
+                self.anchor = (self.anchor * (1.0 + change)).max(1.0);
+            }
+            Change::Move { change, over } => {
+                // Evenly, from where the fair value is now.
+                self.step_fair_value(now.max(self.last_step_at));
+                self.knobs.drift = self.fair * change / (over as f64 / NANOS_PER_SEC as f64);
+                self.knobs.drift_until = now.saturating_add(over);
+            }
+            Change::Volatility(f) => self.knobs.volatility = f,
+            Change::TradeRate(f) => self.knobs.trade_rate = f,
+            Change::Liquidity(f) => self.knobs.liquidity = f,
+            Change::Halt | Change::Resume => {}
+        }
     }
 
     /// A lot count around the typical size (log-normal), within the limits.
@@ -182,8 +243,14 @@ impl Sim {
         self.draw_next_at();
         self.step_fair_value(now);
         self.pending = Pending::Nothing;
-        let w_cancel = W_CANCEL * self.crowd.len() as f64 / CROWD_TARGET;
-        let total = W_LIMIT + w_cancel + W_MARKET + W_QUOTE;
+        // A scenario's liquidity scales the crowd's book (its target size
+        // and how often it posts) and the market makers' sizes; its trade
+        // rate, how often the crowd takes.
+        let liquidity = self.knobs.liquidity;
+        let w_limit = W_LIMIT * liquidity.min(1.0);
+        let w_cancel = W_CANCEL * self.crowd.len() as f64 / (CROWD_TARGET * liquidity);
+        let w_market = W_MARKET * self.knobs.trade_rate;
+        let total = w_limit + w_cancel + w_market + W_QUOTE;
         let mut pick = self.rng.random::<f64>() * total;
         pick -= W_QUOTE;
         if pick < 0.0 {
@@ -203,7 +270,7 @@ impl Sim {
                 },
             );
         }
-        pick -= W_MARKET;
+        pick -= w_market;
         if pick < 0.0 {
             return (now, self.market_order(book));
         }
@@ -237,7 +304,7 @@ impl Sim {
                 Price(target.max(above_bid))
             }
         };
-        let qty = self.draw_qty(2.0);
+        let qty = self.draw_qty(2.0 * self.knobs.liquidity.min(1.0));
         match self.quotes[side_index(side)][level] {
             Some((_, current)) if current == price => None,
             Some((order_id, _)) => Some(Input::Amend {

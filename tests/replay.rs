@@ -24,6 +24,7 @@ fn temp(name: &str) -> PathBuf {
 
 fn simulate_into(path: &Path, seed: u64, seconds: u64) {
     let options = SimulateOptions {
+        scenario: None,
         instruments: Instruments::embedded_default(),
         seed,
         duration_ns: seconds * NANOS_PER_SEC,
@@ -140,6 +141,7 @@ fn the_sample_recording_is_reproducible() {
     ));
     let again = temp("sample.jsonl.zst");
     let options = SimulateOptions {
+        scenario: None,
         instruments: Instruments::embedded_default(),
         seed: 42,
         duration_ns: 30 * NANOS_PER_SEC,

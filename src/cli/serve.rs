@@ -86,6 +86,10 @@ pub struct ServeArgs {
     /// refusing to start.
     #[arg(long)]
     from_last_snapshot: bool,
+    /// A scripted market scenario (TOML; feeds/scenarios/ has some), timed
+    /// from the opening. The server is then ephemeral.
+    #[arg(long, conflicts_with = "data_dir")]
+    scenario: Option<PathBuf>,
     #[command(flatten)]
     faults: super::faults::FaultArgs,
 }
@@ -93,7 +97,12 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
     super::init_logs();
     let instruments = scaled(load_instruments(&args.instruments)?, args.rate_scale)?;
-    let data_dir = (!args.ephemeral).then(|| args.data_dir.clone());
+    let scenario = match &args.scenario {
+        Some(path) => Some(tickwire::scenario::Scenario::load(path, &instruments)?),
+        None => None,
+    };
+    // A scripted market is for a test session: nothing to keep.
+    let data_dir = (!args.ephemeral && scenario.is_none()).then(|| args.data_dir.clone());
     // A data directory keeps its seed: without --seed, use the one it has.
     let saved_seed = data_dir
         .as_deref()
@@ -103,6 +112,14 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut config = Config::new(instruments, seed);
     config.accounts = accounts.clone();
     args.faults.apply(&mut config)?;
+    if let Some(scenario) = scenario {
+        say!(
+            "scenario \"{}\": {} timed changes from the opening (an ephemeral server: nothing is kept)",
+            scenario.name,
+            scenario.changes()
+        );
+        config.scenario = Some(scenario);
+    }
     config.max_connections = args.max_connections;
     config.max_subscriptions = args.max_subscriptions;
     config.max_message_bytes = args.max_message_bytes;

@@ -34,6 +34,9 @@ pub struct SimulateCmd {
     /// Engine time of the recording's start, ns since the Unix epoch.
     #[arg(long, default_value_t = 1_767_225_600_000_000_000)]
     start: u64,
+    /// A scripted market scenario (TOML), timed from the recording's start.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
 }
 
 pub fn run(cmd: SimulateCmd) -> Result<(), CliError> {
@@ -41,7 +44,12 @@ pub fn run(cmd: SimulateCmd) -> Result<(), CliError> {
     let instruments = scaled(load_instruments(&cmd.instruments)?, cmd.rate_scale)?;
     let seed = cmd.seed.unwrap_or_else(rand::random);
     let duration_ns = duration("--duration", &cmd.duration)?;
+    let scenario = match &cmd.scenario {
+        Some(path) => Some(tickwire::scenario::Scenario::load(path, &instruments)?),
+        None => None,
+    };
     let options = SimulateOptions {
+        scenario,
         instruments,
         seed,
         duration_ns,

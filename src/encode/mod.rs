@@ -235,6 +235,16 @@ fn push_opt_qty(out: &mut String, instrument: &Instrument, qty: Option<Qty>) {
 
 /// `ticker`; a field with nothing to show (an empty side, no trade yet) is
 /// `null`.
+/// A market's `status` (v1.1), on the ticker stream: `halted` or
+/// `trading`.
+pub fn status(instrument: &Instrument, seq: u64, ts: UnixNanos, halted: bool) -> Utf8Bytes {
+    let mut out = String::with_capacity(96);
+    head(&mut out, "status", &instrument.symbol, seq, ts);
+    let status = if halted { "halted" } else { "trading" };
+    let _ = write!(out, ",\"status\":\"{status}\"}}");
+    frame(out)
+}
+
 pub fn ticker(instrument: &Instrument, seq: u64, ts: UnixNanos, t: &Ticker) -> Utf8Bytes {
     let mut out = String::with_capacity(320);
     head(&mut out, "ticker", &instrument.symbol, seq, ts);
@@ -368,6 +378,12 @@ pub fn market_data(
                 Channel::Ticker,
                 ts,
                 ticker(instrument, seq, ts, market.ticker().latest().2),
+                &[],
+            ),
+            Event::Status { seq, ts, halted } => emit(
+                Channel::Ticker,
+                ts,
+                status(instrument, seq, ts, halted),
                 &[],
             ),
             Event::Candle {

@@ -239,6 +239,13 @@ pub enum Event {
     /// The ticker changed (added by `market`; the figures are its
     /// `TickerState::latest`).
     Ticker { seq: u64, ts: UnixNanos },
+    /// The market halted or resumed trading (added by `market`, on the
+    /// ticker stream).
+    Status {
+        seq: u64,
+        ts: UnixNanos,
+        halted: bool,
+    },
     /// The current bar of a candle series changed (added by `market`).
     Candle {
         interval: Interval,

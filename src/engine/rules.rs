@@ -1,5 +1,5 @@
 //! The rules every new order and amend meets, whatever matches it: the
-//! live engine and the paper book of a replay (`crate::paper`) apply the
+//! live engine and the paper book of a replay (the paper module) apply the
 //! same ones. Pure functions of the instrument, the reference price and
 //! the best opposite price.
 

@@ -11,6 +11,7 @@ use crate::trading::Accounts;
 
 use super::market::replay::options::ReplayOptions;
 use crate::faults::FaultSpec;
+use crate::scenario::Scenario;
 
 /// The defaults of PROTOCOL.md and of the server's own settings.
 pub mod defaults {
@@ -89,6 +90,9 @@ pub struct Config {
     /// Clients may set their own connection's faults (`{"op":"faults"}`,
     /// `--allow-fault-requests`): for testing clients only.
     pub allow_fault_requests: bool,
+    /// A scripted scenario for the simulated markets (`--scenario`),
+    /// timed from when the server opens.
+    pub scenario: Option<Scenario>,
 }
 
 impl Config {
@@ -117,6 +121,7 @@ impl Config {
             from_last_snapshot: false,
             faults: None,
             allow_fault_requests: false,
+            scenario: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::engine::Output;
 use crate::instrument::Instruments;
 use crate::market::Market;
 use crate::protocol::Channel;
+use crate::scenario::Scenario;
 use crate::types::{NANOS_PER_SEC, UnixNanos};
 
 use super::{Header, RecordWriter, stream_name};
@@ -26,6 +27,8 @@ pub struct SimulateOptions {
     /// Engine time of the recording's start.
     pub start: UnixNanos,
     pub snapshot_every_s: u64,
+    /// Scripted changes, timed from `start`.
+    pub scenario: Option<Scenario>,
 }
 
 /// What a simulation wrote.
@@ -72,6 +75,10 @@ pub fn simulate(
         while market.next_sim_at() < options.start {
             out.clear();
             market.step_sim(&mut out);
+        }
+        if let Some(scenario) = &options.scenario {
+            let symbol = market.instrument().symbol.clone();
+            market.set_script(scenario.script(&symbol, options.start));
         }
         let snapshot = encode::market_book_snapshot(market, &mut scratch);
         writer.write_snapshot(

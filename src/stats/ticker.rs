@@ -150,6 +150,14 @@ impl TickerState {
         Some(self.seq)
     }
 
+    /// A message of the ticker stream that is not a ticker (a market's
+    /// `status`): its `seq`, the stream's next.
+    pub fn next_seq(&mut self, ts: UnixNanos) -> u64 {
+        self.seq += 1;
+        self.ts = ts;
+        self.seq
+    }
+
     /// The latest published ticker, its `seq` and `ts` (seq 0: none yet).
     pub fn latest(&self) -> (u64, UnixNanos, &Ticker) {
         (self.seq, self.ts, &self.ticker)

@@ -78,6 +78,7 @@ export const PostOnlyWouldCrossError = errorClass(
 export const UnknownOrderError = errorClass("unknown_order", "UnknownOrderError");
 export const PositionLimitError = errorClass("position_limit", "PositionLimitError");
 export const ReplayModeError = errorClass("replay_mode", "ReplayModeError");
+export const MarketHaltedError = errorClass("market_halted", "MarketHaltedError");
 export const InternalError = errorClass("internal", "InternalError");
 export const NotConnectedError = errorClass("not_connected", "NotConnectedError");
 export const DisconnectedError = errorClass("disconnected", "DisconnectedError");
@@ -129,6 +130,7 @@ const BY_CODE: Record<ErrorCode, ErrorClass> = {
   unknown_order: UnknownOrderError,
   position_limit: PositionLimitError,
   replay_mode: ReplayModeError,
+  market_halted: MarketHaltedError,
   internal: InternalError,
 };
 

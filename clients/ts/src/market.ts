@@ -193,6 +193,9 @@ export class MarketData {
       case "ticker":
         this.find(`ticker:${m.symbol}`, TickerStream)?.onTicker(m);
         break;
+      case "status":
+        this.find(`ticker:${m.symbol}`, TickerStream)?.onStatus(m);
+        break;
       case "candles_snapshot":
         this.find(`candles:${m.symbol}:${m.interval}`, CandlesStream)?.onSnapshot(m);
         break;

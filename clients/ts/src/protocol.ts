@@ -52,6 +52,7 @@ export const ERROR_CODES = [
   "unknown_order",
   "position_limit",
   "replay_mode",
+  "market_halted",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -185,6 +186,16 @@ export interface Ticker extends MarketHead {
   volume: string | null;
 }
 
+/**
+ * v1.1: the market halted or resumed trading, on the ticker stream (it
+ * takes the stream's next `seq`). While halted, orders and amends are
+ * refused with `market_halted`.
+ */
+export interface MarketStatus extends MarketHead {
+  type: "status";
+  status: "halted" | "trading";
+}
+
 export interface CandleBar {
   /** The bar's opening time, ns since the Unix epoch. */
   start: number;
@@ -213,7 +224,7 @@ export interface Heartbeat extends MarketHead {
 }
 
 export type MarketMessage =
-  BookSnapshot | BookUpdate | Trade | Ticker | CandlesSnapshot | Candle | Heartbeat;
+  BookSnapshot | BookUpdate | Trade | Ticker | MarketStatus | CandlesSnapshot | Candle | Heartbeat;
 
 // ----------------------------------------------------------------- notices
 

@@ -26,6 +26,7 @@ import type {
   CandleBar,
   CandleInterval,
   CandlesSnapshot,
+  MarketStatus,
   BookDepth,
   BookInterval,
   BookViewOptions,
@@ -308,6 +309,8 @@ export class TradesStream extends MarketStream<TradesView> {
 
 export class TickerStream extends MarketStream<Ticker | null> {
   private ticker: Ticker | null = null;
+  /** v1.1: the market is halted (a `status` message said so). */
+  halted = false;
 
   constructor(symbol: string, host: StreamHost) {
     super("ticker", symbol, host);
@@ -323,6 +326,16 @@ export class TickerStream extends MarketStream<Ticker | null> {
     // replay loop) the sequence may start again.
     if (this.status === "live" && m.seq < this.seq) return;
     this.ticker = m;
+    this.seq = m.seq;
+    this.ts = m.ts;
+    this.status = "live";
+    this.changed();
+  }
+
+  /** A `status` message: it takes the ticker stream's next `seq`. */
+  onStatus(m: MarketStatus): void {
+    if (this.status === "live" && m.seq < this.seq) return;
+    this.halted = m.status === "halted";
     this.seq = m.seq;
     this.ts = m.ts;
     this.status = "live";

@@ -61,22 +61,37 @@ pub struct BookAt<'a> {
 /// lagging connections.
 #[derive(Default)]
 pub struct Latest {
+    /// The ticker stream's last message: a ticker, or a market `status`
+    /// (a subscriber during a halt learns of it first).
     ticker: Option<Utf8Bytes>,
+    /// The last ticker itself, for polling.
+    quote: Option<Utf8Bytes>,
     candles: [Option<Utf8Bytes>; Interval::ALL.len()],
 }
 
 impl Latest {
-    /// Keeps `frame` if it is a ticker or a candle.
+    /// Keeps `frame` if it is of the ticker stream or a candle.
     pub fn remember(&mut self, channel: Channel, frame: &Utf8Bytes) {
         match channel {
-            Channel::Ticker => self.ticker = Some(frame.clone()),
+            Channel::Ticker => {
+                if frame.as_str().starts_with("{\"type\":\"ticker\"") {
+                    self.quote = Some(frame.clone());
+                }
+                self.ticker = Some(frame.clone());
+            }
             Channel::Candles(interval) => self.candles[interval.index()] = Some(frame.clone()),
             _ => {}
         }
     }
 
+    /// The ticker stream's last message (its initial state).
     pub fn ticker(&self) -> Option<&Utf8Bytes> {
         self.ticker.as_ref()
+    }
+
+    /// The last ticker.
+    pub fn quote(&self) -> Option<&Utf8Bytes> {
+        self.quote.as_ref()
     }
 
     pub fn candle(&self, interval: Interval) -> Option<&Utf8Bytes> {

@@ -64,7 +64,7 @@ pub fn answer(
 ) -> PollAnswer {
     let symbol = &state.instrument().symbol;
     match query {
-        PollQuery::Ticker => state.latest().ticker().map(|t| t.as_str().to_string()),
+        PollQuery::Ticker => state.latest().quote().map(|t| t.as_str().to_string()),
         PollQuery::Trades { since } => {
             let mut out = format!("{{\"symbol\":\"{symbol}\",\"trades\":[");
             for (i, frame) in trades.after(since).enumerate() {

@@ -175,6 +175,10 @@ class Client:
         self.instruments: dict[str, Instrument] = {}
         self.mode = "live"
         self.account_name: str | None = None
+        self.halted: set[str] = set()
+        """v1.1: the symbols whose market is halted (from ``status``
+        messages of the ticker stream); orders on them raise
+        :class:`MarketHaltedError`."""
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
@@ -573,6 +577,13 @@ class Client:
             self._on_update(m)
         elif kind == "trade":
             self._on_trade(m)
+        elif kind == "status":
+            symbol = str(m.get("symbol"))
+            if m.get("status") == "halted":
+                self.halted.add(symbol)
+            else:
+                self.halted.discard(symbol)
+            self._emit(Notice("status", m))
         elif kind == "heartbeat":
             self._on_heartbeat(m)
             self._emit(Notice("heartbeat", m))

@@ -114,6 +114,12 @@ class ReplayModeError(TickwireError):
     code = "replay_mode"
 
 
+class MarketHaltedError(TickwireError):
+    """v1.1: an order or amend on a halted market."""
+
+    code = "market_halted"
+
+
 class InternalError(TickwireError):
     code = "internal"
 
@@ -150,6 +156,7 @@ _BY_CODE: dict[str, type[TickwireError]] = {
         UnknownOrderError,
         PositionLimitError,
         ReplayModeError,
+        MarketHaltedError,
         InternalError,
     )
 }

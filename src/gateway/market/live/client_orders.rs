@@ -82,6 +82,9 @@ impl LiveSymbol {
     }
 
     fn client_order(&mut self, shared: &Shared, context: RequestContext, order: NewOrder) {
+        if self.market.halted() {
+            return self.refuse_halted(shared, &context, "order");
+        }
         if let Some(message) =
             self.over_position_limit(shared, context.account, order.side, order.qty)
         {
@@ -107,6 +110,9 @@ impl LiveSymbol {
         price: Option<Price>,
         qty: Option<Qty>,
     ) {
+        if self.market.halted() {
+            return self.refuse_halted(shared, &context, "amend");
+        }
         let instrument = self.market.instrument();
         let target = orders::amend_target(
             shared,
@@ -216,6 +222,15 @@ impl LiveSymbol {
             }
         }
         self.queue_output(shared);
+    }
+
+    /// An order or amend on a halted market (cancels are taken).
+    fn refuse_halted(&mut self, shared: &Shared, context: &RequestContext, op: &str) {
+        let message = format!(
+            "{} is halted: orders and amends are refused until trading resumes (a status message says when); cancels are taken",
+            self.market.instrument().symbol
+        );
+        self.refuse(shared, context, op, ErrorCode::MarketHalted, &message);
     }
 
     /// Answers a refused request (after what is queued before it): its

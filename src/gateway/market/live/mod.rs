@@ -182,6 +182,11 @@ impl LiveTask {
         drop(guard);
         // Nobody was subscribed or attached: nothing to send.
         self.symbol.effects.clear();
+        // A scenario runs from now, the opening.
+        if let Some(scenario) = &self.shared.config.scenario {
+            let symbol = self.symbol.market.instrument().symbol.clone();
+            self.symbol.market.set_script(scenario.script(&symbol, now));
+        }
     }
 
     async fn handle(&mut self, command: SymbolCommand) {
