@@ -25,7 +25,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::input::Lines;
-use super::source::{Declared, GapIn, ImportError, Level, SourceEvent, SourceFile, ids};
+use super::source::{
+    Declared, GapIn, ImportError, Level, SourceEvent, SourceFile, ids, parse_levels,
+};
 use crate::types::{Side, UnixNanos};
 
 #[derive(Deserialize)]
@@ -110,24 +112,7 @@ impl CaptureFile {
         bids: &[(&str, &str)],
         asks: &[(&str, &str)],
     ) -> Result<Vec<Level>, ImportError> {
-        let mut levels = Vec::with_capacity(bids.len() + asks.len());
-        for (side, list) in [(Side::Buy, bids), (Side::Sell, asks)] {
-            for (price, qty) in list {
-                let price = self.decimal("price", price)?;
-                let amount = self.decimal("quantity", qty)?;
-                if price <= Decimal::ZERO || amount < Decimal::ZERO {
-                    return Err(self.error(format!(
-                        "level {price} {amount} is not a price and a quantity"
-                    )));
-                }
-                levels.push(Level {
-                    side,
-                    price,
-                    amount,
-                });
-            }
-        }
-        Ok(levels)
+        parse_levels(bids, asks).map_err(|e| self.error(e))
     }
 
     /// The event of one line (None: a message not imported), and the gap

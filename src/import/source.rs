@@ -1,6 +1,7 @@
 //! What every source format is read into.
 
 use std::fmt;
+use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
@@ -123,6 +124,35 @@ impl fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+/// Levels given as `[price, quantity]` strings (bids, then asks); what is
+/// wrong with one, in words (the caller adds where).
+pub fn parse_levels(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> Result<Vec<Level>, String> {
+    let decimal = |what: &str, text: &str| {
+        Decimal::from_str(text).map_err(|_| format!("{what} {text:?} is not a decimal number"))
+    };
+    let mut levels = Vec::with_capacity(bids.len() + asks.len());
+    for (side, list) in [(Side::Buy, bids), (Side::Sell, asks)] {
+        for (price_text, qty_text) in list {
+            let (price, amount) = (
+                decimal("price", price_text)?,
+                decimal("quantity", qty_text)?,
+            );
+            if price <= Decimal::ZERO {
+                return Err(format!("price {price_text} is not positive"));
+            }
+            if amount < Decimal::ZERO {
+                return Err(format!("quantity {qty_text} is negative"));
+            }
+            levels.push(Level {
+                side,
+                price,
+                amount,
+            });
+        }
+    }
+    Ok(levels)
+}
 
 /// A range of skipped ids for a message: `5`, or `5 to 7`.
 pub fn ids(from: u64, to: u64) -> String {

@@ -3,11 +3,12 @@ killed when the test (or the session) ends, even when it fails."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,13 @@ def server() -> Iterator[Server]:
         yield running
     finally:
         stop(running)
+
+
+async def until(what: str, check: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Waits until ``check()`` is true; fails after ``timeout`` s saying ``what``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)

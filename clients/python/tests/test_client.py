@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import ACCOUNTS, ROOT, Server, start_server, stop
+from conftest import ACCOUNTS, ROOT, Server, start_server, stop, until
 
 from tickwire_client import (
     BookUpdated,
@@ -28,15 +28,6 @@ from tickwire_client import (
 )
 
 EXAMPLES = ROOT / "clients" / "python" / "examples"
-
-
-async def until(what: str, check: Any, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_a_book_stays_exact_through_thousands_of_updates(server: Server) -> None:

@@ -5,24 +5,14 @@ the halted market raises :class:`MarketHaltedError`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNTS, start_server, stop
+from conftest import ACCOUNTS, start_server, stop, until
 
 from tickwire_client import Client, MarketHaltedError, Notice
 
 HALT = '[[step]]\nat = "2s"\nsymbol = "ETH-USD"\nkind = "halt"\nfor = "2s"\n'
-
-
-async def until(what: str, check: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_a_halt_is_followed_and_orders_are_refused_meanwhile(tmp_path: Path) -> None:

@@ -4,12 +4,13 @@
 //! engine and the paper book of a replay.
 
 use crate::encode;
+use crate::engine::{Input, Reject, crosses};
 use crate::error_code::ErrorCode;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::instrument::Instrument;
 use crate::trading::OpenOrder;
-use crate::types::{OrderId, Price, Qty, SymbolId};
+use crate::types::{OrderId, Price, Qty, Side, SymbolId};
 
 use super::effects::Effect;
 
@@ -39,7 +40,9 @@ pub fn refusal(
 /// An `amend` settled against the account's open order: the order, its
 /// new price (default: the current one) and new open quantity (the new
 /// total, default the current one, less what is filled), once the
-/// quantity and the position limit allow it.
+/// quantity, the position limit and `post_only` (against `best`, the best
+/// opposite price of the book the order rests in) allow it.
+#[allow(clippy::too_many_arguments)]
 pub fn amend_target(
     shared: &Shared,
     instrument: &Instrument,
@@ -48,6 +51,7 @@ pub fn amend_target(
     order_id: OrderId,
     price: Option<Price>,
     qty: Option<Qty>,
+    best: impl Fn(Side) -> Option<Price>,
 ) -> Result<(OpenOrder, Price, Qty), Refusal> {
     let account = &shared.accounts[context.account];
     let open = account.state().orders.get(symbol, order_id).cloned();
@@ -80,5 +84,38 @@ pub fn amend_target(
         return Err((ErrorCode::PositionLimit, message));
     }
     let new_price = price.unwrap_or(current_price);
+    if open.post_only
+        && let Some(opposite) = best(open.side.opposite())
+        && crosses(open.side, new_price, opposite)
+    {
+        let reject = Reject::PostOnlyWouldCross {
+            price: new_price,
+            opposite,
+        };
+        return Err((reject.code(), reject.message(instrument)));
+    }
     Ok((open, new_price, leaves))
+}
+
+/// What to answer an input the market refused: the request's `op`, the
+/// code, and the message (an unknown order named as the client knows it).
+pub fn refused(
+    instrument: &Instrument,
+    input: &Input,
+    reject: Reject,
+) -> (&'static str, ErrorCode, String) {
+    let message = match reject {
+        Reject::UnknownOrder { order_id } => format!(
+            "no open {} order {} for this account",
+            instrument.symbol,
+            encode::order_id(&instrument.symbol, order_id)
+        ),
+        _ => reject.message(instrument),
+    };
+    let op = match input {
+        Input::New(_) => "order",
+        Input::Cancel { .. } => "cancel",
+        Input::Amend { .. } => "amend",
+    };
+    (op, reject.code(), message)
 }

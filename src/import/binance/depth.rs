@@ -25,14 +25,14 @@
 //! file already produced, so times never go back.
 
 use std::collections::VecDeque;
-use std::str::FromStr;
 
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::import::input::{Lines, epoch_nanos};
-use crate::import::source::{GapIn, ImportError, Level, SourceEvent, SourceFile, ids};
-use crate::types::{Side, UnixNanos};
+use crate::import::source::{
+    GapIn, ImportError, Level, SourceEvent, SourceFile, ids, parse_levels,
+};
+use crate::types::UnixNanos;
 
 /// Updates held waiting for a snapshot after a gap before the gap is
 /// recorded and they are applied anyway.
@@ -134,30 +134,7 @@ impl DepthFile {
         bids: &[(&str, &str)],
         asks: &[(&str, &str)],
     ) -> Result<Vec<Level>, ImportError> {
-        let mut levels = Vec::with_capacity(bids.len() + asks.len());
-        for (side, list) in [(Side::Buy, bids), (Side::Sell, asks)] {
-            for (price, qty) in list {
-                let value = |what: &str, text: &str| {
-                    Decimal::from_str(text).map_err(|_| {
-                        self.lines
-                            .error(format!("{what} {text:?} is not a decimal number"))
-                    })
-                };
-                let (price_value, amount) = (value("price", price)?, value("quantity", qty)?);
-                if price_value <= Decimal::ZERO {
-                    return Err(self.lines.error(format!("price {price} is not positive")));
-                }
-                if amount < Decimal::ZERO {
-                    return Err(self.lines.error(format!("quantity {qty} is negative")));
-                }
-                levels.push(Level {
-                    side,
-                    price: price_value,
-                    amount,
-                });
-            }
-        }
-        Ok(levels)
+        parse_levels(bids, asks).map_err(|e| self.lines.error(e))
     }
 
     fn time(&self, what: &str, value: u64) -> Result<UnixNanos, ImportError> {

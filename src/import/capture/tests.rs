@@ -110,6 +110,6 @@ fn bad_lines_name_the_line() {
         bad(
             r#"{"type":"book_snapshot","symbol":"X","seq":1,"ts":5,"bids":[["-1","1"]],"asks":[]}"#
         ),
-        "error c.jsonl:1: level -1 1 is not a price and a quantity"
+        "error c.jsonl:1: price -1 is not positive"
     );
 }

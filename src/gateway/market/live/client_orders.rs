@@ -4,8 +4,7 @@
 //! request; an acceptance is journaled (under the journal lock, with its
 //! private events booked) and its effects wait until the record is durable.
 
-use crate::encode;
-use crate::engine::{Input, NewOrder, Reject};
+use crate::engine::{Input, NewOrder};
 use crate::error_code::ErrorCode;
 use crate::gateway::commands::{RequestContext, TradeCommand};
 use crate::gateway::shared::Shared;
@@ -113,40 +112,24 @@ impl LiveSymbol {
         if self.market.halted() {
             return self.refuse_halted(shared, &context, "amend");
         }
-        let instrument = self.market.instrument();
+        let book = self.market.engine().book();
         let target = orders::amend_target(
             shared,
-            instrument,
+            self.market.instrument(),
             self.symbol,
             &context,
             order_id,
             price,
             qty,
+            |side| book.best(side).map(|l| l.price),
         );
-        let (open, new_price, leaves) = match target {
+        let (_, new_price, leaves) = match target {
             Ok(target) => target,
             Err((code, message)) => {
                 self.refuse(shared, &context, "amend", code, &message);
                 return;
             }
         };
-        if open.post_only
-            && let Some(opposite) = self
-                .market
-                .engine()
-                .book()
-                .best(open.side.opposite())
-                .map(|l| l.price)
-            && crate::engine::crosses(open.side, new_price, opposite)
-        {
-            let reject = Reject::PostOnlyWouldCross {
-                price: new_price,
-                opposite,
-            };
-            let message = reject.message(instrument);
-            self.refuse(shared, &context, "amend", reject.code(), &message);
-            return;
-        }
         let input = Input::Amend {
             owner: AccountConfig::owner(context.account),
             order_id,
@@ -182,22 +165,8 @@ impl LiveSymbol {
                 true
             }
             Err(reject) => {
-                let instrument = self.market.instrument();
-                let message = match reject {
-                    // Named as the client knows it (the wire order id).
-                    Reject::UnknownOrder { order_id } => format!(
-                        "no open {} order {} for this account",
-                        instrument.symbol,
-                        encode::order_id(&instrument.symbol, order_id)
-                    ),
-                    _ => reject.message(instrument),
-                };
-                let op = match input {
-                    Input::New(_) => "order",
-                    Input::Cancel { .. } => "cancel",
-                    Input::Amend { .. } => "amend",
-                };
-                self.refuse(shared, &context, op, reject.code(), &message);
+                let (op, code, message) = orders::refused(self.market.instrument(), input, reject);
+                self.refuse(shared, &context, op, code, &message);
                 false
             }
         }

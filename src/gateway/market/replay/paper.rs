@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::book::Book;
-use crate::engine::{Input, LevelChange, NewOrder, Output, Reject, crosses};
+use crate::engine::{Input, LevelChange, NewOrder, Output};
 use crate::error_code::ErrorCode;
 use crate::gateway::commands::{RequestContext, TradeCommand};
 use crate::gateway::market::effects::{Effect, Effects};
@@ -134,33 +134,22 @@ impl Paper {
                 let Some(paper) = self.books.get(symbol.index()) else {
                     return;
                 };
-                let instrument = paper.instrument().clone();
                 let target = orders::amend_target(
                     shared,
-                    &instrument,
+                    paper.instrument(),
                     symbol,
                     &context,
                     order_id,
                     price,
                     qty,
+                    |side| book.best(side).map(|l| l.price),
                 );
-                let (open, new_price, leaves) = match target {
+                let (_, new_price, leaves) = match target {
                     Ok(target) => target,
                     Err((code, message)) => {
                         return self.refuse(shared, &context, "amend", code, &message);
                     }
                 };
-                if open.post_only
-                    && let Some(opposite) = book.best(open.side.opposite()).map(|l| l.price)
-                    && crosses(open.side, new_price, opposite)
-                {
-                    let reject = Reject::PostOnlyWouldCross {
-                        price: new_price,
-                        opposite,
-                    };
-                    let message = reject.message(&instrument);
-                    return self.refuse(shared, &context, "amend", reject.code(), &message);
-                }
                 let input = Input::Amend {
                     owner: AccountConfig::owner(context.account),
                     order_id,
@@ -256,21 +245,8 @@ impl Paper {
                 true
             }
             Err(reject) => {
-                let instrument = paper.instrument();
-                let message = match reject {
-                    Reject::UnknownOrder { order_id } => format!(
-                        "no open {} order {} for this account",
-                        instrument.symbol,
-                        crate::encode::order_id(&instrument.symbol, order_id)
-                    ),
-                    _ => reject.message(instrument),
-                };
-                let op = match input {
-                    Input::New(_) => "order",
-                    Input::Cancel { .. } => "cancel",
-                    Input::Amend { .. } => "amend",
-                };
-                self.refuse(shared, &context, op, reject.code(), &message);
+                let (op, code, message) = orders::refused(paper.instrument(), input, reject);
+                self.refuse(shared, &context, op, code, &message);
                 false
             }
         }
