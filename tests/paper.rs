@@ -281,3 +281,41 @@ async fn without_paper_a_replay_still_refuses_orders() {
     server.stop().await;
     let _ = std::fs::remove_file(&file);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_halt_refuses_paper_orders_until_trading_resumes() {
+    let file = recording("halt");
+    // The same recording with a halt from T+100 ms to T+700 ms.
+    let status = |seq: u64, at: u64, status: &str| {
+        json!({"ts":T + at * MS,"stream":"ticker:PAPER","msg":{"type":"status","symbol":"PAPER",
+            "seq":seq,"ts":T + at * MS,"status":status}})
+    };
+    let text = std::fs::read_to_string(&file).expect("recording");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.insert(3, status(2, 700, "trading").to_string());
+    lines.insert(3, status(1, 100, "halted").to_string());
+    std::fs::write(&file, lines.join("\n") + "\n").expect("write");
+
+    let mut config = replay_config(&file, Some(1.0), &[]);
+    config.replay.as_mut().expect("replay").paper = true;
+    config.accounts =
+        Accounts::from_env_value(&format!("paper={TOKEN}"), &config.instruments).expect("accounts");
+    let server = Server::start(config).await;
+    let mut client = common::login(&server, TOKEN).await;
+    client
+        .request(
+            json!({"op":"subscribe","channels":["ticker"],"symbols":["PAPER"]}),
+            1,
+        )
+        .await;
+    let halted = client.until_type("status").await;
+    assert_eq!(halted["status"], "halted");
+    let refused = client.request(order("buy", "99.00", "1.00"), 2).await;
+    assert_eq!(refused["code"], "market_halted", "{refused}");
+    let trading = client.until_type("status").await;
+    assert_eq!(trading["status"], "trading");
+    let accepted = client.request(order("buy", "99.00", "1.00"), 3).await;
+    assert_eq!(accepted["type"], "order_accepted", "{accepted}");
+    server.stop().await;
+    let _ = std::fs::remove_file(&file);
+}

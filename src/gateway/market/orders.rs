@@ -97,6 +97,13 @@ pub fn amend_target(
     Ok((open, new_price, leaves))
 }
 
+/// Why an order or amend on a halted market is refused.
+pub fn halted(symbol: &str) -> String {
+    format!(
+        "{symbol} is halted: orders and amends are refused until trading resumes (a status message says when); cancels are taken"
+    )
+}
+
 /// What to answer an input the market refused: the request's `op`, the
 /// code, and the message (an unknown order named as the client knows it).
 pub fn refused(

@@ -74,7 +74,7 @@ impl Latest {
     pub fn remember(&mut self, channel: Channel, frame: &Utf8Bytes) {
         match channel {
             Channel::Ticker => {
-                if frame.as_str().starts_with("{\"type\":\"ticker\"") {
+                if !is_status(frame.as_str()) {
                     self.quote = Some(frame.clone());
                 }
                 self.ticker = Some(frame.clone());
@@ -96,6 +96,15 @@ impl Latest {
 
     pub fn candle(&self, interval: Interval) -> Option<&Utf8Bytes> {
         self.candles[interval.index()].as_ref()
+    }
+}
+
+/// Whether a message of the ticker stream is a market `status` (tickwire
+/// writes `type` first; a recording written by hand may not).
+pub fn is_status(text: &str) -> bool {
+    match text.strip_prefix("{\"type\":\"") {
+        Some(rest) => rest.starts_with("status\""),
+        None => text.contains("\"type\":\"status\""),
     }
 }
 

@@ -195,10 +195,7 @@ impl LiveSymbol {
 
     /// An order or amend on a halted market (cancels are taken).
     fn refuse_halted(&mut self, shared: &Shared, context: &RequestContext, op: &str) {
-        let message = format!(
-            "{} is halted: orders and amends are refused until trading resumes (a status message says when); cancels are taken",
-            self.market.instrument().symbol
-        );
+        let message = orders::halted(&self.market.instrument().symbol);
         self.refuse(shared, context, op, ErrorCode::MarketHalted, &message);
     }
 

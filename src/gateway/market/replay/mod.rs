@@ -314,6 +314,7 @@ impl ReplayTask {
             Channel::Book if replica.rebuilt() => Some(paper::Replayed::Rebuilt),
             Channel::Book => Some(paper::Replayed::Changes(replica.book_changes().to_vec())),
             Channel::Trades if !entry.snapshot => paper.read_trade(symbol, &entry.json),
+            Channel::Ticker => paper::read_status(&entry.json),
             _ => None,
         });
         let ts = entry.ts;

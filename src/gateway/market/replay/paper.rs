@@ -22,6 +22,8 @@ use crate::types::{OrderId, Side, SymbolId, UnixNanos};
 /// Every symbol's paper book, by server symbol id.
 pub struct Paper {
     books: Vec<PaperBook>,
+    /// By server symbol id: the replayed market is halted.
+    halted: Vec<bool>,
     out: Output,
     effects: Effects,
 }
@@ -37,12 +39,27 @@ pub enum Replayed {
         qty: crate::types::Qty,
         taker_side: Side,
     },
+    /// A recorded market `status`: paper orders are refused while halted,
+    /// as live ones are.
+    Status { halted: bool },
+}
+
+/// A recorded `status` message of the ticker stream, if `json` is one.
+pub fn read_status(json: &str) -> Option<Replayed> {
+    if !crate::gateway::streams::is_status(json) {
+        return None;
+    }
+    let v: Value = serde_json::from_str(json).ok()?;
+    Some(Replayed::Status {
+        halted: v["status"].as_str()? == "halted",
+    })
 }
 
 impl Paper {
     pub fn new(instruments: &Instruments) -> Paper {
         Paper {
             books: instruments.iter().cloned().map(PaperBook::new).collect(),
+            halted: vec![false; instruments.len()],
             out: Output::default(),
             effects: Effects::default(),
         }
@@ -84,6 +101,12 @@ impl Paper {
         what: Replayed,
         book: &Book,
     ) -> bool {
+        if let Replayed::Status { halted } = what {
+            if let Some(slot) = self.halted.get_mut(symbol.index()) {
+                *slot = halted;
+            }
+            return false;
+        }
         let Some(paper) = self.books.get_mut(symbol.index()) else {
             return false;
         };
@@ -96,6 +119,7 @@ impl Paper {
                 qty,
                 taker_side,
             } => paper.trade(ts, price, qty, taker_side, &mut self.out),
+            Replayed::Status { .. } => {}
         }
         self.send(shared, symbol, None)
     }
@@ -110,6 +134,18 @@ impl Paper {
         ts: UnixNanos,
         book: &Book,
     ) {
+        // A recorded halt holds for paper orders as a live one does.
+        if self.halted.get(symbol.index()).copied().unwrap_or(false) {
+            let refused = match &command {
+                TradeCommand::Order { context, .. } => Some(("order", context)),
+                TradeCommand::Amend { context, .. } => Some(("amend", context)),
+                TradeCommand::Cancel { .. } | TradeCommand::CancelAll { .. } => None,
+            };
+            if let (Some((op, context)), Some(paper)) = (refused, self.books.get(symbol.index())) {
+                let message = orders::halted(&paper.instrument().symbol);
+                return self.refuse(shared, context, op, ErrorCode::MarketHalted, &message);
+            }
+        }
         match command {
             TradeCommand::Order { context, order } => {
                 self.order(shared, symbol, context, order, ts, book)
