@@ -1,10 +1,12 @@
 // The web UI in a real browser (Debian's Chromium, headless) against real
 // tickwire servers: it loads and fills, its book agrees with a protocol
-// client's, it trades, it survives a server restart, it shows a replay.
+// client's, it trades, it survives a server restart, it shows a replay and
+// a scripted halt.
 
 import { expect, test, type Page } from "@playwright/test";
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 
@@ -191,5 +193,26 @@ test("shows a REPLAY badge with the speed when the server replays", async ({ pag
     expect(errors).toEqual([]);
   } finally {
     await stopServer(replay);
+  }
+});
+
+test("shows a HALTED badge while a scripted halt lasts", async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), "tickwire-ui-"));
+  const scenario = join(dir, "halt.toml");
+  writeFileSync(
+    scenario,
+    ["[[step]]", 'at = "3s"', 'symbol = "*"', 'kind = "halt"', 'for = "3s"', ""].join("\n"),
+  );
+  const halting = await startServer(["serve", "--seed", "53", "--scenario", scenario]);
+  try {
+    const errors = watchErrors(page);
+    await page.goto(halting.http + "/");
+    await expect(page.getByTestId("best-bid")).toHaveText(/\d/);
+    await expect(page.getByTestId("halted-badge")).toBeVisible({ timeout: 10_000 });
+    await expect(page.getByTestId("halted-badge")).toBeHidden({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+  } finally {
+    await killServer(halting);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

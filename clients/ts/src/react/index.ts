@@ -263,6 +263,32 @@ export function useTicker(symbol: string, client?: TickwireClient | null): Ticke
   return useView(view);
 }
 
+/**
+ * v1.1: whether `symbol`'s market is halted (the `status` messages of its
+ * ticker stream); orders on it are refused with `market_halted` meanwhile.
+ */
+export function useMarketHalted(symbol: string, client?: TickwireClient | null): boolean {
+  const c = useClient(client);
+  const view = useMemo(
+    () =>
+      new FrameView<boolean, boolean>(
+        () => {
+          const stream = c.ticker(symbol);
+          return {
+            source: { get: () => stream.halted, subscribe: (l) => stream.subscribe(l) },
+            close: () => {
+              c.release(stream);
+            },
+          };
+        },
+        identity<boolean>,
+        false,
+      ),
+    [c, symbol],
+  );
+  return useView(view);
+}
+
 /** Candles of `symbol` at `interval`: history from the snapshot, then live. */
 export function useCandles(
   symbol: string,

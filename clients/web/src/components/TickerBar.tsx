@@ -1,18 +1,24 @@
 /** The selected symbol's ticker: last, 24 h change, bid/ask, high/low/volume. */
 
 import type { Instrument } from "tickwire-client";
-import { useTicker } from "tickwire-client/react";
+import { useMarketHalted, useTicker } from "tickwire-client/react";
 
 import { compactNumber, percent } from "../format";
 import { dayChange } from "./Markets";
 
 export function TickerBar({ instrument }: { instrument: Instrument }) {
   const t = useTicker(instrument.symbol);
+  const halted = useMarketHalted(instrument.symbol);
   const change = dayChange(t?.last ?? null, t?.open ?? null);
   const direction = change === null ? "" : change >= 0 ? "up" : "down";
   return (
     <div className="tickerbar">
       <div className="tickerbar-symbol">{instrument.symbol}</div>
+      {halted && (
+        <span className="badge halted" data-testid="halted-badge" title="trading is halted">
+          HALTED
+        </span>
+      )}
       <div className={`tickerbar-last ${direction}`} data-testid="last-price">
         {t?.last ?? "—"}
       </div>
