@@ -17,7 +17,11 @@
 //! for a connection meanwhile goes in one write, with one wake-up per
 //! turn rather than one per connection. Only when the socket is full does
 //! the connection's own task take over, woken when the socket drains.
+//!
+//! `faulting`: a connection's faults on demand (testing clients), applied
+//! where its market data is queued.
 
+mod faulting;
 mod flusher;
 mod wire;
 
@@ -31,11 +35,12 @@ use rustc_hash::FxHashSet;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use faulting::{Faulting, is_snapshot, stalled};
 pub use flusher::{Flusher, Unflushed};
 pub use wire::{Sent, Wire, Written};
 
 use crate::encode;
-use crate::faults::{Action, FaultPlan, corrupt_checksum};
+use crate::faults::{Action, corrupt_checksum};
 use crate::instrument::Instruments;
 use crate::protocol::{Channel, StreamId};
 use crate::types::SymbolId;
@@ -176,38 +181,6 @@ struct State {
     /// A fault schedule for this connection's market data (client tests;
     /// `crate::faults`). Boxed: most connections have none.
     faults: Option<Box<Faulting>>,
-}
-
-/// A connection's fault schedule and what it left in progress.
-struct Faulting {
-    plan: FaultPlan,
-    since: Instant,
-    /// A message held back by `reorder`, sent after its stream's next.
-    held: Option<(StreamId, Utf8Bytes)>,
-    /// Nothing is written before this (`stall`).
-    stalled_until: Option<Instant>,
-    /// Closed without a close frame (`close:abrupt`).
-    abort: bool,
-}
-
-/// A `book_snapshot` or `candles_snapshot` (the encoders put `type` first).
-fn is_snapshot(frame: &Utf8Bytes) -> bool {
-    let text = frame.as_str();
-    text.starts_with("{\"type\":\"book_snapshot\"")
-        || text.starts_with("{\"type\":\"candles_snapshot\"")
-}
-
-/// Until when a `stall` fault holds writes back (cleared once over).
-fn stalled(state: &mut State) -> Option<Instant> {
-    let f = state.faults.as_mut()?;
-    match f.stalled_until {
-        Some(until) if Instant::now() < until => Some(until),
-        Some(_) => {
-            f.stalled_until = None;
-            None
-        }
-        None => None,
-    }
 }
 
 impl State {
@@ -455,75 +428,6 @@ impl Outbox {
             self.wake.notify_one();
         }
         Queueing { push, flush }
-    }
-
-    /// Applies the connection's fault schedule to a market message of
-    /// `stream`: what the caller must still do, the rest done here.
-    fn fault(&self, state: &mut State, stream: StreamId, frame: &Utf8Bytes) -> Action {
-        let Some(f) = &mut state.faults else {
-            return Action::Deliver;
-        };
-        let elapsed = if f.plan.spec().timed() {
-            f.since.elapsed()
-        } else {
-            Duration::ZERO
-        };
-        let action = f.plan.on_message(stream.channel, elapsed);
-        match action {
-            Action::Reorder => f.held = Some((stream, frame.clone())),
-            Action::Stall(d) => f.stalled_until = Some(Instant::now() + d),
-            Action::Close(None) => f.abort = true,
-            Action::Close(Some(code)) => {
-                state.close.get_or_insert(CloseReason {
-                    code,
-                    reason: "closed by a fault",
-                });
-                state.drain_first = false;
-                state.market.clear();
-                state.market_bytes = 0;
-                state.pending_notice = None;
-            }
-            Action::Shutdown => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                if state.queue_notice(crate::encode::shutdown(now)) {
-                    state.close = Some(CloseReason::SHUTDOWN);
-                    state.drain_first = true;
-                }
-            }
-            _ => {}
-        }
-        action
-    }
-
-    /// Sets (or with `None` clears) the connection's fault schedule.
-    pub fn set_faults(&self, plan: Option<FaultPlan>) {
-        self.lock().faults = plan.map(|plan| {
-            Box::new(Faulting {
-                plan,
-                since: Instant::now(),
-                held: None,
-                stalled_until: None,
-                abort: false,
-            })
-        });
-    }
-
-    /// Faults applied to this connection so far.
-    pub fn faults_applied(&self) -> u64 {
-        self.lock().faults.as_ref().map_or(0, |f| f.plan.applied)
-    }
-
-    /// Until when a `stall` fault holds every write back, if it does.
-    pub fn stalled_until(&self) -> Option<Instant> {
-        let mut state = self.lock();
-        stalled(&mut state)
-    }
-
-    /// Whether a fault closed the connection without a close frame.
-    pub fn aborted(&self) -> bool {
-        self.lock().faults.as_ref().is_some_and(|f| f.abort)
     }
 
     /// The budget is full: drop the queued market data (and this message),
