@@ -153,7 +153,7 @@ async fn a_corrupted_checksum_is_wrong_once_and_the_book_itself_is_right() {
 async fn a_stall_holds_everything_back_then_lets_it_through() {
     let server = Server::start(allowing()).await;
     let (mut client, _) = book_client(&server).await;
-    set(&mut client, "stall:700ms@after=2").await;
+    set(&mut client, "stall:1s@after=2").await;
     let mut longest = Duration::ZERO;
     let mut last = Instant::now();
     for _ in 0..40 {
@@ -161,8 +161,10 @@ async fn a_stall_holds_everything_back_then_lets_it_through() {
         longest = longest.max(last.elapsed());
         last = Instant::now();
     }
+    // Data the socket held from before the stall may be read in its first
+    // moments, so the silence seen can be a little under the 1 s.
     assert!(
-        longest >= Duration::from_millis(600),
+        longest >= Duration::from_millis(800),
         "longest silence {longest:?}"
     );
     server.stop().await;

@@ -97,11 +97,6 @@ impl Outbox {
         });
     }
 
-    /// Faults applied to this connection so far.
-    pub fn faults_applied(&self) -> u64 {
-        self.lock().faults.as_ref().map_or(0, |f| f.plan.applied)
-    }
-
     /// Until when a `stall` fault holds every write back, if it does.
     pub fn stalled_until(&self) -> Option<Instant> {
         let mut state = self.lock();

@@ -290,8 +290,6 @@ pub struct FaultPlan {
     /// A `drop` in progress: messages of its channel still to drop.
     dropping: Option<(Option<&'static str>, u32)>,
     rng: ChaCha8Rng,
-    /// Faults applied so far.
-    pub applied: u64,
 }
 
 impl FaultPlan {
@@ -301,7 +299,6 @@ impl FaultPlan {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             dropping: None,
             spec,
-            applied: 0,
         }
     }
 
@@ -321,7 +318,6 @@ impl FaultPlan {
             if *left == 0 {
                 self.dropping = None;
             }
-            self.applied += 1;
             return Action::Drop;
         }
         let mut chosen = None;
@@ -347,7 +343,6 @@ impl FaultPlan {
         let Some((kind, channel)) = chosen else {
             return Action::Deliver;
         };
-        self.applied += 1;
         match kind {
             Kind::Drop(n) => {
                 if n > 1 {

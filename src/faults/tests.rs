@@ -81,7 +81,6 @@ fn time_triggers_wait_for_the_first_message_after_the_time() {
         plan.on_message(Channel::Heartbeat, Duration::from_secs(3)),
         Action::Deliver
     );
-    assert_eq!(plan.applied, 1);
 }
 
 #[test]

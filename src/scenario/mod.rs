@@ -74,10 +74,6 @@ impl Script {
         self.next += usize::from(change.is_some());
         change
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
-    }
 }
 
 /// A scenario file, checked against the instruments served.

@@ -9,7 +9,7 @@ use crate::error_code::ErrorCode;
 use crate::gateway::commands::RequestContext;
 use crate::gateway::shared::Shared;
 use crate::instrument::Instrument;
-use crate::trading::OpenOrder;
+use crate::trading::AccountConfig;
 use crate::types::{OrderId, Price, Qty, Side, SymbolId};
 
 use super::effects::Effect;
@@ -37,11 +37,11 @@ pub fn refusal(
     }
 }
 
-/// An `amend` settled against the account's open order: the order, its
-/// new price (default: the current one) and new open quantity (the new
-/// total, default the current one, less what is filled), once the
-/// quantity, the position limit and `post_only` (against `best`, the best
-/// opposite price of the book the order rests in) allow it.
+/// An `amend` settled against the account's open order, as the market's
+/// input: its new price (default: the current one) and new open quantity
+/// (the new total, default the current one, less what is filled), once
+/// the quantity, the position limit and `post_only` (against `best`, the
+/// best opposite price of the book the order rests in) allow it.
 #[allow(clippy::too_many_arguments)]
 pub fn amend_target(
     shared: &Shared,
@@ -52,7 +52,7 @@ pub fn amend_target(
     price: Option<Price>,
     qty: Option<Qty>,
     best: impl Fn(Side) -> Option<Price>,
-) -> Result<(OpenOrder, Price, Qty), Refusal> {
+) -> Result<Input, Refusal> {
     let account = &shared.accounts[context.account];
     let open = account.state().orders.get(symbol, order_id).cloned();
     let Some((open, current_price)) = open.and_then(|o| o.price.map(|p| (o, p))) else {
@@ -94,7 +94,12 @@ pub fn amend_target(
         };
         return Err((reject.code(), reject.message(instrument)));
     }
-    Ok((open, new_price, leaves))
+    Ok(Input::Amend {
+        owner: AccountConfig::owner(context.account),
+        order_id,
+        price: new_price,
+        qty: leaves,
+    })
 }
 
 /// Why an order or amend on a halted market is refused.

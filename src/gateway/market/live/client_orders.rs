@@ -123,18 +123,12 @@ impl LiveSymbol {
             qty,
             |side| book.best(side).map(|l| l.price),
         );
-        let (_, new_price, leaves) = match target {
+        let input = match target {
             Ok(target) => target,
             Err((code, message)) => {
                 self.refuse(shared, &context, "amend", code, &message);
                 return;
             }
-        };
-        let input = Input::Amend {
-            owner: AccountConfig::owner(context.account),
-            order_id,
-            price: new_price,
-            qty: leaves,
         };
         self.client_input(shared, context, &input);
     }

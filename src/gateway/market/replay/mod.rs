@@ -312,7 +312,7 @@ impl ReplayTask {
         }
         let replayed = self.paper.as_ref().and_then(|paper| match entry.channel {
             Channel::Book if replica.rebuilt() => Some(paper::Replayed::Rebuilt),
-            Channel::Book => Some(paper::Replayed::Changes(replica.book_changes().to_vec())),
+            Channel::Book => Some(paper::Replayed::Changes),
             Channel::Trades if !entry.snapshot => paper.read_trade(symbol, &entry.json),
             Channel::Ticker => paper::read_status(&entry.json),
             _ => None,
@@ -338,8 +338,9 @@ impl ReplayTask {
             }
             self.unflushed_plays = 0;
         }
-        let book = self.replicas[symbol.index()].book().book;
-        paper.replayed(&self.shared, symbol, ts, replayed, book);
+        let replica = &self.replicas[symbol.index()];
+        let (book, changes) = (replica.book().book, replica.book_changes());
+        paper.replayed(&self.shared, symbol, ts, replayed, book, changes);
     }
 
     /// Publishes a played entry through its hub, at the pace asked for.

@@ -30,8 +30,8 @@ pub struct Paper {
 
 /// What a replayed message means to the paper books.
 pub enum Replayed {
-    /// These levels changed.
-    Changes(Vec<LevelChange>),
+    /// Levels changed (the replica's last changes).
+    Changes,
     /// The whole book was rebuilt (a snapshot).
     Rebuilt,
     Trade {
@@ -91,7 +91,8 @@ impl Paper {
             .is_some_and(PaperBook::has_orders)
     }
 
-    /// A replayed message, after it was published: the fills it causes.
+    /// A replayed message, after it was published (`book` and `changes`
+    /// as the replica has them after it): the fills it causes.
     /// True if anything was sent.
     pub fn replayed(
         &mut self,
@@ -100,6 +101,7 @@ impl Paper {
         ts: UnixNanos,
         what: Replayed,
         book: &Book,
+        changes: &[LevelChange],
     ) -> bool {
         if let Replayed::Status { halted } = what {
             if let Some(slot) = self.halted.get_mut(symbol.index()) {
@@ -112,7 +114,7 @@ impl Paper {
         };
         self.out.clear();
         match what {
-            Replayed::Changes(changes) => paper.book_changed(ts, &changes, book, &mut self.out),
+            Replayed::Changes => paper.book_changed(ts, changes, book, &mut self.out),
             Replayed::Rebuilt => paper.book_replaced(ts, book, &mut self.out),
             Replayed::Trade {
                 price,
@@ -180,17 +182,11 @@ impl Paper {
                     qty,
                     |side| book.best(side).map(|l| l.price),
                 );
-                let (_, new_price, leaves) = match target {
+                let input = match target {
                     Ok(target) => target,
                     Err((code, message)) => {
                         return self.refuse(shared, &context, "amend", code, &message);
                     }
-                };
-                let input = Input::Amend {
-                    owner: AccountConfig::owner(context.account),
-                    order_id,
-                    price: new_price,
-                    qty: leaves,
                 };
                 self.input(shared, symbol, context, &input, ts, book);
             }
