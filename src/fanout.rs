@@ -210,6 +210,9 @@ pub struct Outbox {
     /// When the client was last heard from, in the gateway clock's
     /// milliseconds: written by the connection's reader, read by the pinger.
     heard_ms: AtomicU64,
+    /// The connection speaks tickwire's protocol (false: the Binance
+    /// dialect, which is sent no native notices). Fixed at creation.
+    native: bool,
 }
 
 /// What `drain` takes out in one go (a connection with no socket: the
@@ -239,7 +242,19 @@ impl Outbox {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             heard_ms: AtomicU64::new(0),
+            native: true,
         }
+    }
+
+    /// The outbox of a connection speaking the Binance dialect.
+    pub fn binance(mut self) -> Outbox {
+        self.native = false;
+        self
+    }
+
+    /// Whether the connection speaks tickwire's own protocol.
+    pub fn native(&self) -> bool {
+        self.native
     }
 
     /// The client was heard from at `ms`.
@@ -485,6 +500,9 @@ impl Outbox {
     /// Queues a connection-level notice in order with the market data (a
     /// replay's `replay_end` must follow the messages before it).
     pub fn push_notice(&self, frame: Utf8Bytes) {
+        if !self.native {
+            return;
+        }
         let mut state = self.lock();
         if state.queue_notice(frame) {
             self.write_now(state);
@@ -580,7 +598,7 @@ impl Outbox {
     /// with 1001. Nothing queued after this is sent.
     pub fn shut_down(&self, notice: Utf8Bytes) {
         let mut state = self.lock();
-        if !state.queue_notice(notice) {
+        if state.close.is_some() || (self.native && !state.queue_notice(notice)) {
             return;
         }
         state.close = Some(CloseReason::SHUTDOWN);

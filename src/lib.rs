@@ -32,9 +32,13 @@
 //! - [`watch`]: `tickwire watch`, the terminal viewer; [`client`]: the
 //!   command-line trading client; [`loadgen`]: the load generator.
 //! - [`signal`]: waiting for Ctrl-C or SIGTERM.
+//! - [`binance`] (pure): the Binance spot dialect's names, events, REST
+//!   bodies and errors, made from the native streams; [`query`]: URL query
+//!   strings.
 //! - [`faults`] (pure): fault schedules for a connection's market data,
 //!   applied by [`fanout`], so clients can prove they recover.
 
+pub mod binance;
 pub mod book;
 pub mod client;
 pub mod config_file;
@@ -52,6 +56,7 @@ pub mod loadgen;
 pub mod market;
 pub mod paper;
 pub mod protocol;
+pub mod query;
 pub mod record;
 pub mod scenario;
 pub mod signal;

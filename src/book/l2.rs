@@ -55,6 +55,15 @@ impl L2Book {
         }
     }
 
+    /// The best level of a side.
+    pub fn best(&self, side: Side) -> Option<(Price, Qty)> {
+        match side {
+            Side::Buy => self.bids.iter().next_back(),
+            Side::Sell => self.asks.iter().next(),
+        }
+        .map(|(p, q)| (*p, *q))
+    }
+
     pub fn len(&self, side: Side) -> usize {
         match side {
             Side::Buy => self.bids.len(),

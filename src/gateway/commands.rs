@@ -45,6 +45,35 @@ pub enum PollQuery {
         since: Option<u64>,
     },
     Ticker,
+    /// A REST read of the Binance dialect.
+    Binance(BinanceQuery),
+}
+
+/// A REST read of the Binance dialect (`/binance/api/v3/...`) about one
+/// symbol; times in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinanceQuery {
+    Depth {
+        limit: usize,
+    },
+    Trades {
+        limit: usize,
+    },
+    AggTrades {
+        limit: usize,
+        from_id: Option<u64>,
+        start: Option<u64>,
+        end: Option<u64>,
+    },
+    Klines {
+        interval: crate::stats::Interval,
+        limit: usize,
+        start: Option<u64>,
+        end: Option<u64>,
+    },
+    Ticker24h,
+    Price,
+    BookTicker,
 }
 
 /// The answer's JSON body; `None` when there is nothing yet (no ticker).

@@ -142,6 +142,7 @@ pub async fn serve_with(
         connections: DashMap::new(),
         next_conn: AtomicU64::new(1),
         symbols: handles,
+        binance_weights: Default::default(),
     });
     let mut live_tasks = Vec::new();
     let mut snapshots = None;

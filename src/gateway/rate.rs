@@ -89,3 +89,42 @@ mod tests {
         assert_eq!(limit.take_at(start + Duration::from_secs(1)), Ok(()));
     }
 }
+
+/// Request weight used per client address and minute (the Binance
+/// dialect's `X-MBX-USED-WEIGHT-1M` and its limit). Only the current
+/// minute is kept.
+#[derive(Default)]
+pub struct Weights {
+    used: std::sync::Mutex<(u64, rustc_hash::FxHashMap<std::net::IpAddr, u64>)>,
+}
+
+impl Weights {
+    /// Adds `weight` for `ip` in `minute`; the total used in that minute.
+    pub fn add(&self, ip: std::net::IpAddr, minute: u64, weight: u64) -> u64 {
+        let mut used = self
+            .used
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if used.0 != minute {
+            *used = (minute, Default::default());
+        }
+        let total = used.1.entry(ip).or_insert(0);
+        *total += weight;
+        *total
+    }
+}
+
+#[cfg(test)]
+mod weight_tests {
+    use super::*;
+
+    #[test]
+    fn weight_adds_up_per_address_and_starts_again_each_minute() {
+        let weights = Weights::default();
+        let (a, b) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+        assert_eq!(weights.add(a, 7, 5), 5);
+        assert_eq!(weights.add(a, 7, 20), 25);
+        assert_eq!(weights.add(b, 7, 1), 1);
+        assert_eq!(weights.add(a, 8, 2), 2);
+    }
+}

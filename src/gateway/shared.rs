@@ -53,6 +53,8 @@ pub struct Shared {
     pub(super) symbols: Vec<SymbolHandle>,
     /// Caps WebSocket connections: a permit moves into each.
     pub(super) connection_slots: Arc<Semaphore>,
+    /// The Binance dialect's REST weight per client and minute.
+    pub(super) binance_weights: super::rate::Weights,
 }
 
 impl Shared {

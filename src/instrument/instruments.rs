@@ -45,6 +45,13 @@ struct RawInstrument {
     start_price: Spanned<String>,
     volatility: Spanned<f64>,
     event_rate: Spanned<f64>,
+    base: Option<Spanned<String>>,
+    quote: Option<Spanned<String>>,
+    binance: Option<Spanned<String>>,
+}
+
+fn optional(field: &Option<Spanned<String>>) -> Option<&str> {
+    field.as_ref().map(|s| s.get_ref().as_str())
 }
 
 impl Instruments {
@@ -102,7 +109,10 @@ impl Instruments {
                 dec("start_price", &r.start_price)?,
                 *r.volatility.get_ref(),
                 *r.event_rate.get_ref(),
-            );
+            )
+            .and_then(|i| {
+                i.with_names(optional(&r.base), optional(&r.quote), optional(&r.binance))
+            });
             let instrument = built.map_err(|(field, message)| {
                 let span = match field {
                     "symbol" => r.symbol.span(),
@@ -115,6 +125,9 @@ impl Instruments {
                     "start_price" => r.start_price.span(),
                     "volatility" => r.volatility.span(),
                     "event_rate" => r.event_rate.span(),
+                    "base" => r.base.as_ref().map_or(entry.span(), |s| s.span()),
+                    "quote" => r.quote.as_ref().map_or(entry.span(), |s| s.span()),
+                    "binance" => r.binance.as_ref().map_or(entry.span(), |s| s.span()),
                     _ => entry.span(),
                 };
                 invalid(span.start, field, message)
@@ -125,6 +138,19 @@ impl Instruments {
                     "symbol",
                     format!("{} is defined twice", instrument.symbol),
                 ));
+            }
+            if let Some(other) = list
+                .iter()
+                .find(|i| i.binance_symbol() == instrument.binance_symbol())
+            {
+                let span = r.binance.as_ref().map_or(r.symbol.span(), |s| s.span());
+                let message = format!(
+                    "{} and {} are both {} in the Binance dialect: give one a `binance` name",
+                    other.symbol,
+                    instrument.symbol,
+                    instrument.binance_symbol()
+                );
+                return Err(invalid(span.start, "binance", message));
             }
             if list.len() == usize::from(u16::MAX) {
                 let message = format!("more than {} instruments", u16::MAX);

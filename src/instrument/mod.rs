@@ -45,6 +45,17 @@ pub struct Instrument {
     pub volatility: f64,
     /// Simulated engine events per second.
     pub event_rate: f64,
+    /// The asset bought and sold, and the asset it is priced in (Binance's
+    /// `baseAsset`/`quoteAsset`, the spot balances); by default the parts
+    /// of `BASE-QUOTE`, or the symbol and `USD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// The symbol in the Binance dialect; by default the symbol without
+    /// its dashes (`BTC-USD` is `BTCUSD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binance: Option<String>,
     /// Size of one tick in units of 10^-price_decimals.
     tick_units: i64,
     /// Size of one lot in units of 10^-qty_decimals.
@@ -125,6 +136,9 @@ impl Instrument {
             start_price: Price(0),
             volatility,
             event_rate,
+            base: None,
+            quote: None,
+            binance: None,
             tick_units,
             lot_units,
         };
@@ -203,6 +217,56 @@ impl Instrument {
         let mut s = String::with_capacity(16);
         self.write_qty(qty, &mut s);
         s
+    }
+
+    /// Sets the optional names: the base and quote assets and the Binance
+    /// symbol, each checked (`Err` names the field).
+    pub fn with_names(
+        mut self,
+        base: Option<&str>,
+        quote: Option<&str>,
+        binance: Option<&str>,
+    ) -> Result<Instrument, (&'static str, String)> {
+        let name = |field: &'static str, value: Option<&str>, max: usize| {
+            value
+                .map(|v| {
+                    check_name(v, max)
+                        .map(|()| v.to_string())
+                        .map_err(|m| (field, m))
+                })
+                .transpose()
+        };
+        self.base = name("base", base, 20)?;
+        self.quote = name("quote", quote, 20)?;
+        self.binance = name("binance", binance, 20)?;
+        Ok(self)
+    }
+
+    /// The base asset (`BTC` of `BTC-USD`).
+    pub fn base_asset(&self) -> &str {
+        match (&self.base, self.symbol.split_once('-')) {
+            (Some(base), _) => base,
+            (None, Some((base, _))) => base,
+            (None, None) => &self.symbol,
+        }
+    }
+
+    /// The quote asset (`USD` of `BTC-USD`; `USD` for a symbol without a
+    /// dash, such as `AAPL`).
+    pub fn quote_asset(&self) -> &str {
+        match (&self.quote, self.symbol.split_once('-')) {
+            (Some(quote), _) => quote,
+            (None, Some((_, quote))) => quote,
+            (None, None) => "USD",
+        }
+    }
+
+    /// The symbol in the Binance dialect.
+    pub fn binance_symbol(&self) -> String {
+        match &self.binance {
+            Some(name) => name.clone(),
+            None => self.symbol.replace('-', ""),
+        }
     }
 
     /// How many ticks the band allows around a reference price (at least 1).
@@ -330,6 +394,22 @@ fn check_symbol(symbol: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "{symbol:?} must be 1 to 20 characters of A-Z, 0-9 and '-'"
+        ))
+    }
+}
+
+/// An asset or a Binance symbol: 1 to `max` characters of A-Z and 0-9.
+fn check_name(name: &str, max: usize) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be 1 to {max} characters of A-Z and 0-9"
         ))
     }
 }

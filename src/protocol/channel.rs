@@ -2,6 +2,7 @@
 //! (`book`, `candles`) and in recordings (`candles_1s`), and the book's
 //! views of v1.1 (a depth, an interval, or both), each a stream of its own.
 
+use crate::binance::Framed;
 use crate::stats::Interval;
 use crate::types::SymbolId;
 
@@ -16,6 +17,9 @@ pub enum Channel {
     Candles(Interval),
     Heartbeat,
     BookView(BookView),
+    /// A stream of the Binance dialect (`crate::binance`), made from the
+    /// others; never recorded, never named on the native protocol.
+    Binance(Framed),
 }
 
 /// The top levels a book view keeps per side.
@@ -145,8 +149,11 @@ impl BookView {
 }
 
 impl Channel {
-    /// Every channel including the book views, in `index` order.
-    pub const COUNT: usize = 6 + BookView::ALL.len();
+    /// Where the Binance dialect's streams start in `index` order.
+    const BINANCE_AT: usize = 6 + BookView::ALL.len();
+    /// Every channel including the book views and the Binance dialect's
+    /// streams, in `index` order.
+    pub const COUNT: usize = Channel::BINANCE_AT + Framed::COUNT;
     pub const EVERY: [Channel; Channel::COUNT] = {
         let mut every = [Channel::Book; Channel::COUNT];
         let mut i = 0;
@@ -154,8 +161,12 @@ impl Channel {
             every[i] = Channel::ALL[i];
             i += 1;
         }
-        while i < Channel::COUNT {
+        while i < Channel::BINANCE_AT {
             every[i] = Channel::BookView(BookView::ALL[i - 6]);
+            i += 1;
+        }
+        while i < Channel::COUNT {
+            every[i] = Channel::Binance(Framed::ALL[i - Channel::BINANCE_AT]);
             i += 1;
         }
         every
@@ -174,6 +185,7 @@ impl Channel {
     pub fn name(self) -> &'static str {
         match self {
             Channel::BookView(_) => "book",
+            Channel::Binance(framed) => framed.stream.suffix(),
             _ => NAMES[self.index()].1,
         }
     }
@@ -184,6 +196,7 @@ impl Channel {
     pub fn stream_name(self) -> &'static str {
         match self {
             Channel::BookView(_) => "book",
+            Channel::Binance(framed) => framed.stream.suffix(),
             _ => NAMES[self.index()].2,
         }
     }
@@ -218,6 +231,7 @@ impl Channel {
             Channel::Candles(Interval::OneMinute) => 4,
             Channel::Heartbeat => 5,
             Channel::BookView(view) => 6 + view.index(),
+            Channel::Binance(framed) => Channel::BINANCE_AT + framed.index(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! (everything else is written by whoever queued it, see `fanout`). `io`
 //! is the socket as tungstenite, which reads the client's frames, sees it.
 
+mod binance;
 mod io;
 mod reader;
 mod trading;
@@ -29,6 +30,19 @@ use crate::fanout::{CloseReason, Outbox, Wire};
 use crate::protocol::StreamId;
 use crate::types::SymbolId;
 
+/// What a connection speaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// tickwire's protocol (`/ws`).
+    Native,
+    /// Binance's market streams (`/binance/ws`: raw events; `/binance/
+    /// stream`: combined), starting with the streams its URL names.
+    Binance {
+        combined: bool,
+        streams: Vec<StreamId>,
+    },
+}
+
 /// Serves one upgraded connection until it closes: `socket` after the
 /// handshake, with `read` the bytes of it read already.
 pub async fn run(
@@ -36,15 +50,23 @@ pub async fn run(
     mut read: Bytes,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
-    _done: mpsc::Sender<()>,
+    (_permit, _done): (OwnedSemaphorePermit, mpsc::Sender<()>),
+    dialect: Dialect,
 ) {
     let id = shared.next_conn.fetch_add(1, Relaxed);
-    let outbox = Arc::new(Outbox::new(
-        id,
-        shared.config.lag,
-        shared.instruments.clone(),
-    ));
+    let outbox = match dialect {
+        Dialect::Native => Outbox::new(id, shared.config.lag, shared.instruments.clone()),
+        // Binance closes a connection that cannot keep up (there is no
+        // `lagged` in its dialect): the first overflow closes with 1008.
+        Dialect::Binance { .. } => {
+            let lag = crate::fanout::LagPolicy {
+                max_lags: 1,
+                ..shared.config.lag
+            };
+            Outbox::new(id, lag, shared.instruments.clone()).binance()
+        }
+    };
+    let outbox = Arc::new(outbox);
     if let Some(spec) = &shared.config.faults {
         outbox.set_faults(Some(crate::faults::FaultPlan::new(spec.clone())));
     }
@@ -79,6 +101,12 @@ pub async fn run(
     let writing = writer::write_loop(&socket, &outbox, &shared, stop);
     tokio::pin!(writing);
     let mut session = Session::new(shared.clone(), outbox.clone());
+    if let Dialect::Binance { combined, streams } = dialect {
+        session.binance = Some(combined);
+        session.subscriptions.extend(streams.iter().copied());
+        outbox.subscribe(&streams);
+        session.register(&streams).await;
+    }
     let client_left = {
         let reading = session.read_loop(&mut ws);
         tokio::pin!(reading);
@@ -126,6 +154,8 @@ struct Session {
     account: Option<usize>,
     cancel_on_disconnect: bool,
     auth_failures: u32,
+    /// The connection speaks the Binance dialect: `Some(combined)`.
+    binance: Option<bool>,
 }
 
 impl Session {
@@ -139,6 +169,7 @@ impl Session {
             account: None,
             cancel_on_disconnect: false,
             auth_failures: 0,
+            binance: None,
             // Grows to the largest request on the first one.
             scratch: Vec::new(),
         }

@@ -31,7 +31,15 @@ impl Session {
                 // Boxed: the request's future (subscribe, order...) is the
                 // largest part of a connection's state, and an idle
                 // connection should not carry it between requests.
-                Ok(Message::Text(text)) => Box::pin(self.request(&text)).await,
+                Ok(Message::Text(text)) => match self.binance {
+                    Some(combined) => Box::pin(self.binance_request(&text, combined)).await,
+                    None => Box::pin(self.request(&text)).await,
+                },
+                Ok(Message::Binary(_)) if self.binance.is_some() => {
+                    self.outbox.push_priority(
+                        "{\"code\":3,\"msg\":\"Invalid JSON: binary frames are not read; send JSON text frames\",\"id\":null}".into(),
+                    );
+                }
                 Ok(Message::Binary(_)) => self.reply_error(
                     &None,
                     None,
@@ -202,8 +210,14 @@ impl Session {
         self.outbox.subscribe(&new);
         self.outbox
             .push_priority(self.subscription_list("subscribed", id));
-        // Each symbol's task registers its streams and queues their initial
-        // state (again, for streams already subscribed: that is the resync).
+        self.register(&streams).await;
+        Ok(())
+    }
+
+    /// Has each symbol's task register `streams` (subscribed in the outbox
+    /// already) and queue their initial state (again, for streams already
+    /// subscribed: that is the resync).
+    pub(super) async fn register(&self, streams: &[StreamId]) {
         for symbol in streams.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
             let channels = streams
                 .iter()
@@ -217,7 +231,6 @@ impl Session {
             let command = SymbolCommand::Streams(command);
             self.shared.command(symbol, command).await;
         }
-        Ok(())
     }
 
     async fn unsubscribe(
@@ -231,12 +244,19 @@ impl Session {
             .filter(|s| self.subscriptions.contains(s))
             .copied()
             .collect();
-        for stream in &gone {
-            self.subscriptions.remove(stream);
-        }
-        self.outbox.unsubscribe(&gone);
+        self.unregister(&gone).await;
         self.outbox
             .push_priority(self.subscription_list("unsubscribed", id));
+        Ok(())
+    }
+
+    /// Ends subscriptions the connection has: nothing of them is sent after
+    /// this, and their symbols' tasks forget them.
+    pub(super) async fn unregister(&mut self, gone: &[StreamId]) {
+        for stream in gone {
+            self.subscriptions.remove(stream);
+        }
+        self.outbox.unsubscribe(gone);
         for symbol in gone.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
             let channels = gone
                 .iter()
@@ -250,7 +270,6 @@ impl Session {
             let command = SymbolCommand::Streams(command);
             self.shared.command(symbol, command).await;
         }
-        Ok(())
     }
 
     /// `faults`: this connection's fault schedule, replaced (an empty spec

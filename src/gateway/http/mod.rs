@@ -23,13 +23,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+mod binance;
 mod poll;
 mod prometheus;
 mod web;
 
 pub(super) use web::embedded;
 
-use super::connection;
+use super::connection::{self, Dialect};
 use super::shared::Shared;
 use crate::encode;
 
@@ -64,7 +65,13 @@ pub async fn accept_loop(
             let service = {
                 let (shared, stop, done) = (shared.clone(), stop.clone(), done.clone());
                 service_fn(move |request| {
-                    route(request, shared.clone(), stop.clone(), done.clone())
+                    route(
+                        request,
+                        shared.clone(),
+                        stop.clone(),
+                        done.clone(),
+                        peer.ip(),
+                    )
                 })
             };
             let conn = http1::Builder::new()
@@ -109,8 +116,12 @@ async fn route(
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
+    peer: std::net::IpAddr,
 ) -> Result<Response<Body>, Infallible> {
     let path = request.uri().path();
+    if path.starts_with(binance::PREFIX) {
+        return Ok(binance::route(request, shared, (stop, done), peer).await);
+    }
     let api = path.starts_with("/api/");
     let method = request.method();
     if method == Method::OPTIONS && api {
@@ -132,7 +143,7 @@ async fn route(
         return Ok(if api { cors(refused) } else { refused });
     }
     let response = match path {
-        "/ws" => upgrade(request, shared, stop, done),
+        "/ws" => upgrade(request, shared, (stop, done), Dialect::Native),
         "/healthz" => response(
             StatusCode::OK,
             "application/json",
@@ -222,8 +233,8 @@ fn header_has(request: &Request<Incoming>, name: hyper::header::HeaderName, toke
 fn upgrade(
     mut request: Request<Incoming>,
     shared: Arc<Shared>,
-    stop: watch::Receiver<bool>,
-    done: mpsc::Sender<()>,
+    (stop, done): (watch::Receiver<bool>, mpsc::Sender<()>),
+    dialect: Dialect,
 ) -> Response<Body> {
     let key = request
         .headers()
@@ -269,8 +280,8 @@ fn upgrade(
                     parts.read_buf,
                     shared,
                     stop,
-                    permit,
-                    done,
+                    (permit, done),
+                    dialect,
                 ));
             }
             Err(_) => tracing::error!("an upgraded connection is not a TCP socket"),

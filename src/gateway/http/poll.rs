@@ -13,47 +13,10 @@ use tokio::sync::oneshot;
 use crate::gateway::commands::{PollQuery, StreamCommand, SymbolCommand};
 use crate::gateway::shared::Shared;
 use crate::json;
+use crate::query::param;
 
 /// The deepest book answered (levels per side).
 pub const MAX_DEPTH: usize = 1000;
-
-/// The value of `name` in a query string (`a=1&b=2`), percent-decoded.
-fn param(query: &str, name: &str) -> Result<Option<String>, String> {
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key == name {
-            return decode(value).map(Some);
-        }
-    }
-    Ok(None)
-}
-
-fn decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text
-                    .get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("bad percent-encoding in {text:?}"))?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
-}
 
 /// An error body.
 fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, String) {
@@ -145,16 +108,6 @@ mod tests {
 
     #[test]
     fn queries_are_read_and_checked() {
-        assert_eq!(
-            param("symbol=BTC-USD&depth=10", "depth"),
-            Ok(Some("10".into()))
-        );
-        assert_eq!(
-            param("symbol=BTC%2DUSD", "symbol"),
-            Ok(Some("BTC-USD".into()))
-        );
-        assert_eq!(param("depth=10", "symbol"), Ok(None));
-        assert!(param("symbol=%G1", "symbol").is_err());
         assert_eq!(
             query_of("/api/book", "symbol=X&depth=25"),
             Ok(PollQuery::Book { depth: Some(25) })

@@ -12,6 +12,7 @@
 //! that publishes the symbol, so initial state is always queued at the
 //! exact point of its stream.
 
+mod binance;
 mod poll;
 mod subscribers;
 mod views;
@@ -21,7 +22,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::commands::StreamCommand;
+use super::commands::{PollQuery, StreamCommand};
 use super::shared::Shared;
 use crate::book::Book;
 use crate::engine::LevelChange;
@@ -30,6 +31,7 @@ use crate::instrument::Instrument;
 use crate::protocol::{Channel, StreamId};
 use crate::stats::Interval;
 use crate::types::{SymbolId, UnixNanos};
+use binance::BinanceStreams;
 use poll::RecentTrades;
 pub use subscribers::Subscribers;
 use views::Views;
@@ -113,6 +115,8 @@ pub struct Hub {
     symbol: SymbolId,
     streams: [Subscribers; Channel::ALL.len()],
     views: Views,
+    /// The Binance dialect's streams, made from the native ones.
+    binance: BinanceStreams,
     /// The last trades published, for `GET /api/trades`.
     trades: RecentTrades,
     /// `seq` and `ts` of the last book message published (a polled book's
@@ -123,11 +127,12 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(symbol: SymbolId) -> Hub {
+    pub fn new(symbol: SymbolId, instrument: &Instrument) -> Hub {
         Hub {
             symbol,
             streams: Default::default(),
             views: Views::new(symbol),
+            binance: BinanceStreams::new(symbol, instrument),
             trades: RecentTrades::default(),
             last_book: None,
             unflushed: Unflushed::default(),
@@ -152,7 +157,8 @@ impl Hub {
             Channel::BookView(view) => Some(self.views.snapshot(state.instrument(), view)),
             Channel::Ticker => state.latest().ticker().cloned(),
             Channel::Candles(interval) => Some(state.candles_snapshot(interval)),
-            Channel::Trades | Channel::Heartbeat => None,
+            // Binance's streams have no initial state (REST has it).
+            Channel::Trades | Channel::Heartbeat | Channel::Binance(_) => None,
         }
     }
 
@@ -170,6 +176,7 @@ impl Hub {
                 let at = state.book();
                 self.views.add(view, outbox, at.book, at.ts)
             }
+            Channel::Binance(framed) => self.binance.add(state, framed, outbox),
             _ => self.streams[channel.index()].add(outbox),
         }
     }
@@ -204,6 +211,12 @@ impl Hub {
                     self.remove(shared, channel, conn);
                 }
             }
+            StreamCommand::Poll {
+                query: PollQuery::Binance(query),
+                reply,
+            } => {
+                let _ = reply.send(Some(binance::rest::answer(state, &self.trades, query)));
+            }
             StreamCommand::Poll { query, reply } => {
                 let _ = reply.send(poll::answer(state, &self.trades, self.last_book, query));
             }
@@ -213,6 +226,7 @@ impl Hub {
     fn remove(&mut self, shared: &Shared, channel: Channel, conn: ConnId) {
         let removed = match channel {
             Channel::BookView(view) => self.views.remove(view, conn),
+            Channel::Binance(framed) => self.binance.remove(framed, conn),
             _ => self.streams[channel.index()].remove(conn),
         };
         if removed {
@@ -238,6 +252,7 @@ impl Hub {
     pub fn restart(&mut self, shared: &Shared, state: &mut impl MarketState) {
         let at = state.book();
         self.views.reload(at.book, at.ts);
+        self.binance.reload(at.book, at.seq, at.ts);
         for channel in Channel::EVERY {
             if self.subscribers(channel).is_empty() {
                 continue;
@@ -253,18 +268,27 @@ impl Hub {
     pub fn reload_book(&mut self, state: &impl MarketState) {
         let at = state.book();
         self.views.reload(at.book, at.ts);
+        self.binance.reload(at.book, at.seq, at.ts);
     }
 
     fn subscribers(&self, channel: Channel) -> &[Arc<Outbox>] {
         match channel {
             Channel::BookView(view) => self.views.subscribers(view),
+            Channel::Binance(framed) => self.binance.subscribers(framed),
             _ => self.streams[channel.index()].as_slice(),
         }
     }
 
     /// Fans a market-data message out to the stream's subscribers (a
-    /// heartbeat with the `seq` of the book's views added).
-    pub fn publish(&mut self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
+    /// heartbeat with the `seq` of the book's views added), and has the
+    /// Binance streams follow it.
+    pub fn publish(
+        &mut self,
+        shared: &Shared,
+        instrument: &Instrument,
+        channel: Channel,
+        frame: &Utf8Bytes,
+    ) {
         match channel {
             Channel::Heartbeat => {
                 let frame = self.views.heartbeat(frame);
@@ -273,6 +297,16 @@ impl Hub {
             Channel::Trades => {
                 self.trades.remember(frame);
                 self.fan_out(shared, channel, frame);
+                self.binance.trade(shared, &mut self.unflushed, frame);
+            }
+            Channel::Ticker => {
+                self.fan_out(shared, channel, frame);
+                self.binance.ticker(instrument, frame);
+            }
+            Channel::Candles(interval) => {
+                self.fan_out(shared, channel, frame);
+                self.binance
+                    .candle(shared, &mut self.unflushed, interval, frame);
             }
             _ => self.fan_out(shared, channel, frame),
         }
@@ -292,23 +326,30 @@ impl Hub {
         self.last_book = poll::seq_of(frame.as_str()).map(|seq| (seq, ts));
         self.views
             .follow(shared, &mut self.unflushed, instrument, changes, ts);
+        if let Some((seq, _)) = self.last_book {
+            self.binance
+                .book(shared, &mut self.unflushed, instrument, seq, changes, ts);
+        }
     }
 
     /// Whether any view of the book has a subscriber (it then needs each
     /// published book update's level changes).
     pub fn has_views(&self) -> bool {
-        self.views.active()
+        self.views.active() || self.binance.follows_book()
     }
 
-    /// The throttle clock of the book's views (every `Throttle::TICK_MS`).
+    /// The throttle clock of the book's views and the Binance streams
+    /// (every `Throttle::TICK_MS`).
     pub fn tick(&mut self, shared: &Shared, instrument: &Instrument) {
         self.views.tick(shared, &mut self.unflushed, instrument);
+        self.binance.tick(shared, &mut self.unflushed, instrument);
     }
 
     fn fan_out(&mut self, shared: &Shared, channel: Channel, frame: &Utf8Bytes) {
         let stream = self.stream(channel);
         let subscribers = match channel {
             Channel::BookView(view) => self.views.subscribers(view),
+            Channel::Binance(framed) => self.binance.subscribers(framed),
             _ => self.streams[channel.index()].as_slice(),
         };
         for outbox in subscribers {

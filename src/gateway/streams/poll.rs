@@ -43,6 +43,11 @@ impl RecentTrades {
         self.trades.push_back((seq, frame.clone()));
     }
 
+    /// Every trade kept, oldest first.
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &Utf8Bytes> + ExactSizeIterator {
+        self.trades.iter().map(|(_, frame)| frame)
+    }
+
     /// Trades after `since` (the latest `LATEST_TRADES` without it), oldest
     /// first, at most `KEPT_TRADES`.
     fn after(&self, since: Option<u64>) -> impl Iterator<Item = &Utf8Bytes> {
@@ -64,6 +69,8 @@ pub fn answer(
 ) -> PollAnswer {
     let symbol = &state.instrument().symbol;
     match query {
+        // The hub hands these to its Binance streams' `rest`.
+        PollQuery::Binance(_) => None,
         PollQuery::Ticker => state.latest().quote().map(|t| t.as_str().to_string()),
         PollQuery::Trades { since } => {
             let mut out = format!("{{\"symbol\":\"{symbol}\",\"trades\":[");

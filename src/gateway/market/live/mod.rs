@@ -74,7 +74,7 @@ impl LiveTask {
     pub fn new(symbol: LiveSymbol, shared: Arc<Shared>) -> LiveTask {
         let durable = symbol.journal.as_ref().map(|j| j.durable());
         LiveTask {
-            hub: Hub::new(symbol.symbol),
+            hub: Hub::new(symbol.symbol, symbol.market.instrument()),
             symbol,
             shared,
             events_this_second: 0,

@@ -162,7 +162,7 @@ impl LiveSymbol {
                     if channel == Channel::Book {
                         hub.publish_book(shared, self.market.instrument(), &frame, &changes, ts);
                     } else {
-                        hub.publish(shared, channel, &frame);
+                        hub.publish(shared, self.market.instrument(), channel, &frame);
                     }
                     self.record(shared, channel, ts, &frame);
                 }

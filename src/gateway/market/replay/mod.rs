@@ -102,7 +102,11 @@ impl ReplayTask {
             .iter()
             .map(|i| Replica::new(i.clone()))
             .collect();
-        let hubs = shared.instruments.ids().map(Hub::new).collect();
+        let hubs = shared
+            .instruments
+            .with_ids()
+            .map(|(id, i)| Hub::new(id, i))
+            .collect();
         use std::io::IsTerminal;
         let progress = (options.speed.is_none() && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -387,7 +391,7 @@ impl ReplayTask {
             let (instrument, changes) = (replica.instrument(), replica.book_changes());
             hub.publish_book(&self.shared, instrument, &frame, changes, entry.ts);
         } else {
-            hub.publish(&self.shared, entry.channel, &frame);
+            hub.publish(&self.shared, replica.instrument(), entry.channel, &frame);
         }
         self.unflushed_plays += 1;
         if self.unflushed_plays >= PLAYS_PER_FLUSH {

@@ -1,0 +1,18 @@
+//! The Binance spot dialect (`docs/binance.md`): the same markets, engine
+//! and accounts answered in Binance's shapes, so a client written for
+//! Binance (ccxt, freqtrade, hummingbot) only changes its base URLs.
+//!
+//! This is the dialect's pure part: names (`names`), tickwire's own
+//! messages read back (`native`, the dialect is made from the published
+//! streams), events and REST bodies (`events`) and errors (`error`). The
+//! server's side of it lives in the gateway: the
+//! per-symbol streams beside the hub (`gateway::streams`), the REST routes
+//! (`gateway::http`) and the WebSocket requests (`gateway::connection`).
+
+pub mod error;
+pub mod events;
+pub mod names;
+pub mod native;
+
+pub use error::ApiError;
+pub use names::{Framed, Levels, Speed, Stream};
