@@ -59,6 +59,11 @@ impl Market {
         self.engine.instrument()
     }
 
+    /// See `Engine::adopt_names`.
+    pub fn adopt_names(&mut self, configured: &Instrument) {
+        self.engine.adopt_names(configured);
+    }
+
     pub fn sim(&self) -> &Sim {
         &self.sim
     }

@@ -88,6 +88,14 @@ impl Engine {
         &self.instrument
     }
 
+    /// Takes the configured names of the instrument (base, quote, Binance
+    /// symbol), which snapshots do not keep.
+    pub fn adopt_names(&mut self, configured: &Instrument) {
+        self.instrument.base = configured.base.clone();
+        self.instrument.quote = configured.quote.clone();
+        self.instrument.binance = configured.binance.clone();
+    }
+
     pub fn book(&self) -> &Book {
         &self.book
     }

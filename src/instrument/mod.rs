@@ -47,14 +47,17 @@ pub struct Instrument {
     pub event_rate: f64,
     /// The asset bought and sold, and the asset it is priced in (Binance's
     /// `baseAsset`/`quoteAsset`, the spot balances); by default the parts
-    /// of `BASE-QUOTE`, or the symbol and `USD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// of `BASE-QUOTE`, or the symbol and `USD`. These three names are not
+    /// serialized: snapshots (postcard, which cannot skip a field) and
+    /// recordings of earlier versions stay readable; a replay uses the
+    /// default names.
+    #[serde(skip)]
     pub base: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     pub quote: Option<String>,
     /// The symbol in the Binance dialect; by default the symbol without
     /// its dashes (`BTC-USD` is `BTCUSD`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     pub binance: Option<String>,
     /// Size of one tick in units of 10^-price_decimals.
     tick_units: i64,

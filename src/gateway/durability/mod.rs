@@ -233,7 +233,7 @@ fn load_newest(
 
 /// Puts a snapshot's state into the server: markets into live symbols,
 /// accounts into the shared accounts (matched by name and position).
-fn restore(shared: &Shared, state: ServerState) -> Result<Vec<LiveSymbol>, String> {
+fn restore(shared: &Shared, mut state: ServerState) -> Result<Vec<LiveSymbol>, String> {
     if state.version != state::VERSION {
         return Err(format!(
             "snapshot format {} is not this tickwire's ({})",
@@ -262,7 +262,8 @@ fn restore(shared: &Shared, state: ServerState) -> Result<Vec<LiveSymbol>, Strin
             "the data directory holds the markets {saved:?}, this server is configured for {configured:?}; serve the same instruments or use another --data-dir"
         ));
     }
-    for (s, instrument) in state.symbols.iter().zip(shared.instruments.iter()) {
+    for (s, instrument) in state.symbols.iter_mut().zip(shared.instruments.iter()) {
+        s.market.adopt_names(instrument);
         if s.market.instrument() != instrument {
             return Err(format!(
                 "instrument {} is configured differently from when the data directory was written; restore its settings or use another --data-dir",
