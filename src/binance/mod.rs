@@ -13,6 +13,8 @@ pub mod error;
 pub mod events;
 pub mod names;
 pub mod native;
+pub mod orders;
+pub mod sign;
 
 pub use error::ApiError;
 pub use names::{Framed, Levels, Speed, Stream};

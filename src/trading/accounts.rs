@@ -27,6 +27,31 @@ pub struct AccountConfig {
     pub orders_per_sec: f64,
     /// Largest absolute position per symbol index, in lots.
     pub position_limits: Vec<Qty>,
+    /// The Binance dialect's API key and secret (by default both the
+    /// token).
+    pub(crate) api_key: String,
+    pub(crate) api_secret: String,
+    /// Spot balances at the start, by asset (the Binance dialect's
+    /// balances add every fill to them); by default `DEFAULT_QUOTE_BALANCE`
+    /// of each quote asset.
+    pub balances: BTreeMap<String, Decimal>,
+}
+
+/// A new account's balance of each quote asset when it names none.
+pub const DEFAULT_QUOTE_BALANCE: i64 = 1_000_000;
+
+/// The starting balances when none are given: `DEFAULT_QUOTE_BALANCE` of
+/// every instrument's quote asset.
+fn default_balances(instruments: &Instruments) -> BTreeMap<String, Decimal> {
+    instruments
+        .iter()
+        .map(|i| {
+            (
+                i.quote_asset().to_string(),
+                Decimal::from(DEFAULT_QUOTE_BALANCE),
+            )
+        })
+        .collect()
 }
 
 impl AccountConfig {
@@ -53,6 +78,9 @@ struct RawAccount {
     token: Spanned<String>,
     orders_per_sec: Option<Spanned<f64>>,
     position_limits: Option<Spanned<BTreeMap<String, String>>>,
+    api_key: Option<Spanned<String>>,
+    api_secret: Option<Spanned<String>>,
+    balances: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -100,9 +128,12 @@ impl Accounts {
             .collect();
         let account = AccountConfig {
             name: "demo".to_string(),
+            api_key: token.clone(),
+            api_secret: token.clone(),
             token,
             orders_per_sec: DEFAULT_ORDERS_PER_SEC,
             position_limits: Self::default_limits(instruments),
+            balances: default_balances(instruments),
         };
         Accounts {
             list: vec![account],
@@ -135,6 +166,9 @@ impl Accounts {
                 token: token.to_string(),
                 orders_per_sec: DEFAULT_ORDERS_PER_SEC,
                 position_limits: Self::default_limits(instruments),
+                api_key: token.to_string(),
+                api_secret: token.to_string(),
+                balances: default_balances(instruments),
             });
         }
         if list.is_empty() {
@@ -206,11 +240,47 @@ impl Accounts {
                     position_limits[index] = qty;
                 }
             }
+            let key = |field: &Option<Spanned<String>>, name: &str| match field {
+                Some(value) => check_token(value.get_ref())
+                    .map(|()| value.get_ref().clone())
+                    .map_err(|m| invalid(value.span().start, name, m)),
+                None => Ok(r.token.get_ref().clone()),
+            };
+            let api_key = key(&r.api_key, "api_key")?;
+            let api_secret = key(&r.api_secret, "api_secret")?;
+            if let Some(other) = list.iter().find(|a| a.api_key == api_key) {
+                let at = r.api_key.as_ref().map_or(r.name.span(), |k| k.span()).start;
+                let message = format!("account {} has the same api_key", other.name);
+                return Err(invalid(at, "api_key", message));
+            }
+            let balances = match &r.balances {
+                None => default_balances(instruments),
+                Some(given) => {
+                    let at = given.span().start;
+                    let mut balances = BTreeMap::new();
+                    for (asset, value) in given.get_ref() {
+                        let amount = value
+                            .parse::<Decimal>()
+                            .ok()
+                            .filter(|d| !d.is_sign_negative())
+                            .ok_or_else(|| {
+                                let message =
+                                    format!("{asset}: {value:?} is not a decimal of at least 0");
+                                invalid(at, "balances", message)
+                            })?;
+                        balances.insert(asset.clone(), amount);
+                    }
+                    balances
+                }
+            };
             list.push(AccountConfig {
                 name: r.name.get_ref().clone(),
                 token: r.token.get_ref().clone(),
                 orders_per_sec,
                 position_limits,
+                api_key,
+                api_secret,
+                balances,
             });
         }
         if list.is_empty() {
@@ -231,6 +301,18 @@ impl Accounts {
         for (index, account) in self.list.iter().enumerate() {
             if constant_time_eq(account.token.as_bytes(), token.as_bytes()) {
                 found = Some(index);
+            }
+        }
+        found
+    }
+
+    /// The account of a Binance API key (compared like tokens), with its
+    /// secret.
+    pub fn by_api_key(&self, key: &str) -> Option<(usize, &str)> {
+        let mut found = None;
+        for (index, account) in self.list.iter().enumerate() {
+            if constant_time_eq(account.api_key.as_bytes(), key.as_bytes()) {
+                found = Some((index, account.api_secret.as_str()));
             }
         }
         found

@@ -22,15 +22,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+API_KEY = "alice-binance-key-0001"
+API_SECRET = "alice-binance-secret-0001"
+
+ACCOUNTS = f"""
+[[account]]
+name = "alice"
+token = "alice-native-token-0001"
+api_key = "{API_KEY}"
+api_secret = "{API_SECRET}"
+balances = {{ USD = "1000000", BTC = "2" }}
+"""
+
+
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The address (host:port) of a live tickwire serving the defaults."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address (host:port) of a live tickwire serving the default
+    instruments, with one account whose Binance key is `API_KEY`."""
     if not BINARY.exists():
         raise RuntimeError(f"{BINARY} is missing: run cargo build --release first")
+    accounts = tmp_path_factory.mktemp("accounts") / "accounts.toml"
+    accounts.write_text(ACCOUNTS)
     port = free_port()
     address = f"127.0.0.1:{port}"
     process = subprocess.Popen(
-        [str(BINARY), "serve", "--ephemeral", "--listen", address],
+        [
+            str(BINARY),
+            "serve",
+            "--ephemeral",
+            "--accounts",
+            str(accounts),
+            "--listen",
+            address,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "RUST_LOG": "warn"},

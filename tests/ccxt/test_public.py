@@ -9,35 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import ccxt.pro as ccxtpro
 import pytest
 import pytest_asyncio
 
-
-def pointed_at(address: str) -> Any:
-    """A ccxt.pro binance client pointed at tickwire (docs/binance.md's
-    set-up)."""
-    base = f"http://{address}/binance"
-    exchange = ccxtpro.binance(
-        {
-            "options": {
-                "defaultType": "spot",
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-            }
-        }
-    )
-    exchange.urls["api"] = {
-        "public": f"{base}/api/v3",
-        "private": f"{base}/api/v3",
-        "v1": f"{base}/api/v1",
-        "sapi": f"{base}/sapi/v1",
-        "ws": {
-            "spot": f"ws://{address}/binance/ws",
-            "ws-api": {"spot": f"ws://{address}/binance/ws-api/v3"},
-        },
-    }
-    return exchange
+from pointing import pointed_at
 
 
 @pytest_asyncio.fixture

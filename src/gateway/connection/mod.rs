@@ -6,10 +6,12 @@
 
 mod binance;
 mod io;
+mod proxy;
 mod reader;
 mod trading;
 mod writer;
 
+pub use proxy::Proxy;
 pub use writer::ping_loop;
 
 use std::collections::BTreeSet;

@@ -68,7 +68,7 @@ impl Session {
             .push_priority(encode::error(id, op, error.code, &error.message, None));
     }
 
-    async fn request(&mut self, text: &str) {
+    pub(super) async fn request(&mut self, text: &str) {
         let parsed = protocol::parse(text, &mut self.scratch);
         let (id, op) = (&parsed.id, parsed.op.as_deref());
         if let Err(retry_after_ms) = self.limit.take() {

@@ -24,6 +24,8 @@ use crate::query;
 use crate::stats::Interval;
 use crate::types::SymbolId;
 
+mod signed;
+
 pub const PREFIX: &str = "/binance/";
 
 /// The request weight a minute allows a client address.
@@ -46,15 +48,63 @@ pub async fn route(
             Err(e) => answer(&shared, peer, 1, Err(e)),
         };
     }
-    let Some(endpoint) = rest.strip_prefix("/api/v3/") else {
+    let Some(endpoint) = rest.strip_prefix("/api/v3/").map(str::to_string) else {
         return answer(&shared, peer, 1, Err(ApiError::unsupported(&path)));
     };
+    if SIGNED.contains(&endpoint.as_str()) {
+        let method = request.method().as_str().to_string();
+        let key = request
+            .headers()
+            .get("x-mbx-apikey")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = match body_of(request).await {
+            Ok(body) => body,
+            Err(e) => return answer(&shared, peer, 1, Err(e)),
+        };
+        let (weight, result) = match signed::check(&shared, key.as_deref(), &query, &body) {
+            Ok(checked) => signed::serve(&shared, &method, &endpoint, checked).await,
+            Err(e) => (1, Err(e)),
+        };
+        return answer(&shared, peer, weight, result);
+    }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let what = format!("{} {path}", request.method());
         return answer(&shared, peer, 1, Err(ApiError::unsupported(&what)));
     }
-    let (weight, result) = get(&shared, endpoint, &query).await;
+    let (weight, result) = get(&shared, &endpoint, &query).await;
     answer(&shared, peer, weight, result)
+}
+
+/// The endpoints that need a signature.
+const SIGNED: [&str; 6] = [
+    "order",
+    "order/test",
+    "openOrders",
+    "allOrders",
+    "account",
+    "myTrades",
+];
+
+/// The largest request body read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// A request's body as text (form parameters), at most `MAX_BODY` bytes.
+async fn body_of(request: Request<Incoming>) -> Result<String, ApiError> {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(request.into_body(), MAX_BODY);
+    let bytes = limited
+        .collect()
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                400,
+                -1100,
+                format!("The request body could not be read (at most {MAX_BODY} bytes)."),
+            )
+        })?
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::illegal("body", "it is not UTF-8"))
 }
 
 /// The answer with its weight counted (and refused past the limit).

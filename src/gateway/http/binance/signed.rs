@@ -1,0 +1,437 @@
+//! The Binance dialect's signed endpoints (`docs/binance.md`): the API key
+//! (`X-MBX-APIKEY`), the HMAC-SHA256 signature of query and body, and the
+//! `timestamp`/`recvWindow` are checked as Binance does; orders then go
+//! through a native `Proxy` of the account, so they meet every check,
+//! journal write and answer of a native order, and are translated back.
+//!
+//! Served: `POST /order` (and `/order/test`), `DELETE /order`, `GET
+//! /order`, `GET /openOrders`, `GET /account`, `GET /myTrades`.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::wall_ms;
+use crate::binance::ApiError;
+use crate::binance::names::find_symbol;
+use crate::binance::orders::{self, Response};
+use crate::binance::sign;
+use crate::gateway::connection::Proxy;
+use crate::gateway::shared::Shared;
+use crate::instrument::Instrument;
+use crate::types::{Side, SymbolId};
+
+type Answer = Result<String, ApiError>;
+
+/// A signed request's checked parameters (query and body, decoded).
+pub struct Signed {
+    pub account: usize,
+    params: Vec<(String, String)>,
+}
+
+impl Signed {
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.params
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Checks the key, the signature and the time of a request.
+pub fn check(
+    shared: &Shared,
+    key: Option<&str>,
+    query: &str,
+    body: &str,
+) -> Result<Signed, ApiError> {
+    let key = key
+        .filter(|k| !k.is_empty())
+        .ok_or_else(sign::bad_key_format)?;
+    let (account, secret) = shared
+        .config
+        .accounts
+        .by_api_key(key)
+        .ok_or_else(sign::unknown_key)?;
+    let (text, signature) = sign::signed_text(query, body)?;
+    if !sign::verify(secret, &text, &signature) {
+        return Err(sign::bad_signature());
+    }
+    let mut params = crate::query::pairs(query).map_err(|e| ApiError::illegal("query", &e))?;
+    params.extend(crate::query::pairs(body).map_err(|e| ApiError::illegal("body", &e))?);
+    let signed = Signed { account, params };
+    sign::check_time(
+        signed.param("timestamp").as_deref(),
+        signed.param("recvWindow").as_deref(),
+        wall_ms(),
+    )?;
+    Ok(signed)
+}
+
+fn symbol_of(shared: &Shared, signed: &Signed) -> Result<(SymbolId, Instrument), ApiError> {
+    let name = signed
+        .param("symbol")
+        .ok_or_else(|| ApiError::missing("symbol"))?;
+    let id = find_symbol(&shared.instruments, &name).ok_or_else(|| ApiError::bad_symbol(&name))?;
+    let instrument = shared
+        .instrument(id)
+        .cloned()
+        .ok_or_else(|| ApiError::bad_symbol(&name))?;
+    Ok((id, instrument))
+}
+
+fn number(signed: &Signed, name: &str) -> Result<Option<u64>, ApiError> {
+    signed
+        .param(name)
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| ApiError::illegal(name, &format!("{v:?} is not a whole number")))
+        })
+        .transpose()
+}
+
+/// A signed endpoint: its weight and its answer.
+pub async fn serve(
+    shared: &std::sync::Arc<Shared>,
+    method: &str,
+    endpoint: &str,
+    signed: Signed,
+) -> (u64, Answer) {
+    match (method, endpoint) {
+        ("POST", "order") => (1, new_order(shared, &signed, false).await),
+        ("POST", "order/test") => (1, new_order(shared, &signed, true).await),
+        ("DELETE", "order") => (1, cancel(shared, &signed).await),
+        ("GET", "order") => (4, query_order(shared, &signed).await),
+        ("GET", "openOrders") => (6, open_orders(shared, &signed).await),
+        ("GET", "account") => (20, Ok(account(shared, signed.account).to_string())),
+        ("GET", "myTrades") => (20, my_trades(shared, &signed).await),
+        _ => (
+            1,
+            Err(ApiError::unsupported(&format!(
+                "{method} /api/v3/{endpoint}"
+            ))),
+        ),
+    }
+}
+
+/// A native answer that is an error, as Binance's.
+fn refused(answer: Option<Value>, missing: i32) -> Result<Value, ApiError> {
+    match answer {
+        None => Err(ApiError::new(
+            503,
+            -1007,
+            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        )),
+        Some(a) if a["type"] == "error" => Err(orders::error_of(&a, missing)),
+        Some(a) => Ok(a),
+    }
+}
+
+/// The account's fills of `symbol` (native `fill`s, oldest first, the
+/// last 1,000 the account keeps).
+async fn fills(proxy: &mut Proxy, symbol: &str) -> Vec<Value> {
+    let answer = proxy.ask(json!({"op":"fills","since":0})).await;
+    answer
+        .and_then(|a| a["fills"].as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f["symbol"] == symbol)
+        .collect()
+}
+
+/// Binance's order object of a native order, its quote quantity from the
+/// account's fills.
+fn object(instrument: &Instrument, order: &Value, fills: &[Value]) -> Value {
+    let id = &order["order_id"];
+    let quote = orders::quote_of(fills.iter().filter(|f| &f["order_id"] == id));
+    let zero = instrument.format_price(crate::types::Price(0));
+    orders::order_object(&instrument.binance_symbol(), order, quote, &zero)
+}
+
+async fn new_order(shared: &std::sync::Arc<Shared>, signed: &Signed, test: bool) -> Answer {
+    let (symbol, instrument) = symbol_of(shared, signed)?;
+    let order = orders::new_order(&|name| signed.param(name))?;
+    if test {
+        return Ok("{}".into());
+    }
+    check_balance(shared, signed.account, symbol, &instrument, &order)?;
+    let mut proxy = Proxy::new(shared.clone(), signed.account);
+    let result = place(&mut proxy, symbol, &instrument, &order).await;
+    proxy.finish();
+    result
+}
+
+async fn place(
+    proxy: &mut Proxy,
+    symbol: SymbolId,
+    instrument: &Instrument,
+    order: &orders::NewOrder,
+) -> Answer {
+    let request = orders::native_request(&instrument.symbol, order);
+    let accepted = refused(proxy.ask(request).await, -2013)?;
+    let order_id = accepted["order_id"].clone();
+    let transact = accepted["ts"]
+        .as_u64()
+        .map_or(0, crate::binance::events::ms);
+    let number = order_id.as_str().and_then(orders::order_number);
+    if order.response == Response::Ack {
+        return Ok(json!({
+            "symbol": instrument.binance_symbol(),
+            "orderId": number,
+            "orderListId": -1,
+            "clientOrderId": accepted["client_order_id"].as_str().unwrap_or(""),
+            "transactTime": transact,
+        })
+        .to_string());
+    }
+    // Every event of the order's own input is sent once the market has
+    // settled it.
+    let events = proxy.settle(symbol).await;
+    let own_fills: Vec<Value> = events
+        .into_iter()
+        .filter(|e| e["type"] == "fill" && e["order_id"] == order_id)
+        .collect();
+    let status = proxy
+        .ask(json!({"op":"order_status","symbol":instrument.symbol,"order_id":order_id}))
+        .await;
+    let native = refused(status, -2013)?;
+    let mut object = object(instrument, &native["order"], &own_fills);
+    object["transactTime"] = json!(transact);
+    if order.response == Response::Full {
+        let quote = instrument.quote_asset();
+        object["fills"] = Value::Array(
+            own_fills
+                .iter()
+                .map(|f| orders::fill_entry(f, quote))
+                .collect(),
+        );
+    }
+    Ok(object.to_string())
+}
+
+/// The native order a request names (`orderId` or `origClientOrderId`).
+fn order_ref(signed: &Signed, instrument: &Instrument) -> Result<Value, ApiError> {
+    match (
+        number(signed, "orderId")?,
+        signed.param("origClientOrderId"),
+    ) {
+        (Some(id), _) => Ok(json!({"order_id": format!("{}:{id}", instrument.symbol)})),
+        (None, Some(client)) => Ok(json!({"client_order_id": client})),
+        (None, None) => Err(ApiError::new(
+            400,
+            -1102,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        )),
+    }
+}
+
+async fn with_order(shared: &std::sync::Arc<Shared>, signed: &Signed, cancel: bool) -> Answer {
+    let (_, instrument) = symbol_of(shared, signed)?;
+    let reference = order_ref(signed, &instrument)?;
+    let mut proxy = Proxy::new(shared.clone(), signed.account);
+    let result = async {
+        let mut status_request = json!({"op":"order_status","symbol":instrument.symbol});
+        let mut cancel_request = json!({"op":"cancel","symbol":instrument.symbol});
+        for (name, value) in reference.as_object().into_iter().flatten() {
+            status_request[name] = value.clone();
+            cancel_request[name] = value.clone();
+        }
+        if cancel {
+            refused(proxy.ask(cancel_request).await, -2011)?;
+        }
+        let native = refused(
+            proxy.ask(status_request).await,
+            if cancel { -2011 } else { -2013 },
+        )?;
+        let fills = fills(&mut proxy, &instrument.symbol).await;
+        Ok(object(&instrument, &native["order"], &fills).to_string())
+    }
+    .await;
+    proxy.finish();
+    result
+}
+
+async fn cancel(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
+    with_order(shared, signed, true).await
+}
+
+async fn query_order(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
+    with_order(shared, signed, false).await
+}
+
+async fn open_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
+    let only = match signed.param("symbol") {
+        Some(_) => Some(symbol_of(shared, signed)?.1),
+        None => None,
+    };
+    let mut proxy = Proxy::new(shared.clone(), signed.account);
+    let mut request = json!({"op":"open_orders"});
+    if let Some(i) = &only {
+        request["symbol"] = json!(i.symbol);
+    }
+    let answer = refused(proxy.ask(request).await, -2013);
+    let mut all_fills = BTreeMap::new();
+    let mut out = Vec::new();
+    if let Ok(answer) = &answer {
+        for order in answer["orders"].as_array().into_iter().flatten() {
+            let name = order["symbol"].as_str().unwrap_or("").to_string();
+            let Some(instrument) = shared.symbol_id(&name).and_then(|id| shared.instrument(id))
+            else {
+                continue;
+            };
+            if !all_fills.contains_key(&name) {
+                let f = fills(&mut proxy, &name).await;
+                all_fills.insert(name.clone(), f);
+            }
+            out.push(object(instrument, order, &all_fills[&name]));
+        }
+    }
+    proxy.finish();
+    answer.map(|_| Value::Array(out).to_string())
+}
+
+async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
+    let (_, instrument) = symbol_of(shared, signed)?;
+    let limit = number(signed, "limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+    let order = number(signed, "orderId")?;
+    let from = number(signed, "fromId")?;
+    let (start, end) = (number(signed, "startTime")?, number(signed, "endTime")?);
+    let mut proxy = Proxy::new(shared.clone(), signed.account);
+    let fills = fills(&mut proxy, &instrument.symbol).await;
+    proxy.finish();
+    let quote = instrument.quote_asset();
+    let trades: Vec<Value> = fills
+        .iter()
+        .map(|f| orders::my_trade(&instrument.binance_symbol(), f, quote))
+        .filter(|t| order.is_none_or(|o| t["orderId"].as_u64() == Some(o)))
+        .filter(|t| from.is_none_or(|f| t["id"].as_u64().is_some_and(|id| id >= f)))
+        .filter(|t| start.is_none_or(|s| t["time"].as_u64().is_some_and(|time| time >= s)))
+        .filter(|t| end.is_none_or(|e| t["time"].as_u64().is_some_and(|time| time <= e)))
+        .collect();
+    let skip = if from.is_some() || start.is_some() {
+        0
+    } else {
+        trades.len().saturating_sub(limit)
+    };
+    Ok(Value::Array(trades.into_iter().skip(skip).take(limit).collect()).to_string())
+}
+
+/// One asset's balance.
+#[derive(Default)]
+struct Balance {
+    total: Decimal,
+    locked: Decimal,
+}
+
+/// Spot balances: the configured start, every fill since (a symbol's
+/// position moves its base asset, its cash its quote asset), and what
+/// open orders lock (a sell its quantity of the base, a buy its price
+/// times quantity of the quote).
+fn balances(shared: &Shared, account: usize) -> BTreeMap<String, Balance> {
+    let mut out: BTreeMap<String, Balance> = BTreeMap::new();
+    let config = &shared.accounts[account].config;
+    for (asset, amount) in &config.balances {
+        out.entry(asset.clone()).or_default().total += *amount;
+    }
+    for instrument in shared.instruments.iter() {
+        out.entry(instrument.base_asset().to_string()).or_default();
+        out.entry(instrument.quote_asset().to_string()).or_default();
+    }
+    let state = shared.accounts[account].state();
+    for (symbol, position) in &state.ledger.positions {
+        let Some(instrument) = shared.instrument(*symbol) else {
+            continue;
+        };
+        out.entry(instrument.base_asset().to_string())
+            .or_default()
+            .total += position.qty;
+        out.entry(instrument.quote_asset().to_string())
+            .or_default()
+            .total += position.realized_pnl - position.cost;
+    }
+    for order in state.orders.open(None) {
+        let Some(instrument) = shared.instrument(order.symbol) else {
+            continue;
+        };
+        let leaves = instrument.qty_to_decimal(order.leaves);
+        match (order.side, order.price) {
+            (Side::Sell, _) => {
+                out.entry(instrument.base_asset().to_string())
+                    .or_default()
+                    .locked += leaves;
+            }
+            (Side::Buy, Some(price)) => {
+                out.entry(instrument.quote_asset().to_string())
+                    .or_default()
+                    .locked += leaves * instrument.price_to_decimal(price);
+            }
+            (Side::Buy, None) => {}
+        }
+    }
+    out
+}
+
+/// `GET /account`.
+fn account(shared: &Shared, account: usize) -> Value {
+    let balances: Vec<Value> = balances(shared, account)
+        .into_iter()
+        .map(|(asset, b)| {
+            json!({
+                "asset": asset,
+                "free": (b.total - b.locked).normalize().to_string(),
+                "locked": b.locked.normalize().to_string(),
+            })
+        })
+        .collect();
+    json!({
+        "makerCommission": 0, "takerCommission": 0, "buyerCommission": 0, "sellerCommission": 0,
+        "commissionRates": {"maker": "0", "taker": "0", "buyer": "0", "seller": "0"},
+        "canTrade": true, "canWithdraw": false, "canDeposit": false, "brokered": false,
+        "requireSelfTradePrevention": false, "preventSor": false,
+        "updateTime": 0, "accountType": "SPOT",
+        "balances": balances,
+        "permissions": ["SPOT"],
+        "uid": account,
+    })
+}
+
+/// A spot account cannot sell more than it has free, nor buy at a limit
+/// price for more quote than it has free (Binance's -2010). Market buys
+/// are checked by the engine's band only.
+fn check_balance(
+    shared: &Shared,
+    account: usize,
+    _symbol: SymbolId,
+    instrument: &Instrument,
+    order: &orders::NewOrder,
+) -> Result<(), ApiError> {
+    let qty: Decimal = order
+        .quantity
+        .parse()
+        .map_err(|_| ApiError::illegal("quantity", "it must be a decimal number"))?;
+    let balances = balances(shared, account);
+    let free = |asset: &str| {
+        balances
+            .get(asset)
+            .map_or(Decimal::ZERO, |b| b.total - b.locked)
+    };
+    let (asset, needed) = if order.buy {
+        let price: Option<Decimal> = order.price.as_deref().and_then(|p| p.parse().ok());
+        match price {
+            Some(price) => (instrument.quote_asset(), price * qty),
+            None => return Ok(()),
+        }
+    } else {
+        (instrument.base_asset(), qty)
+    };
+    if needed > free(asset) {
+        // Binance's exact message (clients map it to their errors).
+        return Err(ApiError::new(
+            400,
+            -2010,
+            "Account has insufficient balance for requested action.",
+        ));
+    }
+    Ok(())
+}
