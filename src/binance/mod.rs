@@ -15,6 +15,7 @@ pub mod names;
 pub mod native;
 pub mod orders;
 pub mod sign;
+pub mod user;
 
 pub use error::ApiError;
 pub use names::{Framed, Levels, Speed, Stream};

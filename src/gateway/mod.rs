@@ -19,6 +19,7 @@
 //! `127.0.0.1:0` and run many servers at once.
 
 mod accounts;
+mod binance;
 mod clock;
 mod commands;
 mod config;

@@ -4,6 +4,7 @@ and the refusals of a wrong signature and a stale timestamp."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -115,3 +116,33 @@ async def test_wrong_signature_and_stale_timestamp_are_refused(server: str) -> N
             await stale.fetch_balance()
     finally:
         await stale.close()
+
+
+async def test_watch_orders_receives_the_fill_of_a_marketable_order(alice: Any) -> None:
+    first = asyncio.ensure_future(alice.watch_orders("BTC/USD"))
+    await asyncio.sleep(0.5)  # the user data subscription is made
+    order = await alice.create_order("BTC/USD", "market", "buy", 0.02)
+    seen: dict[str, Any] = {}
+    updates = await asyncio.wait_for(first, 10)
+    while True:
+        for update in updates:
+            seen[update["id"]] = update
+        mine = seen.get(order["id"])
+        if mine is not None and mine["status"] == "closed":
+            break
+        updates = await asyncio.wait_for(alice.watch_orders("BTC/USD"), 10)
+    assert mine["filled"] == pytest.approx(0.02)
+    assert mine["side"] == "buy" and mine["type"] == "market"
+
+
+async def test_watch_my_trades_and_balance_follow_a_fill(alice: Any) -> None:
+    trades_task = asyncio.ensure_future(alice.watch_my_trades("BTC/USD"))
+    balance_task = asyncio.ensure_future(alice.watch_balance())
+    await asyncio.sleep(0.5)
+    order = await alice.create_order("BTC/USD", "market", "buy", 0.01)
+    trades = await asyncio.wait_for(trades_task, 10)
+    while not any(t["order"] == order["id"] for t in trades):
+        trades = await asyncio.wait_for(alice.watch_my_trades("BTC/USD"), 10)
+    balance = await asyncio.wait_for(balance_task, 10)
+    rest = await alice.fetch_balance()
+    assert balance["BTC"]["free"] == pytest.approx(rest["BTC"]["free"])

@@ -5,6 +5,7 @@
 //! is the socket as tungstenite, which reads the client's frames, sees it.
 
 mod binance;
+mod binance_api;
 mod io;
 mod proxy;
 mod reader;
@@ -43,6 +44,8 @@ pub enum Dialect {
         combined: bool,
         streams: Vec<StreamId>,
     },
+    /// Binance's WebSocket API (`/binance/ws-api/v3`).
+    BinanceApi,
 }
 
 /// Serves one upgraded connection until it closes: `socket` after the
@@ -60,7 +63,7 @@ pub async fn run(
         Dialect::Native => Outbox::new(id, shared.config.lag, shared.instruments.clone()),
         // Binance closes a connection that cannot keep up (there is no
         // `lagged` in its dialect): the first overflow closes with 1008.
-        Dialect::Binance { .. } => {
+        Dialect::Binance { .. } | Dialect::BinanceApi => {
             let lag = crate::fanout::LagPolicy {
                 max_lags: 1,
                 ..shared.config.lag
@@ -103,11 +106,15 @@ pub async fn run(
     let writing = writer::write_loop(&socket, &outbox, &shared, stop);
     tokio::pin!(writing);
     let mut session = Session::new(shared.clone(), outbox.clone());
-    if let Dialect::Binance { combined, streams } = dialect {
-        session.binance = Some(combined);
-        session.subscriptions.extend(streams.iter().copied());
-        outbox.subscribe(&streams);
-        session.register(&streams).await;
+    match dialect {
+        Dialect::Native => {}
+        Dialect::Binance { combined, streams } => {
+            session.binance = Some(combined);
+            session.subscriptions.extend(streams.iter().copied());
+            outbox.subscribe(&streams);
+            session.register(&streams).await;
+        }
+        Dialect::BinanceApi => session.api = Some(Box::default()),
     }
     let client_left = {
         let reading = session.read_loop(&mut ws);
@@ -158,6 +165,8 @@ struct Session {
     auth_failures: u32,
     /// The connection speaks the Binance dialect: `Some(combined)`.
     binance: Option<bool>,
+    /// The connection is to Binance's WebSocket API.
+    api: Option<Box<binance_api::ApiSession>>,
 }
 
 impl Session {
@@ -172,6 +181,7 @@ impl Session {
             cancel_on_disconnect: false,
             auth_failures: 0,
             binance: None,
+            api: None,
             // Grows to the largest request on the first one.
             scratch: Vec::new(),
         }

@@ -31,11 +31,12 @@ impl Session {
                 // Boxed: the request's future (subscribe, order...) is the
                 // largest part of a connection's state, and an idle
                 // connection should not carry it between requests.
-                Ok(Message::Text(text)) => match self.binance {
-                    Some(combined) => Box::pin(self.binance_request(&text, combined)).await,
-                    None => Box::pin(self.request(&text)).await,
+                Ok(Message::Text(text)) => match (self.binance, &self.api) {
+                    (Some(combined), _) => Box::pin(self.binance_request(&text, combined)).await,
+                    (None, Some(_)) => Box::pin(self.binance_api_request(&text)).await,
+                    (None, None) => Box::pin(self.request(&text)).await,
                 },
-                Ok(Message::Binary(_)) if self.binance.is_some() => {
+                Ok(Message::Binary(_)) if self.binance.is_some() || self.api.is_some() => {
                     self.outbox.push_priority(
                         "{\"code\":3,\"msg\":\"Invalid JSON: binary frames are not read; send JSON text frames\",\"id\":null}".into(),
                     );

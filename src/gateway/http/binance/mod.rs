@@ -17,14 +17,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{Body, Dialect, response, upgrade};
 use crate::binance::ApiError;
 use crate::binance::names::{find_symbol, parse_stream};
+use crate::gateway::binance::{signed, wall_ms};
 use crate::gateway::commands::{BinanceQuery, PollQuery, StreamCommand, SymbolCommand};
 use crate::gateway::shared::Shared;
 use crate::protocol::{Channel, StreamId};
 use crate::query;
 use crate::stats::Interval;
 use crate::types::SymbolId;
-
-mod signed;
 
 pub const PREFIX: &str = "/binance/";
 
@@ -42,6 +41,9 @@ pub async fn route(
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
     let rest = &path[PREFIX.len() - 1..];
+    if rest == "/ws-api/v3" {
+        return upgrade(request, shared, stop_done, Dialect::BinanceApi);
+    }
     if rest == "/ws" || rest.starts_with("/ws/") || rest == "/stream" {
         return match stream_names(&shared, rest, &query) {
             Ok(dialect) => upgrade(request, shared, stop_done, dialect),
@@ -200,14 +202,6 @@ async fn get(shared: &Shared, endpoint: &str, query: &str) -> (u64, Answer) {
         "ticker/bookTicker" => many(shared, query, BinanceQuery::BookTicker, (2, 4)).await,
         other => (1, Err(ApiError::unsupported(&format!("/api/v3/{other}")))),
     }
-}
-
-/// Milliseconds of wall-clock time (what signed requests' `timestamp` is
-/// checked against; never published).
-pub fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn param(query: &str, name: &str) -> Result<Option<String>, ApiError> {

@@ -69,6 +69,56 @@ pub fn check(
     Ok(signed)
 }
 
+/// Checks a WebSocket API request's signed `params`: the signature is of
+/// every other parameter, sorted by name, written `name=value` and joined
+/// with `&` (Binance's rule; `apiKey` is among them).
+pub fn check_params(
+    shared: &Shared,
+    params: &serde_json::Map<String, Value>,
+) -> Result<Signed, ApiError> {
+    let text_of = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let key = params.get("apiKey").map(text_of);
+    let key = key
+        .filter(|k| !k.is_empty())
+        .ok_or_else(sign::bad_key_format)?;
+    let (account, secret) = shared
+        .config
+        .accounts
+        .by_api_key(&key)
+        .ok_or_else(sign::unknown_key)?;
+    let signature = params
+        .get("signature")
+        .map(text_of)
+        .ok_or_else(|| ApiError::missing("signature"))?;
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(name, _)| name.as_str() != "signature")
+        .map(|(name, value)| (name.clone(), text_of(value)))
+        .collect();
+    pairs.sort();
+    let text = pairs
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    if !sign::verify(secret, &text, &signature) {
+        return Err(sign::bad_signature());
+    }
+    let signed = Signed {
+        account,
+        params: pairs,
+    };
+    sign::check_time(
+        signed.param("timestamp").as_deref(),
+        signed.param("recvWindow").as_deref(),
+        wall_ms(),
+    )?;
+    Ok(signed)
+}
+
 fn symbol_of(shared: &Shared, signed: &Signed) -> Result<(SymbolId, Instrument), ApiError> {
     let name = signed
         .param("symbol")
@@ -105,6 +155,12 @@ pub async fn serve(
         ("GET", "order") => (4, query_order(shared, &signed).await),
         ("GET", "openOrders") => (6, open_orders(shared, &signed).await),
         ("GET", "account") => (20, Ok(account(shared, signed.account).to_string())),
+        ("GET", "allOrders") => (
+            1,
+            Err(ApiError::unsupported(
+                "GET /api/v3/allOrders (openOrders and order are served)",
+            )),
+        ),
         ("GET", "myTrades") => (20, my_trades(shared, &signed).await),
         _ => (
             1,
@@ -319,16 +375,22 @@ async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
 
 /// One asset's balance.
 #[derive(Default)]
-struct Balance {
-    total: Decimal,
-    locked: Decimal,
+pub struct Balance {
+    pub total: Decimal,
+    pub locked: Decimal,
+}
+
+impl Balance {
+    pub fn free(&self) -> Decimal {
+        self.total - self.locked
+    }
 }
 
 /// Spot balances: the configured start, every fill since (a symbol's
 /// position moves its base asset, its cash its quote asset), and what
 /// open orders lock (a sell its quantity of the base, a buy its price
 /// times quantity of the quote).
-fn balances(shared: &Shared, account: usize) -> BTreeMap<String, Balance> {
+pub fn balances(shared: &Shared, account: usize) -> BTreeMap<String, Balance> {
     let mut out: BTreeMap<String, Balance> = BTreeMap::new();
     let config = &shared.accounts[account].config;
     for (asset, amount) in &config.balances {

@@ -1,0 +1,154 @@
+//! An account's user data stream on a WebSocket API connection: a
+//! socketless outbox attached to the account takes its native private
+//! events (exactly what a native connection of the account is sent), and
+//! a task turns each into Binance's `executionReport`, followed after a
+//! fill by `outboundAccountPosition` with the two assets' balances, and
+//! queues it on the connection as `{"subscriptionId":N,"event":{...}}`.
+//! It stops when the connection closes or the subscription is dropped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use super::signed::balances;
+use crate::binance::user::{OrderInfo, execution_report};
+use crate::fanout::{Batch, Outbox};
+use crate::gateway::shared::Shared;
+
+/// A running subscription: dropping it stops the stream.
+pub struct UserStream {
+    task: JoinHandle<()>,
+}
+
+impl Drop for UserStream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts streaming `account`'s events to `connection` as `subscription`.
+pub fn start(
+    shared: Arc<Shared>,
+    account: usize,
+    connection: Arc<Outbox>,
+    subscription: u64,
+) -> UserStream {
+    let id = shared.next_conn.fetch_add(1, Relaxed);
+    let events = Arc::new(Outbox::new(
+        id,
+        shared.config.lag,
+        shared.instruments.clone(),
+    ));
+    shared.accounts[account].attach(&events);
+    let task = tokio::spawn(run(shared, account, events, connection, subscription));
+    UserStream { task }
+}
+
+/// Detaches the events' outbox however the task ends (finished or
+/// aborted).
+struct Attached {
+    shared: Arc<Shared>,
+    account: usize,
+    events: Arc<Outbox>,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.shared.accounts[self.account].detach(self.events.id);
+    }
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    account: usize,
+    events: Arc<Outbox>,
+    connection: Arc<Outbox>,
+    subscription: u64,
+) {
+    let attached = Attached {
+        shared,
+        account,
+        events,
+    };
+    let mut orders: HashMap<String, OrderInfo> = HashMap::new();
+    let mut batch = Batch::default();
+    while connection.closing().is_none() {
+        attached.events.ready().await;
+        attached.events.drain(usize::MAX, &mut batch);
+        for frame in batch.frames.drain(..) {
+            let Ok(event) = serde_json::from_str::<Value>(frame.as_str()) else {
+                continue;
+            };
+            for out in translate(&attached.shared, account, &mut orders, &event) {
+                let wrapped = json!({"subscriptionId": subscription, "event": out});
+                connection.push_priority(wrapped.to_string().into());
+            }
+        }
+    }
+}
+
+/// The Binance events of one native private event.
+fn translate(
+    shared: &Shared,
+    account: usize,
+    orders: &mut HashMap<String, OrderInfo>,
+    event: &Value,
+) -> Vec<Value> {
+    let Some(order_id) = event["order_id"].as_str() else {
+        return Vec::new();
+    };
+    let Some(instrument) = event["symbol"]
+        .as_str()
+        .and_then(|s| shared.symbol_id(s))
+        .and_then(|id| shared.instrument(id))
+    else {
+        return Vec::new();
+    };
+    let symbol = instrument.binance_symbol();
+    let zero = instrument.format_price(crate::types::Price(0));
+    let info = orders.entry(order_id.to_string()).or_insert_with(|| {
+        // An order placed before the subscription: what the account
+        // remembers of it, else what the event says.
+        let known = shared.accounts[account]
+            .state()
+            .orders
+            .open(None)
+            .find(|o| crate::encode::order_id(&instrument.symbol, o.order_id) == order_id)
+            .map(|o| {
+                json!({
+                    "client_order_id": o.client_order_id,
+                    "side": o.side.as_str(),
+                    "order_type": if o.price.is_some() { "limit" } else { "market" },
+                    "post_only": o.post_only,
+                    "tif": format!("{:?}", o.tif).to_ascii_lowercase(),
+                    "qty": instrument.format_qty(o.qty),
+                    "leaves_qty": instrument.format_qty(o.leaves),
+                    "price": o.price.map(|p| instrument.format_price(p)),
+                    "ts": o.ts,
+                })
+            });
+        OrderInfo::of(&symbol, known.as_ref().unwrap_or(event), &zero)
+    });
+    let mut out = Vec::new();
+    if let Some(report) = execution_report(info, event) {
+        out.push(report);
+    }
+    if event["type"] == "order_done" {
+        orders.remove(order_id);
+    }
+    if event["type"] == "fill" {
+        let all = balances(shared, account);
+        let assets = [instrument.base_asset(), instrument.quote_asset()];
+        let listed: Vec<Value> = assets
+            .iter()
+            .filter_map(|a| all.get(*a).map(|b| (a, b)))
+            .map(|(a, b)| json!({"a": a, "f": b.free().normalize().to_string(), "l": b.locked.normalize().to_string()}))
+            .collect();
+        let time = event["ts"].as_u64().map_or(0, crate::binance::events::ms);
+        out.push(json!({"e": "outboundAccountPosition", "E": time, "u": time, "B": listed}));
+    }
+    out
+}
