@@ -425,3 +425,84 @@ async fn binance_local_order_book_procedure_holds_over_10000_updates() {
     assert!(compared >= 10, "compared {compared} times");
     server.stop().await;
 }
+
+/// A replay (and a paper replay) speaks the dialect too: it is made from
+/// the published streams, whatever their source.
+#[tokio::test]
+async fn a_replay_and_a_paper_replay_speak_the_dialect() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("feeds/recordings/sample-30s.jsonl.zst");
+    let mut config = common::replay_config(&file, Some(1.0), &[]);
+    let token = "paper-token-0001";
+    config.accounts =
+        tickwire::trading::Accounts::from_env_value(&format!("paper={token}"), &config.instruments)
+            .expect("accounts");
+    if let Some(replay) = &mut config.replay {
+        replay.paper = true;
+    }
+    let server = Server::start(config).await;
+    let url = format!(
+        "ws://{}/binance/stream?streams=btcusd@trade/btcusd@depth@100ms",
+        server.addr
+    );
+    let mut c = Client::connect(&url).await;
+    let (mut last_trade, mut last_u, mut trades, mut diffs) = (None, None, 0, 0);
+    while trades < 5 || diffs < 5 {
+        let v = c.next_json().await;
+        let data = &v["data"];
+        match v["stream"].as_str() {
+            Some("btcusd@trade") => {
+                let t = data["t"].as_u64().expect("t");
+                if let Some(last) = last_trade {
+                    assert_eq!(t, last + 1, "replayed trades in order, none missing");
+                }
+                last_trade = Some(t);
+                trades += 1;
+            }
+            Some("btcusd@depth@100ms") => {
+                let (big_u, u) = (
+                    data["U"].as_u64().expect("U"),
+                    data["u"].as_u64().expect("u"),
+                );
+                if let Some(last) = last_u {
+                    assert_eq!(big_u, last + 1, "the diffs chain");
+                }
+                last_u = Some(u);
+                diffs += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let (status, depth) = get(&server, "depth?symbol=BTCUSD&limit=5").await;
+    assert_eq!(status, 200);
+    assert!(
+        depth["lastUpdateId"]
+            .as_u64()
+            .is_some_and(|id| id >= last_u.unwrap_or(0)),
+        "{depth}"
+    );
+
+    // Paper trading through the dialect: a resting buy far from the touch.
+    let price = depth["bids"][0][0]
+        .as_str()
+        .and_then(|p| p.parse::<f64>().ok())
+        .expect("a bid")
+        * 0.99;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let query = format!(
+        "symbol=BTCUSD&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.0100&price={price:.2}&timestamp={now}"
+    );
+    let signature = tickwire::binance::sign::sign(token, &query);
+    let path = format!("/binance/api/v3/order?{query}&signature={signature}");
+    let answer = http_request(server.addr, "POST", &path, &[("X-MBX-APIKEY", token)]).await;
+    let order = parse(&String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        (answer.status, order["status"].as_str()),
+        (200, Some("NEW")),
+        "{order}"
+    );
+    server.stop().await;
+}

@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Most subscriptions per connection.
     #[arg(long, default_value_t = defaults::MAX_SUBSCRIPTIONS)]
     max_subscriptions: usize,
+    /// The Binance dialect's REST request weight per client address and
+    /// minute, past which it answers 429 (0: no limit; load tests).
+    #[arg(long, default_value_t = defaults::BINANCE_WEIGHT_PER_MINUTE)]
+    binance_weight_per_minute: u64,
     /// Largest client message in bytes (larger: close 1009).
     #[arg(long, default_value_t = defaults::MAX_MESSAGE_BYTES)]
     max_message_bytes: usize,
@@ -122,6 +126,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     }
     config.max_connections = args.max_connections;
     config.max_subscriptions = args.max_subscriptions;
+    config.binance_weight_per_minute = args.binance_weight_per_minute;
     config.max_message_bytes = args.max_message_bytes;
     config.requests_per_sec = args.requests_per_sec;
     config.request_burst = args.request_burst;

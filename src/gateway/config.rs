@@ -23,6 +23,9 @@ pub mod defaults {
     /// Largest client message; larger closes with 1009.
     pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
     pub const MAX_SUBSCRIPTIONS: usize = 1000;
+    /// The Binance dialect's REST weight per client address and minute
+    /// (Binance's own limit).
+    pub const BINANCE_WEIGHT_PER_MINUTE: u64 = 6000;
     /// Requests per second per connection, and the burst allowed.
     pub const REQUESTS_PER_SEC: f64 = 50.0;
     pub const REQUEST_BURST: f64 = 100.0;
@@ -56,6 +59,9 @@ pub struct Config {
     /// Largest client message (larger: close 1009).
     pub max_message_bytes: usize,
     pub max_subscriptions: usize,
+    /// The Binance dialect's REST weight per client address and minute
+    /// (0: no limit).
+    pub binance_weight_per_minute: u64,
     /// Requests per second per connection, and the burst allowed.
     pub requests_per_sec: f64,
     pub request_burst: f64,
@@ -104,6 +110,7 @@ impl Config {
             seed,
             max_message_bytes: defaults::MAX_MESSAGE_BYTES,
             max_subscriptions: defaults::MAX_SUBSCRIPTIONS,
+            binance_weight_per_minute: defaults::BINANCE_WEIGHT_PER_MINUTE,
             requests_per_sec: defaults::REQUESTS_PER_SEC,
             request_burst: defaults::REQUEST_BURST,
             max_connections: defaults::MAX_CONNECTIONS,

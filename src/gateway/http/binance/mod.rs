@@ -27,9 +27,6 @@ use crate::types::SymbolId;
 
 pub const PREFIX: &str = "/binance/";
 
-/// The request weight a minute allows a client address.
-pub const WEIGHT_LIMIT: u64 = 6000;
-
 type Answer = Result<String, ApiError>;
 
 pub async fn route(
@@ -113,9 +110,10 @@ async fn body_of(request: Request<Incoming>) -> Result<String, ApiError> {
 fn answer(shared: &Shared, peer: std::net::IpAddr, weight: u64, result: Answer) -> Response<Body> {
     let minute = shared.clock.uptime_ms() / 60_000;
     let used = shared.binance_weights.add(peer, minute, weight);
-    let result = if used > WEIGHT_LIMIT {
+    let limit = shared.config.binance_weight_per_minute;
+    let result = if limit > 0 && used > limit {
         Err(ApiError::too_many(format!(
-            "Too much request weight used; current limit is {WEIGHT_LIMIT} request weight per 1 MINUTE (used {used})."
+            "Too much request weight used; current limit is {limit} request weight per 1 MINUTE (used {used})."
         )))
     } else {
         result
@@ -350,8 +348,9 @@ fn exchange_info(shared: &Shared, query: &str) -> Answer {
         (None, None) => shared.instruments.ids().collect(),
     };
     let mut out = format!(
-        "{{\"timezone\":\"UTC\",\"serverTime\":{},\"rateLimits\":[{{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":{WEIGHT_LIMIT}}}],\"exchangeFilters\":[],\"symbols\":[",
-        wall_ms()
+        "{{\"timezone\":\"UTC\",\"serverTime\":{},\"rateLimits\":[{{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":{}}}],\"exchangeFilters\":[],\"symbols\":[",
+        wall_ms(),
+        shared.config.binance_weight_per_minute
     );
     for (n, id) in ids.into_iter().enumerate() {
         let Some(i) = shared.instrument(id) else {
