@@ -111,7 +111,7 @@ async def test_wrong_signature_and_stale_timestamp_are_refused(server: str) -> N
     stale = pointed_at(server, API_KEY, API_SECRET)
     try:
         await stale.load_markets()
-        stale.nonce = lambda: stale.milliseconds() - 60_000  # type: ignore[method-assign]
+        stale.nonce = lambda: stale.milliseconds() - 60_000
         with pytest.raises(ccxt.InvalidNonce, match="-1021"):
             await stale.fetch_balance()
     finally:
@@ -146,3 +146,14 @@ async def test_watch_my_trades_and_balance_follow_a_fill(alice: Any) -> None:
     balance = await asyncio.wait_for(balance_task, 10)
     rest = await alice.fetch_balance()
     assert balance["BTC"]["free"] == pytest.approx(rest["BTC"]["free"])
+
+
+async def test_orders_through_the_websocket_api(alice: Any) -> None:
+    book = await alice.fetch_order_book("BTC/USD", 5)
+    price = round(book["bids"][0][0] * 0.95, 2)
+    order = await alice.create_order_ws("BTC/USD", "limit", "buy", 0.01, price)
+    assert order["status"] == "open" and order["price"] == price
+    canceled = await alice.cancel_order_ws(order["id"], "BTC/USD")
+    assert canceled["status"] == "canceled"
+    filled = await alice.create_order_ws("BTC/USD", "market", "buy", 0.01)
+    assert filled["status"] == "closed" and filled["filled"] == pytest.approx(0.01)
