@@ -64,9 +64,17 @@ pub fn trade(out: &mut String, symbol: &str, t: &Trade) {
 pub fn agg_trade(out: &mut String, symbol: &str, t: &Trade) {
     out.clear();
     head(out, "aggTrade", t.ts, symbol);
+    out.push(',');
+    agg_trade_fields(out, t);
+    out.push('}');
+}
+
+/// An aggregate trade's fields (`"a":..,...,"M":true`), of the stream's
+/// event and of REST `aggTrades` alike.
+pub fn agg_trade_fields(out: &mut String, t: &Trade) {
     let _ = write!(
         out,
-        ",\"a\":{0},\"p\":\"{1}\",\"q\":\"{2}\",\"f\":{0},\"l\":{0},\"T\":{3},\"m\":{4},\"M\":true}}",
+        "\"a\":{0},\"p\":\"{1}\",\"q\":\"{2}\",\"f\":{0},\"l\":{0},\"T\":{3},\"m\":{4},\"M\":true",
         t.seq,
         t.price,
         t.qty,
@@ -267,30 +275,55 @@ impl Figures {
     }
 }
 
+/// The 24 h ticker's fields in Binance's order: the stream's key, the
+/// REST key, and the value (quoted: a decimal string; else a number).
+fn ticker_fields(f: &Figures) -> [(&'static str, &'static str, String, bool); 20] {
+    let text = |v: &str| (v.to_string(), true);
+    let number = |v: String| (v, false);
+    let rows = [
+        ("p", "priceChange", text(&f.change)),
+        ("P", "priceChangePercent", text(&f.change_percent)),
+        ("w", "weightedAvgPrice", text("0")),
+        ("x", "prevClosePrice", text(&f.open)),
+        ("c", "lastPrice", text(&f.last)),
+        ("Q", "lastQty", text(&f.last_qty)),
+        ("b", "bidPrice", text(&f.bid)),
+        ("B", "bidQty", text(&f.bid_qty)),
+        ("a", "askPrice", text(&f.ask)),
+        ("A", "askQty", text(&f.ask_qty)),
+        ("o", "openPrice", text(&f.open)),
+        ("h", "highPrice", text(&f.high)),
+        ("l", "lowPrice", text(&f.low)),
+        ("v", "volume", text(&f.volume)),
+        ("q", "quoteVolume", text("0")),
+        ("O", "openTime", number(f.open_time().to_string())),
+        ("C", "closeTime", number(f.close_time.to_string())),
+        ("F", "firstId", number("-1".into())),
+        ("L", "lastId", number("-1".into())),
+        ("n", "count", number("0".into())),
+    ];
+    rows.map(|(ws, rest, (value, quoted))| (ws, rest, value, quoted))
+}
+
+fn push_ticker_fields(out: &mut String, f: &Figures, rest: bool) {
+    for (ws_key, rest_key, value, quoted) in ticker_fields(f) {
+        let key = if rest { rest_key } else { ws_key };
+        let q = if quoted { "\"" } else { "" };
+        let _ = write!(out, ",\"{key}\":{q}{value}{q}");
+    }
+}
+
 /// `<symbol>@ticker`. Quote volume, weighted average price and trade
 /// counts are not kept (0; trade ids -1).
 pub fn ticker(out: &mut String, symbol: &str, f: &Figures) {
     out.clear();
     let _ = write!(
         out,
-        "{{\"e\":\"24hrTicker\",\"E\":{},\"s\":\"{symbol}\",\"p\":\"{}\",\"P\":\"{}\",\"w\":\"0\",\"x\":\"{}\",\"c\":\"{}\",\"Q\":\"{}\",\"b\":\"{}\",\"B\":\"{}\",\"a\":\"{}\",\"A\":\"{}\",\"o\":\"{}\",\"h\":\"{}\",\"l\":\"{}\",\"v\":\"{}\",\"q\":\"0\",\"O\":{},\"C\":{},\"F\":-1,\"L\":-1,\"n\":0}}",
-        f.close_time,
-        f.change,
-        f.change_percent,
-        f.open,
-        f.last,
-        f.last_qty,
-        f.bid,
-        f.bid_qty,
-        f.ask,
-        f.ask_qty,
-        f.open,
-        f.high,
-        f.low,
-        f.volume,
-        f.open_time(),
-        f.close_time,
+        "{{\"e\":\"24hrTicker\",\"E\":{},\"s\":\"{symbol}\"",
+        f.close_time
     );
+    push_ticker_fields(out, f, false);
+    out.push('}');
 }
 
 /// `<symbol>@miniTicker`.
@@ -305,23 +338,7 @@ pub fn mini_ticker(out: &mut String, symbol: &str, f: &Figures) {
 
 /// The REST `ticker/24hr` body of one symbol.
 pub fn ticker_rest(out: &mut String, symbol: &str, f: &Figures) {
-    let _ = write!(
-        out,
-        "{{\"symbol\":\"{symbol}\",\"priceChange\":\"{}\",\"priceChangePercent\":\"{}\",\"weightedAvgPrice\":\"0\",\"prevClosePrice\":\"{}\",\"lastPrice\":\"{}\",\"lastQty\":\"{}\",\"bidPrice\":\"{}\",\"bidQty\":\"{}\",\"askPrice\":\"{}\",\"askQty\":\"{}\",\"openPrice\":\"{}\",\"highPrice\":\"{}\",\"lowPrice\":\"{}\",\"volume\":\"{}\",\"quoteVolume\":\"0\",\"openTime\":{},\"closeTime\":{},\"firstId\":-1,\"lastId\":-1,\"count\":0}}",
-        f.change,
-        f.change_percent,
-        f.open,
-        f.last,
-        f.last_qty,
-        f.bid,
-        f.bid_qty,
-        f.ask,
-        f.ask_qty,
-        f.open,
-        f.high,
-        f.low,
-        f.volume,
-        f.open_time(),
-        f.close_time,
-    );
+    let _ = write!(out, "{{\"symbol\":\"{symbol}\"");
+    push_ticker_fields(out, f, true);
+    out.push('}');
 }

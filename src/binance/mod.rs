@@ -18,4 +18,15 @@ pub mod sign;
 pub mod user;
 
 pub use error::ApiError;
+
+/// Where a list answer starts among `len` matches, as Binance pages them:
+/// from the first when the request named where to start (`fromId`,
+/// `startTime`), else the latest `limit`.
+pub fn first_answered(len: usize, limit: usize, from_start: bool) -> usize {
+    if from_start {
+        0
+    } else {
+        len.saturating_sub(limit)
+    }
+}
 pub use names::{Framed, Levels, Speed, Stream};

@@ -46,20 +46,36 @@ pub fn check(
     query: &str,
     body: &str,
 ) -> Result<Signed, ApiError> {
+    let (account, secret) = account_of(shared, key)?;
+    let (text, signature) = sign::signed_text(query, body)?;
+    let mut params = crate::query::pairs(query).map_err(|e| ApiError::illegal("query", &e))?;
+    params.extend(crate::query::pairs(body).map_err(|e| ApiError::illegal("body", &e))?);
+    verified(account, secret, &text, &signature, params)
+}
+
+/// The account of an API key, and its secret.
+fn account_of<'a>(shared: &'a Shared, key: Option<&str>) -> Result<(usize, &'a str), ApiError> {
     let key = key
         .filter(|k| !k.is_empty())
         .ok_or_else(sign::bad_key_format)?;
-    let (account, secret) = shared
+    shared
         .config
         .accounts
         .by_api_key(key)
-        .ok_or_else(sign::unknown_key)?;
-    let (text, signature) = sign::signed_text(query, body)?;
-    if !sign::verify(secret, &text, &signature) {
+        .ok_or_else(sign::unknown_key)
+}
+
+/// The request, once its signature and then its time are right.
+fn verified(
+    account: usize,
+    secret: &str,
+    text: &str,
+    signature: &str,
+    params: Vec<(String, String)>,
+) -> Result<Signed, ApiError> {
+    if !sign::verify(secret, text, signature) {
         return Err(sign::bad_signature());
     }
-    let mut params = crate::query::pairs(query).map_err(|e| ApiError::illegal("query", &e))?;
-    params.extend(crate::query::pairs(body).map_err(|e| ApiError::illegal("body", &e))?);
     let signed = Signed { account, params };
     sign::check_time(
         signed.param("timestamp").as_deref(),
@@ -81,14 +97,7 @@ pub fn check_params(
         other => other.to_string(),
     };
     let key = params.get("apiKey").map(text_of);
-    let key = key
-        .filter(|k| !k.is_empty())
-        .ok_or_else(sign::bad_key_format)?;
-    let (account, secret) = shared
-        .config
-        .accounts
-        .by_api_key(&key)
-        .ok_or_else(sign::unknown_key)?;
+    let (account, secret) = account_of(shared, key.as_deref())?;
     let signature = params
         .get("signature")
         .map(text_of)
@@ -104,19 +113,7 @@ pub fn check_params(
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    if !sign::verify(secret, &text, &signature) {
-        return Err(sign::bad_signature());
-    }
-    let signed = Signed {
-        account,
-        params: pairs,
-    };
-    sign::check_time(
-        signed.param("timestamp").as_deref(),
-        signed.param("recvWindow").as_deref(),
-        wall_ms(),
-    )?;
-    Ok(signed)
+    verified(account, secret, &text, &signature, pairs)
 }
 
 fn symbol_of(shared: &Shared, signed: &Signed) -> Result<(SymbolId, Instrument), ApiError> {
@@ -365,11 +362,8 @@ async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
         .filter(|t| start.is_none_or(|s| t["time"].as_u64().is_some_and(|time| time >= s)))
         .filter(|t| end.is_none_or(|e| t["time"].as_u64().is_some_and(|time| time <= e)))
         .collect();
-    let skip = if from.is_some() || start.is_some() {
-        0
-    } else {
-        trades.len().saturating_sub(limit)
-    };
+    let from_start = from.is_some() || start.is_some();
+    let skip = crate::binance::first_answered(trades.len(), limit, from_start);
     Ok(Value::Array(trades.into_iter().skip(skip).take(limit).collect()).to_string())
 }
 

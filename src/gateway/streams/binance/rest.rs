@@ -76,27 +76,16 @@ pub fn answer(state: &mut impl MarketState, trades: &RecentTrades, query: Binanc
                 .filter_map(|f| native::read::<native::Trade>(f.as_str()))
                 .filter(wanted)
                 .collect();
-            // From an id or a start: the first `limit` from there; otherwise
-            // the latest `limit`.
-            let skip = if from_id.is_some() || start.is_some() {
-                0
-            } else {
-                chosen.len().saturating_sub(limit)
-            };
+            let from_start = from_id.is_some() || start.is_some();
+            let skip = crate::binance::first_answered(chosen.len(), limit, from_start);
             out.push('[');
             for (i, t) in chosen.iter().skip(skip).take(limit).enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                let _ = write!(
-                    out,
-                    "{{\"a\":{0},\"p\":\"{1}\",\"q\":\"{2}\",\"f\":{0},\"l\":{0},\"T\":{3},\"m\":{4},\"M\":true}}",
-                    t.seq,
-                    t.price,
-                    t.qty,
-                    ms(t.ts),
-                    t.buyer_maker()
-                );
+                out.push('{');
+                events::agg_trade_fields(&mut out, t);
+                out.push('}');
             }
             out.push(']');
         }
@@ -115,11 +104,7 @@ pub fn answer(state: &mut impl MarketState, trades: &RecentTrades, query: Binanc
                 .filter(|b| start.is_none_or(|s| ms(b.start) + ms(interval.nanos()) > s))
                 .filter(|b| end.is_none_or(|e| ms(b.start) <= e))
                 .collect();
-            let skip = if start.is_some() {
-                0
-            } else {
-                chosen.len().saturating_sub(limit)
-            };
+            let skip = crate::binance::first_answered(chosen.len(), limit, start.is_some());
             out.push('[');
             for (i, bar) in chosen.iter().skip(skip).take(limit).enumerate() {
                 if i > 0 {
