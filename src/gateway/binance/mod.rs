@@ -5,6 +5,7 @@
 //! the user data stream's events made from the account's native private
 //! events (`user`).
 
+pub mod balances;
 pub mod signed;
 pub mod user;
 

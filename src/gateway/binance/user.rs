@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use super::signed::balances;
+use super::balances::balances;
 use crate::binance::user::{OrderInfo, execution_report};
 use crate::fanout::{Batch, Outbox};
 use crate::gateway::shared::Shared;
