@@ -273,6 +273,15 @@ async fn a_binance_order_is_a_native_order_of_the_account() {
     assert_eq!(canceled["status"], "CANCELED", "{canceled}");
     let done = alice_native.until_type("order_done").await;
     assert_eq!(done["reason"], "canceled");
+    let (_, all) = signed(addr, "GET", "allOrders", "symbol=QUIET", SECRET).await;
+    let listed: Vec<(Option<&str>, Option<&str>)> = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| (o["clientOrderId"].as_str(), o["status"].as_str()))
+        .collect();
+    assert_eq!(listed, [(Some("b1"), Some("CANCELED"))], "{all}");
+    assert_eq!(all[0]["executedQty"], "0.50");
     server.stop().await;
 }
 

@@ -23,11 +23,13 @@ pub struct OrderInfo {
     pub created_ms: u64,
     pub filled: Decimal,
     pub quote: Decimal,
+    /// The asset a trade's (zero) commission is in: the quote asset.
+    pub commission_asset: String,
 }
 
 impl OrderInfo {
     /// From a native order (`order_accepted`, an `open_orders` entry).
-    pub fn of(symbol: &str, order: &Value, zero_price: &str) -> OrderInfo {
+    pub fn of(symbol: &str, order: &Value, zero_price: &str, quote_asset: &str) -> OrderInfo {
         let qty = decimal(&order["qty"]);
         let leaves = order.get("leaves_qty").map_or(qty, decimal);
         OrderInfo {
@@ -45,6 +47,7 @@ impl OrderInfo {
             created_ms: order["ts"].as_u64().map_or(0, ms),
             filled: qty - leaves,
             quote: Decimal::ZERO,
+            commission_asset: quote_asset.to_string(),
         }
     }
 }
@@ -163,7 +166,9 @@ pub fn execution_report(info: &mut OrderInfo, event: &Value) -> Option<Value> {
         "z": info.filled.normalize().to_string(),
         "L": big_l,
         "n": "0",
-        "N": null,
+        // Binance names the commission's asset on trades (null otherwise);
+        // clients read it to account the fee.
+        "N": if report.last.is_some() { json!(info.commission_asset) } else { Value::Null },
         "T": time,
         "t": t,
         "I": 0,
@@ -186,7 +191,7 @@ mod tests {
     #[test]
     fn an_order_is_reported_new_then_filled_in_two_trades() {
         let accepted = json!({"type":"order_accepted","order_id":"BTC-USD:7","client_order_id":"c","symbol":"BTC-USD","side":"buy","order_type":"limit","price":"100.00","qty":"2.0000","tif":"gtc","ts":3_000_000u64});
-        let mut info = OrderInfo::of("BTCUSD", &accepted, "0.00");
+        let mut info = OrderInfo::of("BTCUSD", &accepted, "0.00", "USD");
         let new = execution_report(&mut info, &accepted).expect("a report");
         assert_eq!(
             (new["x"].as_str(), new["X"].as_str(), new["i"].as_u64()),
@@ -203,6 +208,11 @@ mod tests {
             ),
             (Some("PARTIALLY_FILLED"), Some("0.5"), Some(11))
         );
+        assert_eq!(
+            (first["n"].as_str(), first["N"].as_str()),
+            (Some("0"), Some("USD"))
+        );
+        assert_eq!(new["N"], Value::Null);
         let last =
             execution_report(&mut info, &fill("1.5000", "0.0000", "BTC-USD-12")).expect("a report");
         assert_eq!(

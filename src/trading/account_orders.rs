@@ -267,6 +267,29 @@ impl AccountOrders {
         self.open.get(&(symbol, order_id))
     }
 
+    /// Every order of a symbol open now or done within the last 24 hours,
+    /// by order id.
+    pub fn all(&self, symbol: SymbolId) -> Vec<OrderState<'_>> {
+        let range = (symbol, OrderId(0))..=(symbol, OrderId(u64::MAX));
+        let open = self.open.range(range.clone()).map(|(key, order)| {
+            let state = OrderState {
+                order,
+                status: ClientOrderStatus::Open,
+            };
+            (*key, state)
+        });
+        let done = self.done.range(range).map(|(key, d)| {
+            let state = OrderState {
+                order: &d.order,
+                status: d.status,
+            };
+            (*key, state)
+        });
+        let mut all: Vec<_> = open.chain(done).collect();
+        all.sort_by_key(|(key, _)| *key);
+        all.into_iter().map(|(_, state)| state).collect()
+    }
+
     /// Open orders, of one symbol or all, by symbol then order id.
     pub fn open(&self, symbol: Option<SymbolId>) -> impl Iterator<Item = &OpenOrder> {
         self.open

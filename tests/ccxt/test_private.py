@@ -55,6 +55,8 @@ async def test_limit_order_rests_is_listed_and_canceled(alice: Any) -> None:
         await alice.cancel_order(order["id"], "BTC/USD")
     after = await alice.fetch_balance()
     assert after["USD"]["used"] == pytest.approx(before["USD"]["used"])
+    orders = await alice.fetch_orders("BTC/USD")
+    assert [o["status"] for o in orders if o["id"] == order["id"]] == ["canceled"]
 
 
 async def test_market_order_fills_and_moves_balances_and_trades(alice: Any) -> None:
@@ -119,8 +121,9 @@ async def test_wrong_signature_and_stale_timestamp_are_refused(server: str) -> N
 
 
 async def test_watch_orders_receives_the_fill_of_a_marketable_order(alice: Any) -> None:
+    # The user data subscription, confirmed before the order is placed.
+    await alice.authenticate()
     first = asyncio.ensure_future(alice.watch_orders("BTC/USD"))
-    await asyncio.sleep(0.5)  # the user data subscription is made
     order = await alice.create_order("BTC/USD", "market", "buy", 0.02)
     seen: dict[str, Any] = {}
     updates = await asyncio.wait_for(first, 10)
@@ -136,9 +139,10 @@ async def test_watch_orders_receives_the_fill_of_a_marketable_order(alice: Any) 
 
 
 async def test_watch_my_trades_and_balance_follow_a_fill(alice: Any) -> None:
+    await alice.authenticate()
     trades_task = asyncio.ensure_future(alice.watch_my_trades("BTC/USD"))
     balance_task = asyncio.ensure_future(alice.watch_balance())
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0)  # both are waiting before the order
     order = await alice.create_order("BTC/USD", "market", "buy", 0.01)
     trades = await asyncio.wait_for(trades_task, 10)
     while not any(t["order"] == order["id"] for t in trades):

@@ -5,7 +5,8 @@
 //! journal write and answer of a native order, and are translated back.
 //!
 //! Served: `POST /order` (and `/order/test`), `DELETE /order`, `GET
-//! /order`, `GET /openOrders`, `GET /account`, `GET /myTrades`.
+//! /order`, `GET /openOrders`, `GET /allOrders`, `GET /account`, `GET
+//! /myTrades`.
 
 use std::collections::BTreeMap;
 
@@ -152,12 +153,7 @@ pub async fn serve(
         ("GET", "order") => (4, query_order(shared, &signed).await),
         ("GET", "openOrders") => (6, open_orders(shared, &signed).await),
         ("GET", "account") => (20, Ok(account(shared, signed.account).to_string())),
-        ("GET", "allOrders") => (
-            1,
-            Err(ApiError::unsupported(
-                "GET /api/v3/allOrders (openOrders and order are served)",
-            )),
-        ),
+        ("GET", "allOrders") => (20, all_orders(shared, &signed).await),
         ("GET", "myTrades") => (20, my_trades(shared, &signed).await),
         _ => (
             1,
@@ -342,6 +338,41 @@ async fn open_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer
     }
     proxy.finish();
     answer.map(|_| Value::Array(out).to_string())
+}
+
+/// `allOrders`: the symbol's orders open now or done within 24 hours (the
+/// account keeps them that long), oldest first.
+async fn all_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
+    let (symbol, instrument) = symbol_of(shared, signed)?;
+    let limit = number(signed, "limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+    let from = number(signed, "orderId")?;
+    let (start, end) = (number(signed, "startTime")?, number(signed, "endTime")?);
+    let natives: Vec<Value> = {
+        let state = shared.accounts[signed.account].state();
+        state
+            .orders
+            .all(symbol)
+            .into_iter()
+            .filter(|s| from.is_none_or(|f| s.order.order_id.0 >= f))
+            .filter(|s| start.is_none_or(|t| crate::binance::events::ms(s.order.ts) >= t))
+            .filter(|s| end.is_none_or(|t| crate::binance::events::ms(s.order.ts) <= t))
+            .map(|s| crate::encode::order_status(&None, &instrument, s.order, s.status.as_str()))
+            .filter_map(|frame| serde_json::from_str::<Value>(frame.as_str()).ok())
+            .map(|answer| answer["order"].clone())
+            .collect()
+    };
+    let mut proxy = Proxy::new(shared.clone(), signed.account);
+    let fills = fills(&mut proxy, &instrument.symbol).await;
+    proxy.finish();
+    let from_start = from.is_some() || start.is_some();
+    let skip = crate::binance::first_answered(natives.len(), limit, from_start);
+    let objects: Vec<Value> = natives
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|order| object(&instrument, order, &fills))
+        .collect();
+    Ok(Value::Array(objects).to_string())
 }
 
 async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {

@@ -130,7 +130,12 @@ fn translate(
                     "ts": o.ts,
                 })
             });
-        OrderInfo::of(&symbol, known.as_ref().unwrap_or(event), &zero)
+        OrderInfo::of(
+            &symbol,
+            known.as_ref().unwrap_or(event),
+            &zero,
+            instrument.quote_asset(),
+        )
     });
     let mut out = Vec::new();
     if let Some(report) = execution_report(info, event) {

@@ -5,7 +5,8 @@
 //! `userDataStream.subscribe.signature` and `userDataStream.unsubscribe`
 //! (the account's events as `{"subscriptionId":N,"event":{..}}`), and the
 //! signed trading methods `order.place`, `order.test`, `order.cancel`,
-//! `order.status`, `openOrders.status`, `account.status`, `myTrades`, which
+//! `order.status`, `openOrders.status`, `account.status`, `myTrades`,
+//! `allOrders`, which
 //! are the REST endpoints' own (`gateway::binance::signed`).
 
 use serde_json::{Value, json};
@@ -104,6 +105,7 @@ impl Session {
             "openOrders.status" => rest("GET", "openOrders"),
             "account.status" => rest("GET", "account"),
             "myTrades" => rest("GET", "myTrades"),
+            "allOrders" => rest("GET", "allOrders"),
             _ => None,
         };
         let Some((http_method, endpoint)) = endpoint else {
