@@ -18,8 +18,43 @@ use crate::binance::user::{OrderInfo, execution_report};
 use crate::fanout::{Batch, Outbox};
 use crate::gateway::shared::Shared;
 
+/// The user data subscriptions of one WebSocket API connection, by id;
+/// dropping them (the connection ends) stops their streams.
+#[derive(Default)]
+pub struct UserStreams {
+    streams: Vec<(u64, UserStream)>,
+    next: u64,
+}
+
+impl UserStreams {
+    /// Streams `account`'s events to `connection`; the subscription's id.
+    pub fn subscribe(
+        &mut self,
+        shared: Arc<Shared>,
+        account: usize,
+        connection: Arc<Outbox>,
+    ) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        self.streams
+            .push((id, start(shared, account, connection, id)));
+        id
+    }
+
+    /// Stops one subscription (false if there is none of that id), or
+    /// every one.
+    pub fn unsubscribe(&mut self, id: Option<u64>) -> bool {
+        let before = self.streams.len();
+        match id {
+            Some(id) => self.streams.retain(|(s, _)| *s != id),
+            None => self.streams.clear(),
+        }
+        id.is_none() || self.streams.len() < before
+    }
+}
+
 /// A running subscription: dropping it stops the stream.
-pub struct UserStream {
+struct UserStream {
     task: JoinHandle<()>,
 }
 
@@ -30,7 +65,7 @@ impl Drop for UserStream {
 }
 
 /// Starts streaming `account`'s events to `connection` as `subscription`.
-pub fn start(
+fn start(
     shared: Arc<Shared>,
     account: usize,
     connection: Arc<Outbox>,

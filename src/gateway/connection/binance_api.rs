@@ -13,16 +13,7 @@ use serde_json::{Value, json};
 
 use super::Session;
 use crate::binance::ApiError;
-use crate::gateway::binance::user::{self, UserStream};
 use crate::gateway::binance::{signed, wall_ms};
-
-/// The WebSocket API's state of one connection.
-#[derive(Default)]
-pub struct ApiSession {
-    /// The user data subscriptions, by id.
-    streams: Vec<(u64, UserStream)>,
-    next_subscription: u64,
-}
 
 impl Session {
     /// One text frame of a WebSocket API connection.
@@ -69,32 +60,16 @@ impl Session {
             "time" => return Ok(json!({"serverTime": wall_ms()})),
             "userDataStream.subscribe.signature" => {
                 let checked = signed::check_params(&self.shared, params)?;
-                let api = self.api.get_or_insert_with(Default::default);
-                let subscription = api.next_subscription;
-                api.next_subscription += 1;
-                let stream = user::start(
-                    self.shared.clone(),
-                    checked.account,
-                    self.outbox.clone(),
-                    subscription,
-                );
-                api.streams.push((subscription, stream));
+                let streams = self.api.get_or_insert_with(Default::default);
+                let (shared, outbox) = (self.shared.clone(), self.outbox.clone());
+                let subscription = streams.subscribe(shared, checked.account, outbox);
                 return Ok(json!({"subscriptionId": subscription}));
             }
             "userDataStream.unsubscribe" => {
-                let api = self.api.get_or_insert_with(Default::default);
-                match params.get("subscriptionId").and_then(Value::as_u64) {
-                    Some(id) => {
-                        let before = api.streams.len();
-                        api.streams.retain(|(s, _)| *s != id);
-                        if api.streams.len() == before {
-                            return Err(ApiError::invalid(
-                                "subscriptionId",
-                                "no such subscription",
-                            ));
-                        }
-                    }
-                    None => api.streams.clear(),
+                let streams = self.api.get_or_insert_with(Default::default);
+                let id = params.get("subscriptionId").and_then(Value::as_u64);
+                if !streams.unsubscribe(id) {
+                    return Err(ApiError::invalid("subscriptionId", "no such subscription"));
                 }
                 return Ok(json!({}));
             }

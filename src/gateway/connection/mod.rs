@@ -166,7 +166,10 @@ struct Session {
     /// The connection speaks the Binance dialect: `Some(combined)`.
     binance: Option<bool>,
     /// The connection is to Binance's WebSocket API.
-    api: Option<Box<binance_api::ApiSession>>,
+    /// Its user data subscriptions live in `gateway::binance::user`,
+    /// beside the streams they run (the dialect's trading, which uses this
+    /// module's `Proxy`, is not imported back here).
+    api: Option<Box<crate::gateway::binance::user::UserStreams>>,
 }
 
 impl Session {
