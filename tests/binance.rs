@@ -506,3 +506,38 @@ async fn a_replay_and_a_paper_replay_speak_the_dialect() {
     );
     server.stop().await;
 }
+
+/// A kline's bar is sent once more, closed (`"x":true`), when the next
+/// bar starts, and the next one starts after it, on a bar boundary.
+#[tokio::test]
+async fn a_kline_is_closed_before_the_next_bar() {
+    let server = Server::start(common::config(4.0)).await;
+    let mut c = Client::connect(&format!("ws://{}/binance/ws/btcusd@kline_1s", server.addr)).await;
+    let mut closed: Option<Value> = None;
+    loop {
+        let v = c.next_json().await;
+        let k = &v["k"];
+        assert_eq!(
+            (v["e"].as_str(), k["i"].as_str()),
+            (Some("kline"), Some("1s")),
+            "{v}"
+        );
+        match &closed {
+            None if k["x"] == true => closed = Some(k.clone()),
+            None => {}
+            Some(previous) => {
+                assert_eq!(k["x"], false, "one closing message per bar");
+                let (start, ended) = (
+                    k["t"].as_u64().expect("t"),
+                    previous["T"].as_u64().expect("T"),
+                );
+                assert!(
+                    start > ended && (start - ended - 1) % 1000 == 0,
+                    "{previous} then {k}"
+                );
+                break;
+            }
+        }
+    }
+    server.stop().await;
+}

@@ -398,3 +398,38 @@ async fn the_user_data_stream_reports_an_order_and_its_fill() {
     );
     server.stop().await;
 }
+
+/// Past the weight limit a request is refused before it is carried out:
+/// an order refused with 429 is not placed.
+#[tokio::test]
+async fn a_request_past_the_weight_limit_is_refused_and_not_carried_out() {
+    let mut config = config();
+    config.binance_weight_per_minute = 2;
+    let server = Server::start(config).await;
+    let addr = server.addr;
+    for expected in [200, 200, 429] {
+        let (status, _) = send(addr, "GET", "/binance/api/v3/ping", None, "").await;
+        assert_eq!(status, expected);
+    }
+    let (status, body) = signed(
+        addr,
+        "POST",
+        "order",
+        "symbol=QUIET&side=SELL&type=LIMIT&timeInForce=GTC&quantity=1&price=101.00",
+        SECRET,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (429, Some(-1003)),
+        "{body}"
+    );
+    let mut alice = login(&server, "alice-token").await;
+    let open = alice.request(json!({"op":"open_orders"}), 1).await;
+    assert_eq!(
+        open["orders"],
+        json!([]),
+        "the refused order was not placed"
+    );
+    server.stop().await;
+}

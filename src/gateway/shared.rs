@@ -80,6 +80,19 @@ impl Shared {
         }
     }
 
+    /// An outbox without a socket, attached to `account`: it is sent every
+    /// private event of the account, as a native connection of it would
+    /// be, until it is detached (the Binance dialect's orders and user data
+    /// streams read the account's events this way).
+    pub fn account_outbox(&self, account: usize) -> Arc<Outbox> {
+        let id = self.next_conn.fetch_add(1, Relaxed);
+        let outbox = Arc::new(Outbox::new(id, self.config.lag, self.instruments.clone()));
+        if let Some(a) = self.accounts.get(account) {
+            a.attach(&outbox);
+        }
+        outbox
+    }
+
     /// Follows up a push: a lag asks the symbols concerned for fresh state.
     pub fn after_push(&self, outbox: &Arc<Outbox>, push: Push) {
         match push {

@@ -139,28 +139,25 @@ fn number(signed: &Signed, name: &str) -> Result<Option<u64>, ApiError> {
         .transpose()
 }
 
-/// A signed endpoint: its weight and its answer.
+/// A signed endpoint's answer (`docs/binance.md` has their weights).
 pub async fn serve(
     shared: &std::sync::Arc<Shared>,
     method: &str,
     endpoint: &str,
     signed: Signed,
-) -> (u64, Answer) {
+) -> Answer {
     match (method, endpoint) {
-        ("POST", "order") => (1, new_order(shared, &signed, false).await),
-        ("POST", "order/test") => (1, new_order(shared, &signed, true).await),
-        ("DELETE", "order") => (1, cancel(shared, &signed).await),
-        ("GET", "order") => (4, query_order(shared, &signed).await),
-        ("GET", "openOrders") => (6, open_orders(shared, &signed).await),
-        ("GET", "account") => (20, Ok(account(shared, signed.account).to_string())),
-        ("GET", "allOrders") => (20, all_orders(shared, &signed).await),
-        ("GET", "myTrades") => (20, my_trades(shared, &signed).await),
-        _ => (
-            1,
-            Err(ApiError::unsupported(&format!(
-                "{method} /api/v3/{endpoint}"
-            ))),
-        ),
+        ("POST", "order") => new_order(shared, &signed, false).await,
+        ("POST", "order/test") => new_order(shared, &signed, true).await,
+        ("DELETE", "order") => cancel(shared, &signed).await,
+        ("GET", "order") => query_order(shared, &signed).await,
+        ("GET", "openOrders") => open_orders(shared, &signed).await,
+        ("GET", "account") => Ok(account(shared, signed.account).to_string()),
+        ("GET", "allOrders") => all_orders(shared, &signed).await,
+        ("GET", "myTrades") => my_trades(shared, &signed).await,
+        _ => Err(ApiError::unsupported(&format!(
+            "{method} /api/v3/{endpoint}"
+        ))),
     }
 }
 
@@ -206,9 +203,7 @@ async fn new_order(shared: &std::sync::Arc<Shared>, signed: &Signed, test: bool)
     }
     check_balance(shared, signed.account, symbol, &instrument, &order)?;
     let mut proxy = Proxy::new(shared.clone(), signed.account);
-    let result = place(&mut proxy, symbol, &instrument, &order).await;
-    proxy.finish();
-    result
+    place(&mut proxy, symbol, &instrument, &order).await
 }
 
 async fn place(
@@ -279,26 +274,21 @@ async fn with_order(shared: &std::sync::Arc<Shared>, signed: &Signed, cancel: bo
     let (_, instrument) = symbol_of(shared, signed)?;
     let reference = order_ref(signed, &instrument)?;
     let mut proxy = Proxy::new(shared.clone(), signed.account);
-    let result = async {
-        let mut status_request = json!({"op":"order_status","symbol":instrument.symbol});
-        let mut cancel_request = json!({"op":"cancel","symbol":instrument.symbol});
-        for (name, value) in reference.as_object().into_iter().flatten() {
-            status_request[name] = value.clone();
-            cancel_request[name] = value.clone();
-        }
-        if cancel {
-            refused(proxy.ask(cancel_request).await, -2011)?;
-        }
-        let native = refused(
-            proxy.ask(status_request).await,
-            if cancel { -2011 } else { -2013 },
-        )?;
-        let fills = fills(&mut proxy, &instrument.symbol).await;
-        Ok(object(&instrument, &native["order"], &fills).to_string())
+    let mut status_request = json!({"op":"order_status","symbol":instrument.symbol});
+    let mut cancel_request = json!({"op":"cancel","symbol":instrument.symbol});
+    for (name, value) in reference.as_object().into_iter().flatten() {
+        status_request[name] = value.clone();
+        cancel_request[name] = value.clone();
     }
-    .await;
-    proxy.finish();
-    result
+    if cancel {
+        refused(proxy.ask(cancel_request).await, -2011)?;
+    }
+    let native = refused(
+        proxy.ask(status_request).await,
+        if cancel { -2011 } else { -2013 },
+    )?;
+    let fills = fills(&mut proxy, &instrument.symbol).await;
+    Ok(object(&instrument, &native["order"], &fills).to_string())
 }
 
 async fn cancel(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
@@ -336,7 +326,6 @@ async fn open_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer
             out.push(object(instrument, order, &all_fills[&name]));
         }
     }
-    proxy.finish();
     answer.map(|_| Value::Array(out).to_string())
 }
 
@@ -363,7 +352,6 @@ async fn all_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer 
     };
     let mut proxy = Proxy::new(shared.clone(), signed.account);
     let fills = fills(&mut proxy, &instrument.symbol).await;
-    proxy.finish();
     let from_start = from.is_some() || start.is_some();
     let skip = crate::binance::first_answered(natives.len(), limit, from_start);
     let objects: Vec<Value> = natives
@@ -383,7 +371,6 @@ async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
     let (start, end) = (number(signed, "startTime")?, number(signed, "endTime")?);
     let mut proxy = Proxy::new(shared.clone(), signed.account);
     let fills = fills(&mut proxy, &instrument.symbol).await;
-    proxy.finish();
     let quote = instrument.quote_asset();
     let trades: Vec<Value> = fills
         .iter()

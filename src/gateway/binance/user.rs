@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -71,13 +70,7 @@ fn start(
     connection: Arc<Outbox>,
     subscription: u64,
 ) -> UserStream {
-    let id = shared.next_conn.fetch_add(1, Relaxed);
-    let events = Arc::new(Outbox::new(
-        id,
-        shared.config.lag,
-        shared.instruments.clone(),
-    ));
-    shared.accounts[account].attach(&events);
+    let events = shared.account_outbox(account);
     let task = tokio::spawn(run(shared, account, events, connection, subscription));
     UserStream { task }
 }

@@ -91,8 +91,7 @@ impl Session {
             ));
         };
         let checked = signed::check_params(&self.shared, params)?;
-        let (_, answer) = signed::serve(&self.shared, http_method, endpoint, checked).await;
-        let body = answer?;
+        let body = signed::serve(&self.shared, http_method, endpoint, checked).await?;
         serde_json::from_str(&body)
             .map_err(|e| ApiError::internal(format!("an answer was not JSON: {e}")))
     }

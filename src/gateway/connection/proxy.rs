@@ -7,14 +7,13 @@
 //! account) every private event of the account meanwhile.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::Session;
-use crate::fanout::{Batch, Outbox};
+use crate::fanout::Batch;
 use crate::gateway::commands::{BinanceQuery, PollQuery, StreamCommand, SymbolCommand};
 use crate::gateway::shared::Shared;
 use crate::types::SymbolId;
@@ -34,13 +33,7 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy of `account`, getting its private events from now on.
     pub fn new(shared: Arc<Shared>, account: usize) -> Proxy {
-        let id = shared.next_conn.fetch_add(1, Relaxed);
-        let outbox = Arc::new(Outbox::new(
-            id,
-            shared.config.lag,
-            shared.instruments.clone(),
-        ));
-        shared.accounts[account].attach(&outbox);
+        let outbox = shared.account_outbox(account);
         let mut session = Session::new(shared, outbox);
         session.account = Some(account);
         Proxy {
@@ -100,9 +93,13 @@ impl Proxy {
         }
         std::mem::take(&mut self.events)
     }
+}
 
-    /// The proxy is done: it stops getting the account's events.
-    pub fn finish(self) {
+/// However the proxy ends (its answer sent, or the HTTP request dropped
+/// midway by a client that went away), it stops getting the account's
+/// events: an outbox left attached would collect them for ever.
+impl Drop for Proxy {
+    fn drop(&mut self) {
         let id = self.session.outbox.id;
         self.session.shared.accounts[self.account].detach(id);
     }

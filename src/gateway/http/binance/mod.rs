@@ -41,17 +41,25 @@ pub async fn route(
     if rest == "/ws-api/v3" {
         return upgrade(request, shared, stop_done, Dialect::BinanceApi);
     }
-    if rest == "/ws" || rest.starts_with("/ws/") || rest == "/stream" {
+    let method = request.method().as_str().to_string();
+    let streams = rest == "/ws" || rest.starts_with("/ws/") || rest == "/stream";
+    let endpoint = rest.strip_prefix("/api/v3/").unwrap_or("").to_string();
+    // The weight is counted, and the limit applied, before anything is
+    // done: a refused request changes nothing.
+    let used = match charge(&shared, peer, weight(&method, &endpoint, &query)) {
+        Ok(used) => used,
+        Err((used, e)) => return answer(used, Err(e)),
+    };
+    if streams {
         return match stream_names(&shared, rest, &query) {
             Ok(dialect) => upgrade(request, shared, stop_done, dialect),
-            Err(e) => answer(&shared, peer, 1, Err(e)),
+            Err(e) => answer(used, Err(e)),
         };
     }
-    let Some(endpoint) = rest.strip_prefix("/api/v3/").map(str::to_string) else {
-        return answer(&shared, peer, 1, Err(ApiError::unsupported(&path)));
-    };
+    if endpoint.is_empty() {
+        return answer(used, Err(ApiError::unsupported(&path)));
+    }
     if SIGNED.contains(&endpoint.as_str()) {
-        let method = request.method().as_str().to_string();
         let key = request
             .headers()
             .get("x-mbx-apikey")
@@ -59,20 +67,59 @@ pub async fn route(
             .map(str::to_string);
         let body = match body_of(request).await {
             Ok(body) => body,
-            Err(e) => return answer(&shared, peer, 1, Err(e)),
+            Err(e) => return answer(used, Err(e)),
         };
-        let (weight, result) = match signed::check(&shared, key.as_deref(), &query, &body) {
+        let result = match signed::check(&shared, key.as_deref(), &query, &body) {
             Ok(checked) => signed::serve(&shared, &method, &endpoint, checked).await,
-            Err(e) => (1, Err(e)),
+            Err(e) => Err(e),
         };
-        return answer(&shared, peer, weight, result);
+        return answer(used, result);
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let what = format!("{} {path}", request.method());
-        return answer(&shared, peer, 1, Err(ApiError::unsupported(&what)));
+        let what = format!("{method} {path}");
+        return answer(used, Err(ApiError::unsupported(&what)));
     }
-    let (weight, result) = get(&shared, &endpoint, &query).await;
-    answer(&shared, peer, weight, result)
+    answer(used, get(&shared, &endpoint, &query).await)
+}
+
+/// A request's weight (Binance's): by endpoint, and for `depth` by its
+/// `limit`, for the tickers by whether one symbol is asked.
+fn weight(method: &str, endpoint: &str, query: &str) -> u64 {
+    let one_symbol = param(query, "symbol").is_ok_and(|s| s.is_some());
+    match (method, endpoint) {
+        (_, "exchangeInfo") => 20,
+        (_, "depth") => match limit(query, 100, 5000).unwrap_or(1) {
+            0..=100 => 5,
+            101..=500 => 25,
+            501..=1000 => 50,
+            _ => 250,
+        },
+        (_, "trades") => 25,
+        (_, "aggTrades") => 4,
+        (_, "klines") => 2,
+        (_, "ticker/24hr") if !one_symbol => 80,
+        (_, "ticker/price" | "ticker/bookTicker") if !one_symbol => 4,
+        (_, "ticker/24hr" | "ticker/price" | "ticker/bookTicker") => 2,
+        ("GET", "order") => 4,
+        ("GET", "openOrders") => 6,
+        ("GET", "account" | "allOrders" | "myTrades") => 20,
+        _ => 1,
+    }
+}
+
+/// Counts `weight` for the client's address this minute: the weight used
+/// so far, or (past the limit) that and the refusal.
+fn charge(shared: &Shared, peer: std::net::IpAddr, weight: u64) -> Result<u64, (u64, ApiError)> {
+    let minute = shared.clock.uptime_ms() / 60_000;
+    let used = shared.binance_weights.add(peer, minute, weight);
+    let limit = shared.config.binance_weight_per_minute;
+    if limit > 0 && used > limit {
+        let message = format!(
+            "Too much request weight used; current limit is {limit} request weight per 1 MINUTE (used {used})."
+        );
+        return Err((used, ApiError::too_many(message)));
+    }
+    Ok(used)
 }
 
 /// The endpoints that need a signature.
@@ -106,18 +153,8 @@ async fn body_of(request: Request<Incoming>) -> Result<String, ApiError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::illegal("body", "it is not UTF-8"))
 }
 
-/// The answer with its weight counted (and refused past the limit).
-fn answer(shared: &Shared, peer: std::net::IpAddr, weight: u64, result: Answer) -> Response<Body> {
-    let minute = shared.clock.uptime_ms() / 60_000;
-    let used = shared.binance_weights.add(peer, minute, weight);
-    let limit = shared.config.binance_weight_per_minute;
-    let result = if limit > 0 && used > limit {
-        Err(ApiError::too_many(format!(
-            "Too much request weight used; current limit is {limit} request weight per 1 MINUTE (used {used})."
-        )))
-    } else {
-        result
-    };
+/// The answer, with the weight `used` this minute.
+fn answer(used: u64, result: Answer) -> Response<Body> {
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => (
@@ -164,41 +201,26 @@ fn stream_names(shared: &Shared, rest: &str, query: &str) -> Result<Dialect, Api
     Ok(Dialect::Binance { combined, streams })
 }
 
-/// A GET of `/binance/api/v3/<endpoint>`: its weight and its answer.
-async fn get(shared: &Shared, endpoint: &str, query: &str) -> (u64, Answer) {
+/// A GET of `/binance/api/v3/<endpoint>`.
+async fn get(shared: &Shared, endpoint: &str, query: &str) -> Answer {
     match endpoint {
-        "ping" => (1, Ok("{}".into())),
-        "time" => (1, Ok(format!("{{\"serverTime\":{}}}", wall_ms()))),
-        "exchangeInfo" => (20, exchange_info(shared, query)),
+        "ping" => Ok("{}".into()),
+        "time" => Ok(format!("{{\"serverTime\":{}}}", wall_ms())),
+        "exchangeInfo" => exchange_info(shared, query),
         "depth" => {
-            let limit = match limit(query, 100, 5000) {
-                Ok(limit) => limit,
-                Err(e) => return (1, Err(e)),
-            };
-            let weight = match limit {
-                0..=100 => 5,
-                101..=500 => 25,
-                501..=1000 => 50,
-                _ => 250,
-            };
-            (
-                weight,
-                one(shared, query, BinanceQuery::Depth { limit }).await,
-            )
+            let limit = limit(query, 100, 5000)?;
+            one(shared, query, BinanceQuery::Depth { limit }).await
         }
         "trades" => {
-            let answer = match limit(query, 500, 1000) {
-                Ok(limit) => one(shared, query, BinanceQuery::Trades { limit }).await,
-                Err(e) => Err(e),
-            };
-            (25, answer)
+            let limit = limit(query, 500, 1000)?;
+            one(shared, query, BinanceQuery::Trades { limit }).await
         }
-        "aggTrades" => (4, agg_trades(shared, query).await),
-        "klines" => (2, klines(shared, query).await),
-        "ticker/24hr" => many(shared, query, BinanceQuery::Ticker24h, (2, 80)).await,
-        "ticker/price" => many(shared, query, BinanceQuery::Price, (2, 4)).await,
-        "ticker/bookTicker" => many(shared, query, BinanceQuery::BookTicker, (2, 4)).await,
-        other => (1, Err(ApiError::unsupported(&format!("/api/v3/{other}")))),
+        "aggTrades" => agg_trades(shared, query).await,
+        "klines" => klines(shared, query).await,
+        "ticker/24hr" => many(shared, query, BinanceQuery::Ticker24h).await,
+        "ticker/price" => many(shared, query, BinanceQuery::Price).await,
+        "ticker/bookTicker" => many(shared, query, BinanceQuery::BookTicker).await,
+        other => Err(ApiError::unsupported(&format!("/api/v3/{other}"))),
     }
 }
 
@@ -256,45 +278,29 @@ async fn one(shared: &Shared, query: &str, read: BinanceQuery) -> Answer {
 }
 
 /// A read of one symbol (`symbol`), several (`symbols=["A","B"]`) or all
-/// (neither): an object for one, an array otherwise. `weights` is for one
-/// and for more.
-async fn many(
-    shared: &Shared,
-    query: &str,
-    read: BinanceQuery,
-    weights: (u64, u64),
-) -> (u64, Answer) {
-    let symbols = match (param(query, "symbol"), param(query, "symbols")) {
-        (Err(e), _) | (_, Err(e)) => return (1, Err(e)),
-        (Ok(Some(_)), Ok(Some(_))) => {
-            return (
-                1,
-                Err(ApiError::new(
-                    400,
-                    -1101,
-                    "Combination of optional parameters invalid: send symbol or symbols, not both.",
-                )),
-            );
+/// (neither): an object for one, an array otherwise.
+async fn many(shared: &Shared, query: &str, read: BinanceQuery) -> Answer {
+    let symbols = match (param(query, "symbol")?, param(query, "symbols")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                400,
+                -1101,
+                "Combination of optional parameters invalid: send symbol or symbols, not both.",
+            ));
         }
-        (Ok(Some(_)), Ok(None)) => return (weights.0, one(shared, query, read).await),
-        (Ok(None), Ok(Some(list))) => match symbol_list(shared, &list) {
-            Ok(ids) => ids,
-            Err(e) => return (1, Err(e)),
-        },
-        (Ok(None), Ok(None)) => shared.instruments.ids().collect(),
+        (Some(_), None) => return one(shared, query, read).await,
+        (None, Some(list)) => symbol_list(shared, &list)?,
+        (None, None) => shared.instruments.ids().collect(),
     };
     let mut out = String::from("[");
     for (i, id) in symbols.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        match ask(shared, id, read).await {
-            Ok(body) => out.push_str(&body),
-            Err(e) => return (weights.1, Err(e)),
-        }
+        out.push_str(&ask(shared, id, read).await?);
     }
     out.push(']');
-    (weights.1, Ok(out))
+    Ok(out)
 }
 
 /// `symbols=["BTCUSD","ETHUSD"]`.

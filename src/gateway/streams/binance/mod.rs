@@ -28,7 +28,7 @@ use super::MarketState;
 use super::subscribers::Subscribers;
 use crate::binance::events::{self, DepthDiff, Figures, Top};
 use crate::binance::names::stream_name;
-use crate::binance::native::{self, Bar};
+use crate::binance::native;
 use crate::binance::{Framed, Speed, Stream};
 use crate::book::l2::{L2Book, Levels};
 use crate::encode;
@@ -49,42 +49,6 @@ struct Window {
     seqs: Option<(u64, u64)>,
 }
 
-/// A bar as the last candle message had it (owned: the message is gone by
-/// the time the bar ends).
-struct LastBar {
-    start: u64,
-    ts: u64,
-    fields: [String; 5],
-}
-
-impl LastBar {
-    fn of(candle: &native::Candle) -> LastBar {
-        LastBar {
-            start: candle.start,
-            ts: candle.ts,
-            fields: [
-                candle.open.to_string(),
-                candle.high.to_string(),
-                candle.low.to_string(),
-                candle.close.to_string(),
-                candle.volume.to_string(),
-            ],
-        }
-    }
-
-    fn bar(&self) -> Bar<'_> {
-        let [open, high, low, close, volume] = &self.fields;
-        Bar {
-            start: self.start,
-            open,
-            high,
-            low,
-            close,
-            volume,
-        }
-    }
-}
-
 pub struct BinanceStreams {
     symbol: SymbolId,
     /// The symbol as Binance writes it (`BTCUSD`).
@@ -102,11 +66,12 @@ pub struct BinanceStreams {
     partial_dirty: [bool; Stream::COUNT],
     /// What `@bookTicker` last sent.
     top: Option<[Option<(Price, Qty)>; 2]>,
-    bars: [Option<LastBar>; Interval::ALL.len()],
+    /// The last `candle` message of each interval (its bar is sent once
+    /// more, closed, when the next bar starts).
+    bars: [Option<Utf8Bytes>; Interval::ALL.len()],
     /// The ticker's figures changed since `@ticker` last sent.
     ticker: Option<Figures>,
     ticks: u64,
-    text: String,
     scratch: [Levels; 2],
 }
 
@@ -132,7 +97,6 @@ impl BinanceStreams {
             bars: Default::default(),
             ticker: None,
             ticks: 0,
-            text: String::with_capacity(512),
             scratch: Default::default(),
         }
     }
@@ -214,7 +178,7 @@ impl BinanceStreams {
         stream: Stream,
         write: impl FnOnce(&mut String, &str),
     ) {
-        let mut text = std::mem::take(&mut self.text);
+        let mut text = String::with_capacity(256);
         write(&mut text, &self.name);
         let raw = Framed {
             stream,
@@ -224,9 +188,6 @@ impl BinanceStreams {
             stream,
             combined: true,
         };
-        if !self.subscribers[raw.index()].is_empty() {
-            self.fan_out(shared, unflushed, raw, &encode::frame(text.clone()));
-        }
         if !self.subscribers[combined.index()].is_empty() {
             let name = &self.names[stream.index()];
             let mut wrapped = String::with_capacity(text.len() + name.len() + 22);
@@ -237,7 +198,9 @@ impl BinanceStreams {
             wrapped.push('}');
             self.fan_out(shared, unflushed, combined, &encode::frame(wrapped));
         }
-        self.text = text;
+        if !self.subscribers[raw.index()].is_empty() {
+            self.fan_out(shared, unflushed, raw, &encode::frame(text));
+        }
     }
 
     /// Follows a published `trade` message.
@@ -289,17 +252,18 @@ impl BinanceStreams {
         };
         let spec = (interval.as_str(), interval.nanos());
         if let Some(last) = self.bars[interval.index()].take()
-            && last.start != candle.start
+            && let Some(ended) = native::read::<native::Candle>(last.as_str())
+            && ended.start != candle.start
         {
             self.send(shared, unflushed, stream, |out, name| {
-                events::kline(out, name, spec, last.ts, &last.bar(), true)
+                events::kline(out, name, spec, ended.ts, &ended.bar(), true)
             });
         }
         let bar = candle.bar();
         self.send(shared, unflushed, stream, |out, name| {
             events::kline(out, name, spec, candle.ts, &bar, false)
         });
-        self.bars[interval.index()] = Some(LastBar::of(&candle));
+        self.bars[interval.index()] = Some(frame.clone());
     }
 
     /// Follows a published book message: its level changes at `seq`.
