@@ -433,3 +433,112 @@ async fn a_request_past_the_weight_limit_is_refused_and_not_carried_out() {
     );
     server.stop().await;
 }
+
+/// A busy account: more fills than one native `fills` page (1,000). Binance
+/// answers `myTrades` with the newest trades unless told where to start, and
+/// an order's `cummulativeQuoteQty` counts all of its fills.
+#[tokio::test]
+async fn my_trades_and_quote_quantities_of_a_busy_account_use_its_newest_fills() {
+    let instruments = instruments_with_quiet(1.0);
+    let accounts = Accounts::parse(
+        "accounts",
+        r#"
+[[account]]
+name = "alice"
+token = "alice-token"
+api_key = "alice-binance-key"
+api_secret = "alice-binance-secret"
+
+[[account]]
+name = "bob"
+token = "bob-token-1"
+orders_per_sec = 100000
+"#,
+        &instruments,
+    )
+    .expect("accounts");
+    let mut config = Config::new(instruments, 3);
+    config.accounts = accounts;
+    config.requests_per_sec = 100_000.0;
+    config.request_burst = 100_000.0;
+    let server = Server::start(config).await;
+    let addr = server.addr;
+    let mut alice = login(&server, "alice-token").await;
+    let placed = alice
+        .request(quiet_order("sell", "12.00", Some("101.00")), 1)
+        .await;
+    assert_eq!(placed["type"], "order_accepted", "{placed}");
+    let order_id = placed["order_id"]
+        .as_str()
+        .expect("an order id")
+        .to_string();
+    let number = order_id.rsplit(':').next().expect("a number").to_string();
+    // Bob takes it 0.01 at a time: 1,100 fills of alice's one order.
+    let mut bob = login(&server, "bob-token-1").await;
+    for id in 0..1100 {
+        let reply = bob
+            .request(quiet_order("buy", "0.01", Some("101.00")), 10 + id)
+            .await;
+        assert_eq!(reply["type"], "order_accepted", "{reply}");
+    }
+    let (_, last) = send(
+        addr,
+        "GET",
+        "/binance/api/v3/trades?symbol=QUIET&limit=1",
+        None,
+        "",
+    )
+    .await;
+    let newest = last[0]["id"].as_u64().expect("the newest trade id");
+
+    let (_, trades) = signed(addr, "GET", "myTrades", "symbol=QUIET&limit=1000", SECRET).await;
+    let ids: Vec<u64> = trades
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 1000, "{trades}");
+    assert_eq!(ids.last(), Some(&newest), "the newest trade is answered");
+    assert_eq!(
+        ids,
+        ((newest - 999)..=newest).collect::<Vec<_>>(),
+        "the newest 1,000, oldest first"
+    );
+    let (_, first) = signed(
+        addr,
+        "GET",
+        "myTrades",
+        &format!("symbol=QUIET&limit=5&fromId={}", newest - 1099),
+        SECRET,
+    )
+    .await;
+    let first: Vec<u64> = first
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_u64())
+        .collect();
+    assert_eq!(
+        first,
+        ((newest - 1099)..(newest - 1094)).collect::<Vec<_>>()
+    );
+
+    let (_, status) = signed(
+        addr,
+        "GET",
+        "order",
+        &format!("symbol=QUIET&orderId={number}"),
+        SECRET,
+    )
+    .await;
+    assert_eq!(
+        (
+            status["executedQty"].as_str(),
+            status["cummulativeQuoteQty"].as_str()
+        ),
+        (Some("11.00"), Some("1111")),
+        "every fill counted: {status}"
+    );
+    server.stop().await;
+}

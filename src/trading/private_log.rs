@@ -82,6 +82,12 @@ impl PrivateLog {
         (page, more)
     }
 
+    /// Every fill kept of `symbol`, oldest first (the Binance dialect's
+    /// `myTrades` reads the newest of them, and orders' quote quantities).
+    pub fn kept_fills(&self, symbol: SymbolId) -> impl DoubleEndedIterator<Item = &SentFill> {
+        self.fills.iter().filter(move |f| f.symbol == symbol)
+    }
+
     /// The oldest fill kept, so a client asking for older ones can be told.
     pub fn oldest_seq(&self) -> Option<u64> {
         self.fills.front().map(|f| f.seq)

@@ -174,16 +174,68 @@ fn refused(answer: Option<Value>, missing: i32) -> Result<Value, ApiError> {
     }
 }
 
-/// The account's fills of `symbol` (native `fill`s, oldest first, the
-/// last 1,000 the account keeps).
-async fn fills(proxy: &mut Proxy, symbol: &str) -> Vec<Value> {
-    let answer = proxy.ask(json!({"op":"fills","since":0})).await;
-    answer
-        .and_then(|a| a["fills"].as_array().cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| f["symbol"] == symbol)
-        .collect()
+/// The `order_id` a kept `fill` frame names, read without parsing it all.
+fn order_id_of(frame: &str) -> Option<&str> {
+    let start = frame.find("\"order_id\":\"")? + "\"order_id\":\"".len();
+    let len = frame[start..].find('"')?;
+    Some(&frame[start..start + len])
+}
+
+/// The account's kept fills of `symbol` (native `fill`s, as sent) whose
+/// order id `wanted` accepts and then whose parsed frame `accept` accepts,
+/// oldest first: at most `limit`, the oldest ones when `from_start`, else the
+/// newest. Read from the account's private log, which keeps 24 hours of
+/// fills (at most 100,000), so a busy account's recent fills are never cut
+/// off by a page limit.
+fn kept_fills(
+    shared: &Shared,
+    account: usize,
+    symbol: SymbolId,
+    window: (usize, bool),
+    wanted: impl Fn(&str) -> bool,
+    accept: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let (limit, from_start) = window;
+    let state = shared.accounts[account].state();
+    let parse = |f: &crate::trading::SentFill| {
+        if !order_id_of(&f.frame).is_some_and(&wanted) {
+            return None;
+        }
+        let value = serde_json::from_str::<Value>(&f.frame).ok()?;
+        accept(&value).then_some(value)
+    };
+    let fills = state.log.kept_fills(symbol);
+    if from_start {
+        fills.filter_map(parse).take(limit).collect()
+    } else {
+        let mut newest: Vec<Value> = fills.rev().filter_map(parse).take(limit).collect();
+        newest.reverse();
+        newest
+    }
+}
+
+/// The fills of the given native orders (their quote quantities).
+fn fills_of_orders(
+    shared: &Shared,
+    account: usize,
+    symbol: SymbolId,
+    orders: &[&Value],
+) -> Vec<Value> {
+    let ids: std::collections::BTreeSet<&str> = orders
+        .iter()
+        .filter_map(|o| o["order_id"].as_str())
+        .collect();
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    kept_fills(
+        shared,
+        account,
+        symbol,
+        (usize::MAX, true),
+        |id| ids.contains(id),
+        |_| true,
+    )
 }
 
 /// Binance's order object of a native order, its quote quantity from the
@@ -271,7 +323,7 @@ fn order_ref(signed: &Signed, instrument: &Instrument) -> Result<Value, ApiError
 }
 
 async fn with_order(shared: &std::sync::Arc<Shared>, signed: &Signed, cancel: bool) -> Answer {
-    let (_, instrument) = symbol_of(shared, signed)?;
+    let (symbol, instrument) = symbol_of(shared, signed)?;
     let reference = order_ref(signed, &instrument)?;
     let mut proxy = Proxy::new(shared.clone(), signed.account);
     let mut status_request = json!({"op":"order_status","symbol":instrument.symbol});
@@ -287,7 +339,7 @@ async fn with_order(shared: &std::sync::Arc<Shared>, signed: &Signed, cancel: bo
         proxy.ask(status_request).await,
         if cancel { -2011 } else { -2013 },
     )?;
-    let fills = fills(&mut proxy, &instrument.symbol).await;
+    let fills = fills_of_orders(shared, signed.account, symbol, &[&native["order"]]);
     Ok(object(&instrument, &native["order"], &fills).to_string())
 }
 
@@ -309,24 +361,33 @@ async fn open_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer
     if let Some(i) = &only {
         request["symbol"] = json!(i.symbol);
     }
-    let answer = refused(proxy.ask(request).await, -2013);
-    let mut all_fills = BTreeMap::new();
-    let mut out = Vec::new();
-    if let Ok(answer) = &answer {
-        for order in answer["orders"].as_array().into_iter().flatten() {
-            let name = order["symbol"].as_str().unwrap_or("").to_string();
-            let Some(instrument) = shared.symbol_id(&name).and_then(|id| shared.instrument(id))
-            else {
-                continue;
-            };
-            if !all_fills.contains_key(&name) {
-                let f = fills(&mut proxy, &name).await;
-                all_fills.insert(name.clone(), f);
-            }
-            out.push(object(instrument, order, &all_fills[&name]));
+    let answer = refused(proxy.ask(request).await, -2013)?;
+    let natives: Vec<&Value> = answer["orders"].as_array().into_iter().flatten().collect();
+    // Each symbol's kept fills are read once, for all its open orders.
+    let mut by_symbol: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for order in &natives {
+        by_symbol
+            .entry(order["symbol"].as_str().unwrap_or(""))
+            .or_default()
+            .push(order);
+    }
+    let mut fills = BTreeMap::new();
+    for (name, orders) in &by_symbol {
+        if let Some(id) = shared.symbol_id(name) {
+            fills.insert(*name, fills_of_orders(shared, signed.account, id, orders));
         }
     }
-    answer.map(|_| Value::Array(out).to_string())
+    let out: Vec<Value> = natives
+        .iter()
+        .filter_map(|order| {
+            let name = order["symbol"].as_str().unwrap_or("");
+            let instrument = shared
+                .symbol_id(name)
+                .and_then(|id| shared.instrument(id))?;
+            Some(object(instrument, order, fills.get(name)?))
+        })
+        .collect();
+    Ok(Value::Array(out).to_string())
 }
 
 /// `allOrders`: the symbol's orders open now or done within 24 hours (the
@@ -350,37 +411,41 @@ async fn all_orders(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer 
             .map(|answer| answer["order"].clone())
             .collect()
     };
-    let mut proxy = Proxy::new(shared.clone(), signed.account);
-    let fills = fills(&mut proxy, &instrument.symbol).await;
     let from_start = from.is_some() || start.is_some();
     let skip = crate::binance::first_answered(natives.len(), limit, from_start);
-    let objects: Vec<Value> = natives
-        .iter()
-        .skip(skip)
-        .take(limit)
+    let page: Vec<&Value> = natives.iter().skip(skip).take(limit).collect();
+    let fills = fills_of_orders(shared, signed.account, symbol, &page);
+    let objects: Vec<Value> = page
+        .into_iter()
         .map(|order| object(&instrument, order, &fills))
         .collect();
     Ok(Value::Array(objects).to_string())
 }
 
+/// `myTrades`: the account's fills of a symbol, the newest `limit` unless
+/// the request says where to start (`fromId`, `startTime`).
 async fn my_trades(shared: &std::sync::Arc<Shared>, signed: &Signed) -> Answer {
-    let (_, instrument) = symbol_of(shared, signed)?;
+    let (symbol, instrument) = symbol_of(shared, signed)?;
     let limit = number(signed, "limit")?.unwrap_or(500).clamp(1, 1000) as usize;
-    let order = number(signed, "orderId")?;
+    let order = number(signed, "orderId")?.map(|o| format!("{}:{o}", instrument.symbol));
     let from = number(signed, "fromId")?;
     let (start, end) = (number(signed, "startTime")?, number(signed, "endTime")?);
-    let mut proxy = Proxy::new(shared.clone(), signed.account);
-    let fills = fills(&mut proxy, &instrument.symbol).await;
     let quote = instrument.quote_asset();
-    let trades: Vec<Value> = fills
-        .iter()
-        .map(|f| orders::my_trade(&instrument.binance_symbol(), f, quote))
-        .filter(|t| order.is_none_or(|o| t["orderId"].as_u64() == Some(o)))
-        .filter(|t| from.is_none_or(|f| t["id"].as_u64().is_some_and(|id| id >= f)))
-        .filter(|t| start.is_none_or(|s| t["time"].as_u64().is_some_and(|time| time >= s)))
-        .filter(|t| end.is_none_or(|e| t["time"].as_u64().is_some_and(|time| time <= e)))
-        .collect();
-    let from_start = from.is_some() || start.is_some();
-    let skip = crate::binance::first_answered(trades.len(), limit, from_start);
-    Ok(Value::Array(trades.into_iter().skip(skip).take(limit).collect()).to_string())
+    let binance = instrument.binance_symbol();
+    let trade = |f: &Value| orders::my_trade(&binance, f, quote);
+    let fills = kept_fills(
+        shared,
+        signed.account,
+        symbol,
+        (limit, from.is_some() || start.is_some()),
+        |id| order.as_deref().is_none_or(|o| o == id),
+        |f| {
+            let t = trade(f);
+            let (id, time) = (t["id"].as_u64(), t["time"].as_u64());
+            from.is_none_or(|f| id.is_some_and(|id| id >= f))
+                && start.is_none_or(|s| time.is_some_and(|time| time >= s))
+                && end.is_none_or(|e| time.is_some_and(|time| time <= e))
+        },
+    );
+    Ok(Value::Array(fills.iter().map(trade).collect()).to_string())
 }
