@@ -40,6 +40,7 @@
 
 pub mod binance;
 pub mod book;
+pub mod bus;
 pub mod client;
 pub mod config_file;
 pub mod encode;

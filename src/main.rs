@@ -23,6 +23,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => cli::serve::run(args),
+        Command::Engine(cmd) => cli::cluster::run_engine(cmd),
+        Command::Gateway(cmd) => cli::cluster::run_gateway(cmd),
         Command::Simulate(cmd) => cli::simulate::run(cmd),
         Command::Replay(cmd) => cli::replay::run(cmd),
         Command::Import(cmd) => cli::import::run(cmd),

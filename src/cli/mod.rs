@@ -2,6 +2,7 @@
 //! module of its own; what several share (instruments, accounts, the
 //! runtime, the server's banner) here.
 
+pub mod cluster;
 pub mod error;
 pub mod faults;
 pub mod import;
@@ -37,6 +38,12 @@ pub struct Cli {
 pub enum Command {
     /// Serve the simulated markets over HTTP and WebSocket (the default).
     Serve(serve::ServeArgs),
+    /// A cluster's engine: the markets of `serve`, published on NATS for
+    /// its gateways (docs/cluster.md); no WebSocket clients.
+    Engine(cluster::EngineCmd),
+    /// A cluster's gateway: WebSocket clients and HTTP, the markets from
+    /// the engine over NATS (docs/cluster.md).
+    Gateway(cluster::GatewayCmd),
     /// Write a recording of the simulated markets, as fast as possible.
     Simulate(simulate::SimulateCmd),
     /// Serve a recording over the same protocol.

@@ -7,24 +7,17 @@ use std::time::Duration;
 
 use clap::Args;
 use tickwire::fanout::LagPolicy;
-use tickwire::gateway::{Config, defaults};
+use tickwire::gateway::{BusConfig, Config, defaults};
 
 use super::{CliError, load_accounts, load_instruments, print_accounts, run_server, say, scaled};
 
+/// What every process that takes WebSocket clients is told: `serve` and a
+/// cluster's `gateway`.
 #[derive(Args, Debug, Clone)]
-pub struct ServeArgs {
+pub struct ConnectionArgs {
     /// Address to listen on (HTTP and WebSocket on one port).
     #[arg(long, default_value = defaults::LISTEN)]
     listen: SocketAddr,
-    /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
-    #[arg(long)]
-    instruments: Option<PathBuf>,
-    /// Seed of the simulated order flow (random if omitted; printed at start-up).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Multiplies every symbol's simulated event rate.
-    #[arg(long, default_value_t = 1.0)]
-    rate_scale: f64,
     /// Most WebSocket connections at once.
     #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
     max_connections: usize,
@@ -57,14 +50,56 @@ pub struct ServeArgs {
     /// Seconds of silence after which a connection is closed.
     #[arg(long, default_value_t = defaults::IDLE_TIMEOUT_S)]
     idle_timeout: u64,
-    /// Accounts file (TOML, `[[account]]` with name and token); else the
-    /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
-    #[arg(long)]
-    accounts: Option<PathBuf>,
     /// Serve the web UI from this directory (a `vite build` output) instead
     /// of the copy embedded in the binary.
     #[arg(long)]
     web_dir: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    pub fn workers(&self) -> Option<u16> {
+        self.workers
+    }
+
+    /// The connection side's settings.
+    pub fn apply(&self, config: &mut Config) {
+        config.max_connections = self.max_connections;
+        config.max_subscriptions = self.max_subscriptions;
+        config.binance_weight_per_minute = self.binance_weight_per_minute;
+        config.max_message_bytes = self.max_message_bytes;
+        config.requests_per_sec = self.requests_per_sec;
+        config.request_burst = self.request_burst;
+        config.lag = LagPolicy {
+            budget: self.queue_budget,
+            ..LagPolicy::default()
+        };
+        config.ping_interval = Duration::from_secs(self.ping_interval.max(1));
+        config.idle_timeout = Duration::from_secs(self.idle_timeout.max(1));
+        config.web_dir = self.web_dir.clone();
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Instruments file (TOML); the embedded feeds/default.toml if omitted.
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Seed of the simulated order flow (random if omitted; printed at start-up).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Multiplies every symbol's simulated event rate.
+    #[arg(long, default_value_t = 1.0)]
+    rate_scale: f64,
+    /// Accounts file (TOML, `[[account]]` with name and token); else the
+    /// TICKWIRE_ACCOUNTS variable (name=token,...); else one demo account.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
     /// Record every published message into this file (.jsonl or .jsonl.zst).
     #[arg(long)]
     record: Option<PathBuf>,
@@ -99,6 +134,11 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
+    run_with_bus(args, None)
+}
+
+/// `serve`, or a cluster's engine when given its bus (`tickwire engine`).
+pub fn run_with_bus(args: ServeArgs, bus: Option<BusConfig>) -> Result<(), CliError> {
     super::init_logs();
     let instruments = scaled(load_instruments(&args.instruments)?, args.rate_scale)?;
     let scenario = match &args.scenario {
@@ -124,19 +164,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         );
         config.scenario = Some(scenario);
     }
-    config.max_connections = args.max_connections;
-    config.max_subscriptions = args.max_subscriptions;
-    config.binance_weight_per_minute = args.binance_weight_per_minute;
-    config.max_message_bytes = args.max_message_bytes;
-    config.requests_per_sec = args.requests_per_sec;
-    config.request_burst = args.request_burst;
-    config.lag = LagPolicy {
-        budget: args.queue_budget,
-        ..LagPolicy::default()
-    };
-    config.ping_interval = Duration::from_secs(args.ping_interval.max(1));
-    config.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
-    config.web_dir = args.web_dir;
+    args.connection.apply(&mut config);
+    let bus_url = bus.as_ref().map(|b| b.url.clone());
+    config.bus = bus;
     config.record = args.record.clone();
     config.record_snapshot_every_s = args.snapshot_every;
     config.data_dir = data_dir.clone();
@@ -147,20 +177,28 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             "--ephemeral: no journal; every order, fill and position is lost when this process stops"
         );
     }
-    run_server(args.listen, args.workers, config, move |address| {
-        match (&data_dir, saved_seed.is_some() && args.seed.is_none()) {
-            (Some(_), true) => say!("  seed         {seed} (the data directory's)"),
-            _ => say!("  seed         {seed} (repeat this run with --seed {seed})"),
-        }
-        match &data_dir {
-            Some(dir) => say!("  data dir     {} (journal and snapshots)", dir.display()),
-            None => say!(
-                "  EPHEMERAL    no data directory: every order, fill and position is lost when this process stops"
-            ),
-        }
-        if let Some(path) = &args.record {
-            say!("  recording    {}", path.display());
-        }
-        print_accounts(&accounts, demo, address);
-    })
+    run_server(
+        args.connection.listen(),
+        args.connection.workers(),
+        config,
+        move |address| {
+            match (&data_dir, saved_seed.is_some() && args.seed.is_none()) {
+                (Some(_), true) => say!("  seed         {seed} (the data directory's)"),
+                _ => say!("  seed         {seed} (repeat this run with --seed {seed})"),
+            }
+            match &data_dir {
+                Some(dir) => say!("  data dir     {} (journal and snapshots)", dir.display()),
+                None => say!(
+                    "  EPHEMERAL    no data directory: every order, fill and position is lost when this process stops"
+                ),
+            }
+            if let Some(path) = &args.record {
+                say!("  recording    {}", path.display());
+            }
+            print_accounts(&accounts, demo, address);
+            if let Some(url) = &bus_url {
+                say!("  bus          {url} (cluster engine: clients connect to its gateways)");
+            }
+        },
+    )
 }

@@ -25,6 +25,11 @@ pub enum StreamCommand {
     },
     /// The connection is gone: forget all its streams of this symbol.
     Disconnect { conn: ConnId },
+    /// The symbol's state for a bus gateway (`bus::SymbolState`), at the
+    /// point of the streams.
+    State {
+        reply: oneshot::Sender<crate::bus::SymbolState>,
+    },
     /// A read of the polling API, answered at the point of the streams.
     Poll {
         query: PollQuery,

@@ -48,6 +48,34 @@ pub mod defaults {
     pub const STATE_SNAPSHOT_EVERY_S: u64 = 60;
 }
 
+/// Which side of the bus this process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusRole {
+    /// Engines, simulator, journal and trading; no WebSocket clients.
+    Engine,
+    /// WebSocket clients and HTTP; the markets come from the engine.
+    Gateway,
+}
+
+#[derive(Clone, Debug)]
+pub struct BusConfig {
+    /// The NATS server (`nats://127.0.0.1:4222`).
+    pub url: String,
+    pub role: BusRole,
+    /// How long a request to the engine (a symbol's state) may take.
+    pub request_timeout: Duration,
+}
+
+impl BusConfig {
+    pub fn new(url: &str, role: BusRole) -> BusConfig {
+        BusConfig {
+            url: url.to_string(),
+            role,
+            request_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Everything `serve` needs; `Config::new` gives the defaults above.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -99,6 +127,9 @@ pub struct Config {
     /// A scripted scenario for the simulated markets (`--scenario`),
     /// timed from when the server opens.
     pub scenario: Option<Scenario>,
+    /// Cluster mode: this process's side of the bus (`None`: `serve`, all
+    /// in one process).
+    pub bus: Option<BusConfig>,
 }
 
 impl Config {
@@ -129,6 +160,7 @@ impl Config {
             faults: None,
             allow_fault_requests: false,
             scenario: None,
+            bus: None,
         }
     }
 }

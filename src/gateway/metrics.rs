@@ -2,6 +2,7 @@
 //! event, never per subscriber (`http::prometheus` writes the page).
 
 use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
@@ -52,6 +53,8 @@ pub struct Metrics {
     pub schedule_lag: Mutex<Histogram<u64>>,
     /// Simulated events applied more than `LATE_US` after their time.
     pub late_events: AtomicU64,
+    /// Cluster mode's bus (zeros for `serve`).
+    pub bus: Arc<BusMetrics>,
 }
 
 impl Metrics {
@@ -70,6 +73,41 @@ impl Metrics {
             snapshots: AtomicU64::new(0),
             schedule_lag: Mutex::new(lag_histogram()),
             late_events: AtomicU64::new(0),
+            bus: Arc::default(),
         }
+    }
+}
+
+/// The bus's counters, for `/metrics` (atomics, bumped by whoever counts).
+#[derive(Debug, Default)]
+pub struct BusMetrics {
+    /// 1 while connected to NATS.
+    pub connected: AtomicU64,
+    /// Times the connection to NATS was lost.
+    pub disconnects: AtomicU64,
+    /// Market-data messages handed to NATS (engine).
+    pub published: AtomicU64,
+    /// Market-data messages dropped because NATS could not take them as
+    /// fast as they were made (engine); gateways see the gap and resync.
+    pub publish_dropped: AtomicU64,
+    /// Market-data messages received (gateway).
+    pub received: AtomicU64,
+    /// `seq` gaps seen on the bus (gateway).
+    pub gaps: AtomicU64,
+    /// Symbol states fetched from the engine: first interest and resyncs
+    /// (gateway).
+    pub state_fetches: AtomicU64,
+    /// Requests to the engine that got no answer in time (gateway).
+    pub request_timeouts: AtomicU64,
+    /// Age of the newest message received, in nanoseconds: this
+    /// process's clock at receipt minus the message's `ts` (the bus hop
+    /// when engine and gateway share a clock, as on one machine; else that
+    /// plus the clocks' offset) (gateway).
+    pub last_lag_ns: AtomicU64,
+}
+
+impl BusMetrics {
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Relaxed) == 1
     }
 }

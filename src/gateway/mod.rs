@@ -20,6 +20,7 @@
 
 mod accounts;
 mod binance;
+pub mod bus;
 mod clock;
 mod commands;
 mod config;
@@ -45,12 +46,13 @@ use crate::protocol::Mode;
 use crate::record::Header;
 use crate::record::recorder::Recorder;
 use accounts::Account;
+use bus::follower::Follower;
 use market::live::LiveTask;
 use market::replay::{self, ReplayTask};
 use shared::Shared;
 
 pub use clock::Clock;
-pub use config::{Config, defaults};
+pub use config::{BusConfig, BusRole, Config, defaults};
 pub use market::replay::options::{OpenedRecording, ReplayOptions};
 pub use metrics::{Metrics, ReplayProgress};
 /// The subscriber list of one stream (public for `benches/registry.rs`).
@@ -128,14 +130,34 @@ pub async fn serve_with(
         }),
         None => None,
     };
+    let metrics = Metrics::new(instruments.len());
+    // Cluster mode: the bus first, so the engine's first message goes out.
+    let bus = match &config.bus {
+        Some(bus) => {
+            let name = format!("tickwire {:?}", bus.role).to_lowercase();
+            Some(bus::connect(&bus.url, &name, metrics.bus.clone()).await?)
+        }
+        None => None,
+    };
+    let role = config.bus.as_ref().map(|b| b.role);
+    let bus_publisher = match (&bus, role) {
+        (Some(client), Some(BusRole::Engine)) => Some(bus::publisher::Publisher::start(
+            client.clone(),
+            &instruments,
+            metrics.bus.clone(),
+        )),
+        _ => None,
+    };
     let shared = Arc::new(Shared {
+        bus_publisher,
+        bus: bus.clone(),
         flusher: Flusher::default(),
         recorder,
         replay: ReplayProgress::default(),
         journal: std::sync::OnceLock::new(),
         connection_slots: Arc::new(Semaphore::new(config.max_connections)),
         accounts: config.accounts.iter().cloned().map(Account::new).collect(),
-        metrics: Metrics::new(instruments.len()),
+        metrics,
         config,
         instruments: instruments.clone(),
         mode,
@@ -148,6 +170,18 @@ pub async fn serve_with(
     let mut live_tasks = Vec::new();
     let mut snapshots = None;
     match (&shared.config.replay, recording) {
+        _ if role == Some(BusRole::Gateway) => {
+            let client = bus.clone().ok_or_else(|| std::io::Error::other("no bus"))?;
+            for ((id, instrument), inbox) in instruments.with_ids().zip(inboxes) {
+                let (follower, states) =
+                    Follower::new(id, instrument.clone(), shared.clone(), client.clone());
+                symbol_tasks.push(tokio::spawn(follower.run(
+                    states,
+                    inbox,
+                    stop_markets_rx.clone(),
+                )));
+            }
+        }
         (Some(options), Some(recording)) => {
             let task = ReplayTask::new(shared.clone(), options.clone(), recording);
             let inboxes = replay::Inboxes::merge(inboxes);
@@ -165,6 +199,13 @@ pub async fn serve_with(
                 live_tasks.push(tokio::spawn(task.run(inbox, stop_markets_rx.clone())));
             }
         }
+    }
+    if let (Some(client), Some(BusRole::Engine)) = (&bus, role) {
+        tokio::spawn(bus::engine::answer_requests(
+            client.clone(),
+            shared.clone(),
+            stop_markets_rx.clone(),
+        ));
     }
     // Periodic snapshots, handed back at shutdown for the final one.
     let snapshot_task = snapshots.map(|snapshots| {

@@ -41,6 +41,11 @@ pub struct Shared {
     /// Where published messages are recorded, if they are (its own thread
     /// writes; the symbol tasks hand it messages).
     pub recorder: Option<Recorder>,
+    /// Cluster mode's engine: where published market data goes onto the
+    /// bus (its own task publishes; the symbol tasks hand it messages).
+    pub bus_publisher: Option<super::bus::publisher::Publisher>,
+    /// Cluster mode's connection to NATS (`None` for `serve`).
+    pub bus: Option<async_nats::Client>,
     /// Where a replay is (zero when live): written by the replay task.
     pub replay: ReplayProgress,
     /// The data directory's journal, set once after recovery (empty for

@@ -144,11 +144,18 @@ async fn route(
     }
     let response = match path {
         "/ws" => upgrade(request, shared, (stop, done), Dialect::Native),
-        "/healthz" => response(
-            StatusCode::OK,
-            "application/json",
-            encode::health(&shared.mode),
-        ),
+        "/healthz" => {
+            let (healthy, body) = crate::gateway::bus::health(&shared).await;
+            response(
+                if healthy {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                },
+                "application/json",
+                body,
+            )
+        }
         "/metrics" => response(
             StatusCode::OK,
             "text/plain; version=0.0.4",
@@ -254,6 +261,17 @@ fn upgrade(
             "GET /ws is a WebSocket endpoint (version 13)\n",
         );
     };
+    if shared
+        .config
+        .bus
+        .as_ref()
+        .is_some_and(|b| b.role == crate::gateway::BusRole::Engine)
+    {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this is a cluster engine: WebSocket clients connect to its gateways\n",
+        );
+    }
     let Ok(permit) = shared.connection_slots.clone().try_acquire_owned() else {
         shared.metrics.rejected_connections.fetch_add(1, Relaxed);
         return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");

@@ -269,5 +269,70 @@ pub fn render(shared: &Shared) -> String {
             m.engine_events_last_second[i].load(Relaxed)
         );
     }
+    if shared.config.bus.is_some() {
+        bus(&mut out, shared);
+    }
     out
+}
+
+/// Cluster mode's bus (`docs/cluster.md`).
+fn bus(out: &mut String, shared: &Shared) {
+    let b = &shared.metrics.bus;
+    for (name, kind, help, value) in [
+        (
+            "tickwire_bus_connected",
+            "gauge",
+            "1 while connected to NATS.",
+            b.connected.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_disconnects_total",
+            "counter",
+            "Times the connection to NATS was lost.",
+            b.disconnects.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_published_total",
+            "counter",
+            "Market-data messages handed to NATS (engine).",
+            b.published.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_publish_dropped_total",
+            "counter",
+            "Market-data messages dropped because NATS could not take them in time (engine; gateways resync).",
+            b.publish_dropped.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_received_total",
+            "counter",
+            "Market-data messages received from the bus (gateway).",
+            b.received.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_gaps_total",
+            "counter",
+            "Sequence gaps seen on the bus (gateway).",
+            b.gaps.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_state_fetches_total",
+            "counter",
+            "Symbol states fetched from the engine: first interest and resyncs (gateway).",
+            b.state_fetches.load(Relaxed),
+        ),
+        (
+            "tickwire_bus_request_timeouts_total",
+            "counter",
+            "Requests to the engine unanswered in time (gateway).",
+            b.request_timeouts.load(Relaxed),
+        ),
+    ] {
+        metric(out, name, kind, help, value);
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tickwire_bus_lag_seconds Age of the newest message received from the bus at receipt, by this process's clock against the message's ts (gateway).\n# TYPE tickwire_bus_lag_seconds gauge\ntickwire_bus_lag_seconds {:.6}",
+        b.last_lag_ns.load(Relaxed) as f64 / 1e9
+    );
 }

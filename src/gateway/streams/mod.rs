@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::commands::{PollQuery, StreamCommand};
 use super::shared::Shared;
 use crate::book::Book;
+use crate::bus::SymbolState;
 use crate::engine::LevelChange;
 use crate::fanout::{ConnId, Outbox, Unflushed};
 use crate::instrument::Instrument;
@@ -211,6 +212,9 @@ impl Hub {
                     self.remove(shared, channel, conn);
                 }
             }
+            StreamCommand::State { reply } => {
+                let _ = reply.send(self.state_for_bus(state));
+            }
             StreamCommand::Poll {
                 query: PollQuery::Binance(query),
                 reply,
@@ -221,6 +225,63 @@ impl Hub {
                 let _ = reply.send(poll::answer(state, &self.trades, self.last_book, query));
             }
         }
+    }
+
+    /// What a bus gateway needs to serve this symbol from now on, at the
+    /// point of the streams (`bus::state`).
+    fn state_for_bus(&mut self, state: &mut impl MarketState) -> SymbolState {
+        let mut out = SymbolState::default();
+        out.push(Channel::Book, state.book_snapshot().as_str());
+        let latest = state.latest();
+        if let Some(quote) = latest.quote()
+            && latest.ticker() != Some(quote)
+        {
+            out.push(Channel::Ticker, quote.as_str());
+        }
+        if let Some(ticker) = latest.ticker() {
+            out.push(Channel::Ticker, ticker.as_str());
+        }
+        for interval in Interval::ALL {
+            let channel = Channel::Candles(interval);
+            out.push(channel, state.candles_snapshot(interval).as_str());
+            if let Some(candle) = state.latest().candle(interval) {
+                out.push(channel, candle.as_str());
+            }
+        }
+        for trade in self.trades.all() {
+            out.push(Channel::Trades, trade.as_str());
+        }
+        out
+    }
+
+    /// A trade published before this hub followed the symbol (a bus
+    /// gateway's starting state), kept for polling and sent to nobody;
+    /// one already kept is skipped.
+    pub fn remember_trade(&mut self, frame: &Utf8Bytes) {
+        let seq = poll::seq_of(frame.as_str());
+        if seq.is_some() && seq > self.trades.last_seq() {
+            self.trades.remember(frame);
+        }
+    }
+
+    /// A connection-level notice to every connection subscribed to any of
+    /// the symbol's streams, once each, in order with its market data.
+    pub fn notify(&self, frame: &Utf8Bytes) {
+        let mut told = std::collections::BTreeSet::new();
+        for channel in Channel::EVERY {
+            for outbox in self.subscribers(channel) {
+                if told.insert(outbox.id) {
+                    outbox.push_notice(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether any stream of the symbol has a subscriber.
+    pub fn has_subscribers(&self) -> bool {
+        Channel::EVERY
+            .iter()
+            .any(|channel| !self.subscribers(*channel).is_empty())
     }
 
     fn remove(&mut self, shared: &Shared, channel: Channel, conn: ConnId) {

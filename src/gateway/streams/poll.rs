@@ -43,6 +43,11 @@ impl RecentTrades {
         self.trades.push_back((seq, frame.clone()));
     }
 
+    /// The `seq` of the newest trade kept.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.trades.back().map(|(seq, _)| *seq)
+    }
+
     /// Every trade kept, oldest first.
     pub fn all(&self) -> impl DoubleEndedIterator<Item = &Utf8Bytes> + ExactSizeIterator {
         self.trades.iter().map(|(_, frame)| frame)

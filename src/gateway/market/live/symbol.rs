@@ -181,10 +181,14 @@ impl LiveSymbol {
         self.effects = effects;
     }
 
-    /// Hands a published message to the recorder, if the server records.
+    /// Hands a published message to the recorder, if the server records,
+    /// and to the bus, if it is a cluster's engine.
     fn record(&self, shared: &Shared, channel: Channel, ts: u64, frame: &Utf8Bytes) {
         if let Some(recorder) = &shared.recorder {
             recorder.message(ts, self.stream(channel), frame);
+        }
+        if let Some(bus) = &shared.bus_publisher {
+            bus.publish(self.symbol, channel, frame);
         }
     }
 

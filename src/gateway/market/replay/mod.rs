@@ -7,7 +7,7 @@
 
 mod paper;
 mod reader;
-mod replica;
+pub mod replica;
 
 pub mod options;
 

@@ -187,6 +187,19 @@ impl Replica {
             }
             Channel::Candles(interval) if !entry.snapshot => {
                 let v: Value = serde_json::from_str(&entry.json).map_err(|e| e.to_string())?;
+                if v["type"] == "candles_snapshot" {
+                    // A bus gateway's starting point (a recording has none).
+                    let bars = v["candles"]
+                        .as_array()
+                        .ok_or("candles are not a list")?
+                        .iter()
+                        .map(|bar| self.bar(bar))
+                        .collect::<Result<VecDeque<Candle>, String>>()?;
+                    let i = interval.index();
+                    self.candle_seq[i] = v["seq"].as_u64().ok_or("no seq")?;
+                    self.bars[i] = bars;
+                    return Ok(());
+                }
                 let bar = self.bar(&v)?;
                 let i = interval.index();
                 self.candle_seq[i] = v["seq"].as_u64().ok_or("no seq")?;

@@ -1,0 +1,54 @@
+//! The NATS subjects of a cluster (`docs/cluster.md` lists them with their
+//! payloads). Symbols are 1 to 20 characters of A-Z, 0-9 and '-', so they
+//! are always a valid subject token.
+
+use crate::protocol::Channel;
+
+/// Market data of one symbol's stream: `md.<symbol>.<stream>`, the stream
+/// named as in recordings (`book`, `trades`, `ticker`, `candles_1s`,
+/// `candles_1m`, `heartbeat`). Core NATS, published by the engine.
+pub fn market(symbol: &str, channel: Channel) -> String {
+    format!("md.{symbol}.{}", channel.stream_name())
+}
+
+/// Every stream of one symbol (a gateway's subscription).
+pub fn market_of(symbol: &str) -> String {
+    format!("md.{symbol}.*")
+}
+
+/// The stream a market-data subject names, if it is one.
+/// (Book views and the Binance streams are derived at each gateway, never
+/// on the bus.)
+pub fn channel_of(subject: &str) -> Option<Channel> {
+    Channel::from_stream_name(subject.rsplit('.').next()?)
+}
+
+/// A symbol's state now (request/reply, answered by the engine with a
+/// `SymbolState`).
+pub fn state(symbol: &str) -> String {
+    format!("state.{symbol}")
+}
+
+/// The engine's instruments (request/reply; the recording header's JSON).
+pub const INSTRUMENTS: &str = "engine.instruments";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Interval;
+
+    #[test]
+    fn each_stream_has_a_subject_that_names_it_back() {
+        for channel in Channel::ALL {
+            let subject = market("BTC-USD", channel);
+            assert_eq!(channel_of(&subject), Some(channel), "{subject}");
+        }
+        assert_eq!(
+            market("ETH-USD", Channel::Candles(Interval::OneMinute)),
+            "md.ETH-USD.candles_1m"
+        );
+        assert_eq!(channel_of("md.BTC-USD.nonsense"), None);
+        assert_eq!(market_of("SOL-USD"), "md.SOL-USD.*");
+        assert_eq!(state("AAPL"), "state.AAPL");
+    }
+}

@@ -1,0 +1,493 @@
+//! A gateway's task for one symbol: it follows the symbol's subjects on the
+//! bus while anyone is interested (subscribe on first interest, unsubscribe
+//! a while after the last), keeps the symbol's state (the replay's
+//! `Replica`, from the engine's state and every message after it) so a new
+//! subscriber needs no round trip, and fans each message out through the
+//! same `Hub` as every other source, unchanged.
+//!
+//! Every message's `seq` is checked: one already had is skipped, a gap
+//! fetches the symbol's state again and gives every subscriber fresh
+//! initial state (as a lagging client gets). Losing NATS or the engine
+//! stops the streams with a `stream_interrupted` notice; they resume with
+//! `stream_resumed` and fresh initial state. Connections stay open.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::bus::{self, Interruption, Seen, StreamSeqs, SymbolState, subjects};
+use crate::encode;
+use crate::error_code::ErrorCode;
+use crate::fanout::Outbox;
+use crate::gateway::commands::{StreamCommand, SymbolCommand, SymbolInbox, TradeCommand};
+use crate::gateway::market::replay::replica::Replica;
+use crate::gateway::shared::Shared;
+use crate::gateway::streams::{Hub, MarketState};
+use crate::instrument::Instrument;
+use crate::protocol::{Channel, Throttle};
+use crate::record::Entry;
+use crate::types::SymbolId;
+
+/// How long a symbol nobody is interested in stays followed (a client that
+/// reconnects, a poll after a poll, find it ready).
+const LINGER: Duration = Duration::from_secs(10);
+/// Messages buffered while the state is being fetched, at most; past it
+/// the fetch starts again.
+const MAX_BUFFERED: usize = 100_000;
+/// Messages taken in one turn before what they queued is written.
+const MESSAGES_PER_FLUSH: usize = 64;
+/// Wait before asking again after a request failed.
+const RETRY: Duration = Duration::from_secs(1);
+
+enum Phase {
+    /// Not following: nobody interested.
+    Idle,
+    /// Subscribed; the state is asked for (request `generation`), messages
+    /// wait for it.
+    Fetching {
+        generation: u64,
+        buffer: Vec<(Channel, Utf8Bytes)>,
+        /// Why the streams stopped, if they were running (they resume when
+        /// the state comes).
+        interrupted: Option<Interruption>,
+    },
+    /// Following: each message is checked and published.
+    Live,
+}
+
+/// What waits for the state.
+enum Waiting {
+    Streams(StreamCommand),
+    Resync(Arc<Outbox>),
+}
+
+pub struct Follower {
+    name: String,
+    shared: Arc<Shared>,
+    client: async_nats::Client,
+    replica: Replica,
+    hub: Hub,
+    seqs: StreamSeqs,
+    subscription: Option<async_nats::Subscriber>,
+    phase: Phase,
+    generation: u64,
+    waiting: VecDeque<Waiting>,
+    states: mpsc::UnboundedSender<(u64, Result<SymbolState, String>)>,
+    /// When to ask for the state again after a failed request.
+    retry_at: Option<Instant>,
+    /// Since when nobody is interested (unfollowed after `LINGER`).
+    idle_since: Option<Instant>,
+    /// When the last message came (the engine is silent past
+    /// `bus::ENGINE_SILENT_MS`).
+    last_message: Instant,
+}
+
+impl Follower {
+    pub fn new(
+        symbol: SymbolId,
+        instrument: Instrument,
+        shared: Arc<Shared>,
+        client: async_nats::Client,
+    ) -> (Follower, StateInbox) {
+        let (states, inbox) = mpsc::unbounded_channel();
+        let follower = Follower {
+            name: instrument.symbol.clone(),
+            hub: Hub::new(symbol, &instrument),
+            replica: Replica::new(instrument),
+            shared,
+            client,
+            seqs: StreamSeqs::default(),
+            subscription: None,
+            phase: Phase::Idle,
+            generation: 0,
+            waiting: VecDeque::new(),
+            states,
+            retry_at: None,
+            idle_since: None,
+            last_message: Instant::now(),
+        };
+        (follower, StateInbox(inbox))
+    }
+
+    pub async fn run(
+        mut self,
+        mut states: StateInbox,
+        mut inbox: SymbolInbox,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(Throttle::TICK_MS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return,
+                Some((generation, state)) = states.0.recv() => self.on_state(generation, state),
+                message = next_message(&mut self.subscription) => match message {
+                    Some(message) => {
+                        self.on_message(message);
+                        // What else is ready goes in the same turn.
+                        for _ in 1..MESSAGES_PER_FLUSH {
+                            match next_message(&mut self.subscription).now_or_never() {
+                                Some(Some(message)) => self.on_message(message),
+                                _ => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // The subscription ended (the client closed it):
+                        // follow again if anyone is interested.
+                        self.subscription = None;
+                        self.phase = Phase::Idle;
+                        if self.hub.has_subscribers() {
+                            self.follow().await;
+                        }
+                    }
+                },
+                Some(command) = inbox.commands.recv() => self.on_command(command).await,
+                Some(outbox) = inbox.resyncs.recv() => match self.phase {
+                    Phase::Live => self.hub.resync(&self.shared, &mut self.replica, &outbox),
+                    _ => self.waiting.push_back(Waiting::Resync(outbox)),
+                },
+                _ = tick.tick() => self.on_tick().await,
+            }
+            self.hub.flush(&self.shared);
+        }
+    }
+
+    async fn on_command(&mut self, command: SymbolCommand) {
+        match command {
+            SymbolCommand::Streams(command) => match self.phase {
+                Phase::Live => {
+                    self.hub.handle(&self.shared, &mut self.replica, command);
+                    self.note_interest();
+                }
+                _ => {
+                    self.waiting.push_back(Waiting::Streams(command));
+                    if matches!(self.phase, Phase::Idle) {
+                        self.follow().await;
+                    }
+                }
+            },
+            SymbolCommand::Trade(command) => refuse_trading(command),
+            // A gateway keeps no journal: nothing to snapshot.
+            SymbolCommand::Pause { .. } => {}
+        }
+    }
+
+    /// Nobody interested any more: unfollowed after `LINGER`.
+    fn note_interest(&mut self) {
+        if self.hub.has_subscribers() {
+            self.idle_since = None;
+        } else if self.idle_since.is_none() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Subscribes to the symbol's subjects, then asks for its state: what
+    /// is published after the subscription reaches NATS is buffered, and
+    /// what the state already has is skipped by `seq`.
+    async fn follow(&mut self) {
+        if self.subscription.is_none() {
+            match self.client.subscribe(subjects::market_of(&self.name)).await {
+                Ok(subscription) => self.subscription = Some(subscription),
+                Err(e) => {
+                    tracing::warn!(symbol = %self.name, error = %e, "cannot subscribe on the bus");
+                    self.phase = Phase::Fetching {
+                        generation: self.generation,
+                        buffer: Vec::new(),
+                        interrupted: None,
+                    };
+                    self.retry_at = Some(Instant::now() + RETRY);
+                    return;
+                }
+            }
+        }
+        self.last_message = Instant::now();
+        self.fetch(None);
+    }
+
+    /// Asks the engine for the symbol's state; messages wait for it.
+    fn fetch(&mut self, interrupted: Option<Interruption>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let kept = match &mut self.phase {
+            Phase::Fetching { interrupted: i, .. } => i.take(),
+            _ => None,
+        };
+        self.phase = Phase::Fetching {
+            generation,
+            buffer: Vec::new(),
+            interrupted: interrupted.or(kept),
+        };
+        self.retry_at = None;
+        self.shared.metrics.bus.state_fetches.fetch_add(1, Relaxed);
+        let (client, states) = (self.client.clone(), self.states.clone());
+        let subject = subjects::state(&self.name);
+        let timeout = self
+            .shared
+            .config
+            .bus
+            .as_ref()
+            .map_or(Duration::from_secs(2), |b| b.request_timeout);
+        let metrics = self.shared.metrics.bus.clone();
+        tokio::spawn(async move {
+            let answer =
+                tokio::time::timeout(timeout, client.request(subject, bytes::Bytes::new())).await;
+            let state = match answer {
+                Ok(Ok(message)) => SymbolState::decode(&message.payload),
+                Ok(Err(e)) => Err(format!("the engine did not answer: {e}")),
+                Err(_) => {
+                    metrics.request_timeouts.fetch_add(1, Relaxed);
+                    Err(format!("the engine did not answer in {timeout:?}"))
+                }
+            };
+            let _ = states.send((generation, state));
+        });
+    }
+
+    /// Stops the streams: subscribers are told, and fresh state is asked
+    /// for (again and again until the engine answers).
+    fn interrupt(&mut self, why: Interruption) {
+        if matches!(self.phase, Phase::Live) {
+            tracing::warn!(symbol = %self.name, reason = ?why, "streams interrupted");
+            let notice = bus::interrupted(&self.name, why, self.shared.clock.now());
+            self.hub.notify(&Utf8Bytes::from(notice));
+        }
+        self.fetch(Some(why));
+    }
+
+    fn on_state(&mut self, generation: u64, state: Result<SymbolState, String>) {
+        let Phase::Fetching {
+            generation: asked,
+            buffer,
+            interrupted,
+        } = &mut self.phase
+        else {
+            return;
+        };
+        if *asked != generation {
+            return; // an older request's answer
+        }
+        let state = match state {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(symbol = %self.name, error = %e, "no state from the engine; asking again");
+                if interrupted.is_none() && self.hub.has_subscribers() {
+                    // Subscribers waiting for a first state are told too.
+                    *interrupted = Some(Interruption::Engine);
+                    let notice =
+                        bus::interrupted(&self.name, Interruption::Engine, self.shared.clock.now());
+                    self.hub.notify(&Utf8Bytes::from(notice));
+                }
+                self.retry_at = Some(Instant::now() + RETRY);
+                return;
+            }
+        };
+        let buffer = std::mem::take(buffer);
+        let resumed = interrupted.take();
+        let was_serving = self.hub.has_subscribers();
+        if let Err(e) = self.load(&state) {
+            tracing::warn!(symbol = %self.name, error = %e, "the engine's state cannot be read; asking again");
+            self.retry_at = Some(Instant::now() + RETRY);
+            return;
+        }
+        self.phase = Phase::Live;
+        if let Some(_why) = resumed {
+            let notice = bus::resumed(&self.name, self.shared.clock.now());
+            self.hub.notify(&Utf8Bytes::from(notice));
+        }
+        if was_serving {
+            // A resync: every subscriber starts again from fresh state.
+            self.hub.restart(&self.shared, &mut self.replica);
+        } else {
+            self.hub.reload_book(&self.replica);
+        }
+        for (channel, frame) in buffer {
+            if !matches!(self.phase, Phase::Live) {
+                break; // a gap in the buffer: fetching again
+            }
+            self.take(channel, frame);
+        }
+        if matches!(self.phase, Phase::Live) {
+            while let Some(waiting) = self.waiting.pop_front() {
+                match waiting {
+                    Waiting::Streams(command) => {
+                        self.hub.handle(&self.shared, &mut self.replica, command)
+                    }
+                    Waiting::Resync(outbox) => {
+                        self.hub.resync(&self.shared, &mut self.replica, &outbox)
+                    }
+                }
+            }
+            self.note_interest();
+        }
+    }
+
+    /// A fresh replica and `seq`s from the engine's state.
+    fn load(&mut self, state: &SymbolState) -> Result<(), String> {
+        let mut replica = Replica::new(self.replica.instrument().clone());
+        let mut seqs = StreamSeqs::default();
+        for (channel, message) in &state.messages {
+            let entry = entry(*channel, message);
+            replica.apply(&entry)?;
+            let seq = bus::number_field(message, "seq").ok_or("a message without seq")?;
+            seqs.advance(*channel, seq);
+            if *channel == Channel::Trades {
+                self.hub.remember_trade(&Utf8Bytes::from(message.clone()));
+            }
+        }
+        self.replica = replica;
+        self.seqs = seqs;
+        Ok(())
+    }
+
+    fn on_message(&mut self, message: async_nats::Message) {
+        let metrics = &self.shared.metrics.bus;
+        metrics.received.fetch_add(1, Relaxed);
+        self.last_message = Instant::now();
+        let Some(channel) = subjects::channel_of(message.subject.as_str()) else {
+            return;
+        };
+        let Ok(frame) = Utf8Bytes::try_from(message.payload) else {
+            tracing::warn!(symbol = %self.name, "a message on the bus is not UTF-8; skipped");
+            return;
+        };
+        match &mut self.phase {
+            Phase::Fetching { buffer, .. } => {
+                if buffer.len() >= MAX_BUFFERED {
+                    tracing::warn!(symbol = %self.name, "the engine's state is too long coming; asking again");
+                    self.fetch(None);
+                } else {
+                    buffer.push((channel, frame));
+                }
+            }
+            Phase::Live => self.take(channel, frame),
+            Phase::Idle => {}
+        }
+    }
+
+    /// A message while live: the next of its stream is applied and
+    /// published; one already had is skipped; a gap fetches the state.
+    fn take(&mut self, channel: Channel, frame: Utf8Bytes) {
+        let text = frame.as_str();
+        let Some(seq) = bus::number_field(text, "seq") else {
+            tracing::warn!(symbol = %self.name, "a message on the bus has no seq; skipped");
+            return;
+        };
+        let ts = bus::number_field(text, "ts").unwrap_or(0);
+        match self.seqs.check(channel, seq) {
+            Seen::Stale => return,
+            Seen::Gap { expected, got } => {
+                self.shared.metrics.bus.gaps.fetch_add(1, Relaxed);
+                tracing::warn!(symbol = %self.name, stream = channel.stream_name(), expected, got, "a gap on the bus; fetching the state again");
+                self.fetch(None);
+                return;
+            }
+            Seen::Next => {}
+        }
+        self.shared
+            .metrics
+            .bus
+            .last_lag_ns
+            .store(self.shared.clock.now().saturating_sub(ts), Relaxed);
+        if let Err(e) = self.replica.apply(&entry(channel, text)) {
+            tracing::warn!(symbol = %self.name, error = %e, "cannot follow a message on the bus");
+        }
+        let instrument = self.replica.instrument().clone();
+        if channel == Channel::Book {
+            let changes = self.replica.book_changes().to_vec();
+            self.hub
+                .publish_book(&self.shared, &instrument, &frame, &changes, ts);
+        } else {
+            self.hub.publish(&self.shared, &instrument, channel, &frame);
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let instrument = self.replica.instrument().clone();
+        self.hub.tick(&self.shared, &instrument);
+        let connected = self.shared.metrics.bus.is_connected();
+        match self.phase {
+            Phase::Idle => return,
+            Phase::Live if !connected => self.interrupt(Interruption::Bus),
+            Phase::Live
+                if self.last_message.elapsed() > Duration::from_millis(bus::ENGINE_SILENT_MS) =>
+            {
+                self.interrupt(Interruption::Engine)
+            }
+            _ => {}
+        }
+        if self.retry_at.is_some_and(|at| at <= Instant::now()) && connected {
+            if self.subscription.is_none() {
+                self.follow().await;
+            } else {
+                self.fetch(None);
+            }
+        }
+        if let Some(since) = self.idle_since
+            && since.elapsed() >= LINGER
+            && !self.hub.has_subscribers()
+            && self.waiting.is_empty()
+        {
+            if let Some(subscription) = self.subscription.take() {
+                let mut subscription = subscription;
+                let _ = subscription.unsubscribe().await;
+            }
+            self.phase = Phase::Idle;
+            self.idle_since = None;
+            tracing::debug!(symbol = %self.name, "nobody interested: unfollowed");
+        }
+    }
+}
+
+/// The follower's answers from the engine (its requests run on tasks of
+/// their own so the symbol's streams never wait for one).
+pub struct StateInbox(mpsc::UnboundedReceiver<(u64, Result<SymbolState, String>)>);
+
+async fn next_message(
+    subscription: &mut Option<async_nats::Subscriber>,
+) -> Option<async_nats::Message> {
+    match subscription {
+        Some(subscription) => subscription.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn entry(channel: Channel, message: &str) -> Entry {
+    Entry {
+        line: 0,
+        ts: bus::number_field(message, "ts").unwrap_or(0),
+        symbol: 0,
+        channel,
+        snapshot: false,
+        json: message.to_string(),
+    }
+}
+
+/// Orders through a gateway are not taken yet (docs/cluster.md).
+fn refuse_trading(command: TradeCommand) {
+    let context = match command {
+        TradeCommand::Order { context, .. }
+        | TradeCommand::Cancel { context, .. }
+        | TradeCommand::Amend { context, .. } => context,
+        TradeCommand::CancelAll { reply, .. } => {
+            if let Some(reply) = reply {
+                let _ = reply.send(0);
+            }
+            return;
+        }
+    };
+    context.outbox.push_priority(encode::error(
+        &context.id,
+        Some("order"),
+        ErrorCode::Internal,
+        "this cluster gateway does not take orders yet: send them to a server started with `tickwire serve`",
+        None,
+    ));
+}

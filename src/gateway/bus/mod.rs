@@ -1,0 +1,126 @@
+//! Cluster mode (`docs/cluster.md`): one engine and many gateways over
+//! NATS. The engine (`engine`) publishes every market-data message it
+//! sends its own subscribers, once, on the symbol's stream subject, and
+//! answers gateways' requests for a symbol's state and for the instruments;
+//! a gateway (`follower`) runs, per symbol, a task that follows the
+//! symbol's subjects while anyone is interested: a `Replica` of the state
+//! (the replay's) and the same `Hub` as every other source, so connections
+//! and dialects do not change. What travels is named in `crate::bus`.
+
+pub mod engine;
+pub mod follower;
+pub mod publisher;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::metrics::BusMetrics;
+
+/// A NATS connection that keeps trying to reconnect (forever: a gateway
+/// outlives the bus) and keeps `metrics` told whether it is up.
+pub async fn connect(
+    url: &str,
+    name: &str,
+    metrics: Arc<BusMetrics>,
+) -> std::io::Result<async_nats::Client> {
+    let events = metrics.clone();
+    let client = async_nats::ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .event_callback(move |event| {
+            let metrics = events.clone();
+            async move {
+                match event {
+                    async_nats::Event::Connected => {
+                        metrics.connected.store(1, Relaxed);
+                        tracing::info!("connected to NATS");
+                    }
+                    async_nats::Event::Disconnected => {
+                        metrics.connected.store(0, Relaxed);
+                        metrics.disconnects.fetch_add(1, Relaxed);
+                        tracing::warn!("lost the connection to NATS; reconnecting");
+                    }
+                    other => tracing::info!(event = %other, "NATS"),
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .map_err(|e| std::io::Error::other(format!("cannot connect to NATS at {url}: {e}")))?;
+    if client.connection_state() == async_nats::connection::State::Connected {
+        metrics.connected.store(1, Relaxed);
+    }
+    Ok(client)
+}
+
+/// The engine's instruments, asked over the bus (a gateway starts with
+/// them). Waits up to `wait` for NATS and the engine to be there.
+pub async fn fetch_instruments(
+    url: &str,
+    wait: std::time::Duration,
+) -> std::io::Result<crate::instrument::Instruments> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let client = tokio::time::timeout(wait, connect(url, "tickwire gateway start", Arc::default()))
+        .await
+        .map_err(|_| std::io::Error::other(format!("no NATS at {url} within {wait:?}")))??;
+    loop {
+        let asked = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            client.request(crate::bus::subjects::INSTRUMENTS, bytes::Bytes::new()),
+        )
+        .await;
+        match asked {
+            Ok(Ok(answer)) => {
+                return crate::bus::instruments::decode(&answer.payload)
+                    .map_err(std::io::Error::other);
+            }
+            _ if tokio::time::Instant::now() >= deadline => {
+                return Err(std::io::Error::other(format!(
+                    "no engine answered on {url} within {wait:?} (is `tickwire engine --nats {url}` running?)"
+                )));
+            }
+            _ => {
+                tracing::info!("waiting for the engine on the bus");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+/// `/healthz`: healthy, and the body. Cluster mode adds the bus: whether
+/// NATS is connected and (a gateway) whether the engine answers; either
+/// down is unhealthy (HTTP 503), so a load balancer sends clients
+/// elsewhere.
+pub async fn health(shared: &super::shared::Shared) -> (bool, String) {
+    let mut body = crate::encode::health(&shared.mode);
+    let (Some(config), Some(client)) = (&shared.config.bus, &shared.bus) else {
+        return (true, body);
+    };
+    let connected = shared.metrics.bus.is_connected();
+    let engine = match config.role {
+        super::BusRole::Engine => connected,
+        super::BusRole::Gateway => {
+            connected
+                && tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    client.request(crate::bus::subjects::INSTRUMENTS, bytes::Bytes::new()),
+                )
+                .await
+                .is_ok_and(|answer| answer.is_ok())
+        }
+    };
+    let healthy = connected && engine;
+    let role = match config.role {
+        super::BusRole::Engine => "engine",
+        super::BusRole::Gateway => "gateway",
+    };
+    body.pop(); // the closing brace
+    body.push_str(&format!(
+        ",\"cluster\":{{\"role\":\"{role}\",\"bus\":{connected},\"engine\":{engine}}}}}"
+    ));
+    if !healthy {
+        body = body.replacen("\"status\":\"ok\"", "\"status\":\"unhealthy\"", 1);
+    }
+    (healthy, body)
+}
