@@ -178,13 +178,22 @@ pub fn run_server(
         })?;
         let address = listener.local_addr().map_err(CliError::Server)?;
         let symbols = config.instruments.len();
+        // A cluster's engine takes no WebSocket clients.
+        let clients = config
+            .bus
+            .as_ref()
+            .is_none_or(|b| b.role != gateway::BusRole::Engine);
         let banner = move || {
             say!(
                 "tickwire {} serving {symbols} symbols",
                 env!("CARGO_PKG_VERSION"),
             );
-            say!("  web UI       http://{address}/");
-            say!("  WebSocket    ws://{address}/ws");
+            if clients {
+                say!("  web UI       http://{address}/");
+                say!("  WebSocket    ws://{address}/ws");
+            } else {
+                say!("  WebSocket    none: a cluster engine; clients connect to its gateways");
+            }
             say!("  instruments  http://{address}/api/instruments");
             say!("  health       http://{address}/healthz");
             say!("  metrics      http://{address}/metrics");

@@ -243,6 +243,17 @@ fn upgrade(
     (stop, done): (watch::Receiver<bool>, mpsc::Sender<()>),
     dialect: Dialect,
 ) -> Response<Body> {
+    if shared
+        .config
+        .bus
+        .as_ref()
+        .is_some_and(|b| b.role == crate::gateway::BusRole::Engine)
+    {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this is a cluster engine: WebSocket clients connect to its gateways\n",
+        );
+    }
     let key = request
         .headers()
         .get(SEC_WEBSOCKET_KEY)
@@ -261,17 +272,6 @@ fn upgrade(
             "GET /ws is a WebSocket endpoint (version 13)\n",
         );
     };
-    if shared
-        .config
-        .bus
-        .as_ref()
-        .is_some_and(|b| b.role == crate::gateway::BusRole::Engine)
-    {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this is a cluster engine: WebSocket clients connect to its gateways\n",
-        );
-    }
     let Ok(permit) = shared.connection_slots.clone().try_acquire_owned() else {
         shared.metrics.rejected_connections.fetch_add(1, Relaxed);
         return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");

@@ -1,0 +1,398 @@
+//! Cluster mode over a real NATS server (`nats-server`, started here on a
+//! free loopback port) with the real binary in its two roles: one engine,
+//! gateways in front of it, clients on the gateways. The gateways must send
+//! the same bytes with contiguous `seq`, survive NATS and the engine going
+//! away (a notice, then fresh snapshots), and a client of a gateway that
+//! dies resyncs on another.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A child process, killed (SIGKILL) and reaped when dropped, so nothing a
+/// test starts outlives it, even when it fails.
+struct Proc {
+    child: Child,
+    /// The address the banner printed (host:port), if it is a tickwire.
+    addr: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `nats-server` on `port` (the README's test command installs it).
+fn nats(port: u16, log: &Path) -> Proc {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log");
+    let child = Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("nats-server must be installed (apt-get install nats-server; bash .ci/test does)");
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Proc {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    }
+}
+
+/// A tickwire in `args`' role, once its banner is out; its address is the
+/// one of the banner's `health` line.
+fn tickwire(args: &[&str], log: &Path) -> Proc {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(file)
+        .spawn()
+        .expect("start tickwire");
+    let stdout = child.stdout.take().expect("stdout");
+    let addr = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("health")
+                .and_then(|r| r.trim().strip_prefix("http://"))
+                .and_then(|r| r.strip_suffix("/healthz"))
+                .map(str::to_string)
+        });
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "tickwire {args:?} did not start:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    };
+    Proc { child, addr }
+}
+
+struct Cluster {
+    dir: PathBuf,
+    nats_port: u16,
+    nats: Option<Proc>,
+}
+
+impl Cluster {
+    fn new(name: &str) -> Cluster {
+        let dir =
+            std::env::temp_dir().join(format!("tickwire-cluster-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let nats_port = free_port();
+        let nats = Some(nats(nats_port, &dir.join("nats.log")));
+        Cluster {
+            dir,
+            nats_port,
+            nats,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.nats_port)
+    }
+
+    fn engine(&self, extra: &[&str]) -> Proc {
+        let url = self.url();
+        let mut args = vec!["engine", "--nats", &url, "--seed", "7", "--rate-scale", "5"];
+        args.extend_from_slice(extra);
+        tickwire(&args, &self.dir.join("engine.log"))
+    }
+
+    fn gateway(&self, name: &str) -> Proc {
+        let url = self.url();
+        tickwire(
+            &["gateway", "--nats", &url],
+            &self.dir.join(format!("gateway-{name}.log")),
+        )
+    }
+
+    fn stop_nats(&mut self) {
+        self.nats = None;
+    }
+
+    fn start_nats(&mut self) {
+        self.nats = Some(nats(self.nats_port, &self.dir.join("nats.log")));
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.nats = None;
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn client(addr: &str) -> Ws {
+    connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("connect")
+        .0
+}
+
+async fn subscribe(ws: &mut Ws, channels: &[&str]) {
+    let request = json!({"op":"subscribe","id":1,"channels":channels,"symbols":["BTC-USD"]});
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next text message (raw), or None when the connection ended.
+async fn next(ws: &mut Ws) -> Option<String> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message in time")
+        {
+            Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).expect("JSON")
+}
+
+/// Reads until a message of `kind`.
+async fn until(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let text = next(ws).await.expect("the connection stays open");
+        let v = parse(&text);
+        if v["type"] == kind {
+            return v;
+        }
+    }
+}
+
+/// What one client saw: the book's messages and the trades by seq, raw;
+/// checked contiguous from its snapshot (book) and from the first (trades).
+#[derive(Default)]
+struct Seen {
+    book: BTreeMap<u64, String>,
+    trades: BTreeMap<u64, String>,
+}
+
+async fn watch_for(ws: &mut Ws, duration: Duration) -> Seen {
+    let mut seen = Seen::default();
+    let mut book_at: Option<u64> = None;
+    let mut trade_at: Option<u64> = None;
+    let end = tokio::time::Instant::now() + duration;
+    while tokio::time::Instant::now() < end {
+        let text = next(ws).await.expect("open");
+        let v = parse(&text);
+        let seq = v["seq"].as_u64();
+        match (v["type"].as_str(), seq) {
+            (Some("book_snapshot"), Some(seq)) => book_at = Some(seq),
+            (Some("book_update"), Some(seq)) => {
+                let at = book_at.expect("a snapshot before the first update");
+                assert_eq!(seq, at + 1, "book seq contiguous");
+                book_at = Some(seq);
+                seen.book.insert(seq, text);
+            }
+            (Some("trade"), Some(seq)) => {
+                if let Some(at) = trade_at {
+                    assert_eq!(seq, at + 1, "trade seq contiguous");
+                }
+                trade_at = Some(seq);
+                seen.trades.insert(seq, text);
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+async fn http_status(addr: &str, path: &str) -> u16 {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.expect("read");
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status")
+}
+
+#[tokio::test]
+async fn two_gateways_send_the_same_bytes_with_contiguous_seq() {
+    let cluster = Cluster::new("same-bytes");
+    let engine = cluster.engine(&["--ephemeral"]);
+    let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
+    assert_eq!(
+        http_status(&engine.addr, "/ws").await,
+        503,
+        "an engine takes no WebSocket clients"
+    );
+    let (mut on_a, mut on_b) = (client(&a.addr).await, client(&b.addr).await);
+    subscribe(&mut on_a, &["book", "trades"]).await;
+    subscribe(&mut on_b, &["book", "trades"]).await;
+    let duration = Duration::from_secs(4);
+    let (seen_a, seen_b) = tokio::join!(
+        watch_for(&mut on_a, duration),
+        watch_for(&mut on_b, duration)
+    );
+    let common: Vec<&u64> = seen_a
+        .book
+        .keys()
+        .filter(|s| seen_b.book.contains_key(s))
+        .collect();
+    assert!(
+        common.len() > 100,
+        "only {} book updates in common",
+        common.len()
+    );
+    for seq in common {
+        assert_eq!(seen_a.book[seq], seen_b.book[seq], "book update {seq}");
+    }
+    let trades: Vec<&u64> = seen_a
+        .trades
+        .keys()
+        .filter(|s| seen_b.trades.contains_key(s))
+        .collect();
+    assert!(!trades.is_empty(), "no trade in common");
+    for seq in trades {
+        assert_eq!(seen_a.trades[seq], seen_b.trades[seq], "trade {seq}");
+    }
+    assert_eq!(http_status(&a.addr, "/healthz").await, 200);
+}
+
+#[tokio::test]
+async fn nats_going_away_interrupts_the_streams_and_its_return_resumes_them() {
+    let mut cluster = Cluster::new("nats-restart");
+    let _engine = cluster.engine(&["--ephemeral"]);
+    let gateway = cluster.gateway("a");
+    let mut ws = client(&gateway.addr).await;
+    subscribe(&mut ws, &["book"]).await;
+    let before = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let last = *before.book.keys().last().expect("book updates");
+
+    cluster.stop_nats();
+    let notice = until(&mut ws, "stream_interrupted").await;
+    assert_eq!(
+        (notice["symbol"].as_str(), notice["reason"].as_str()),
+        (Some("BTC-USD"), Some("bus"))
+    );
+    assert_eq!(
+        http_status(&gateway.addr, "/healthz").await,
+        503,
+        "unhealthy without the bus"
+    );
+
+    cluster.start_nats();
+    until(&mut ws, "stream_resumed").await;
+    let snapshot = until(&mut ws, "book_snapshot").await;
+    let at = snapshot["seq"].as_u64().expect("seq");
+    assert!(at > last, "the fresh snapshot is newer than what was seen");
+    let after = watch_for_from(&mut ws, at, 20).await;
+    assert_eq!(after, 20);
+    assert_eq!(http_status(&gateway.addr, "/healthz").await, 200);
+}
+
+/// Reads `count` book updates after a snapshot at `at`, checking each
+/// follows the one before; returns how many were read.
+async fn watch_for_from(ws: &mut Ws, mut at: u64, count: usize) -> usize {
+    let mut read = 0;
+    while read < count {
+        let v = parse(&next(ws).await.expect("open"));
+        if v["type"] == "book_update" {
+            let seq = v["seq"].as_u64().expect("seq");
+            assert_eq!(seq, at + 1, "book seq contiguous after the snapshot");
+            at = seq;
+            read += 1;
+        }
+    }
+    read
+}
+
+#[tokio::test]
+async fn a_client_of_a_gateway_that_dies_resyncs_on_another() {
+    let cluster = Cluster::new("gateway-dies");
+    let _engine = cluster.engine(&["--ephemeral"]);
+    let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
+    let mut ws = client(&a.addr).await;
+    subscribe(&mut ws, &["book"]).await;
+    let seen = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let last = *seen.book.keys().last().expect("book updates");
+    drop(a); // SIGKILL
+    while next(&mut ws).await.is_some() {}
+    let mut ws = client(&b.addr).await;
+    subscribe(&mut ws, &["book"]).await;
+    let snapshot = until(&mut ws, "book_snapshot").await;
+    let at = snapshot["seq"].as_u64().expect("seq");
+    assert!(at >= last, "the other gateway is at least as far");
+    assert_eq!(watch_for_from(&mut ws, at, 20).await, 20);
+}
+
+#[tokio::test]
+async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
+    let cluster = Cluster::new("engine-restart");
+    let data = cluster.dir.join("data");
+    let data_arg = data.display().to_string();
+    let engine = cluster.engine(&["--data-dir", &data_arg]);
+    let gateway = cluster.gateway("a");
+    let mut ws = client(&gateway.addr).await;
+    subscribe(&mut ws, &["book"]).await;
+    let seen = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let last = *seen.book.keys().last().expect("book updates");
+    drop(engine); // SIGKILL
+    let notice = until(&mut ws, "stream_interrupted").await;
+    assert_eq!(notice["reason"], "engine");
+    let _engine = cluster.engine(&["--data-dir", &data_arg]);
+    until(&mut ws, "stream_resumed").await;
+    let snapshot = until(&mut ws, "book_snapshot").await;
+    let at = snapshot["seq"].as_u64().expect("seq");
+    assert!(
+        at >= last,
+        "the book's seq continues from the journal ({at} after {last})"
+    );
+    assert_eq!(watch_for_from(&mut ws, at, 20).await, 20);
+}
