@@ -396,3 +396,153 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
     );
     assert_eq!(watch_for_from(&mut ws, at, 20).await, 20);
 }
+
+const QUIET: &str = r#"
+[[instrument]]
+symbol = "QUIET"
+tick_size = "0.01"
+lot_size = "0.01"
+price_decimals = 2
+qty_decimals = 2
+max_qty = "50.00"
+band = "0.10"
+start_price = "100.00"
+volatility = 0.0
+event_rate = 0.001
+"#;
+
+const ACCOUNTS: &str = r#"
+[[account]]
+name = "alice"
+token = "alice-token"
+
+[[account]]
+name = "bob"
+token = "bob-token-1"
+"#;
+
+async fn request(ws: &mut Ws, request: Value) -> Value {
+    let id = request["id"].clone();
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .expect("send");
+    loop {
+        let v = parse(&next(ws).await.expect("open"));
+        if v["id"] == id {
+            return v;
+        }
+    }
+}
+
+/// Every message until `quiet` passes without one.
+async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, ws.next()).await {
+        if let Message::Text(t) = message {
+            out.push(parse(&t));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
+    let cluster = Cluster::new("orders");
+    let instruments = cluster.dir.join("instruments.toml");
+    let defaults =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
+            .expect("defaults");
+    std::fs::write(&instruments, format!("{defaults}{QUIET}")).expect("instruments");
+    let accounts = cluster.dir.join("accounts.toml");
+    std::fs::write(&accounts, ACCOUNTS).expect("accounts");
+    let (instruments, accounts) = (
+        instruments.display().to_string(),
+        accounts.display().to_string(),
+    );
+    let _engine = cluster.engine(&[
+        "--ephemeral",
+        "--instruments",
+        &instruments,
+        "--accounts",
+        &accounts,
+    ]);
+    let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
+
+    let mut alice_a = client(&a.addr).await;
+    let mut alice_b = client(&b.addr).await;
+    let mut bob = client(&a.addr).await;
+    let mut watcher = client(&b.addr).await;
+    let refused = request(
+        &mut alice_a,
+        json!({"op":"order","id":1,"symbol":"QUIET","side":"buy","order_type":"limit","qty":"1.00","price":"100.00"}),
+    )
+    .await;
+    assert_eq!(refused["code"], "not_authenticated", "{refused}");
+    let wrong = request(&mut alice_a, json!({"op":"auth","id":2,"token":"nope"})).await;
+    assert_eq!(wrong["code"], "unauthorized", "{wrong}");
+    for (ws, token) in [
+        (&mut alice_a, "alice-token"),
+        (&mut alice_b, "alice-token"),
+        (&mut bob, "bob-token-1"),
+    ] {
+        let answer = request(ws, json!({"op":"auth","id":3,"token":token})).await;
+        assert_eq!(answer["type"], "authenticated", "{answer}");
+    }
+    let subscribed = request(
+        &mut watcher,
+        json!({"op":"subscribe","id":4,"channels":["trades"],"symbols":["QUIET"]}),
+    )
+    .await;
+    assert_eq!(subscribed["type"], "subscribed");
+
+    let resting = request(
+        &mut bob,
+        json!({"op":"order","id":5,"symbol":"QUIET","side":"sell","order_type":"limit","qty":"1.00","price":"100.00"}),
+    )
+    .await;
+    assert_eq!(resting["type"], "order_accepted", "{resting}");
+    let accepted = request(
+        &mut alice_a,
+        json!({"op":"order","id":6,"symbol":"QUIET","side":"buy","order_type":"limit","qty":"1.00","price":"100.00","client_order_id":"c1"}),
+    )
+    .await;
+    assert_eq!(accepted["type"], "order_accepted", "{accepted}");
+
+    // The requester: its answer, then the fill (no `id`, as on `serve`),
+    // each once.
+    let rest = drain(&mut alice_a, Duration::from_millis(700)).await;
+    let fills: Vec<&Value> = rest.iter().filter(|v| v["type"] == "fill").collect();
+    assert_eq!(fills.len(), 1, "{rest:?}");
+    assert!(fills[0].get("id").is_none(), "{rest:?}");
+    assert!(
+        !rest.iter().any(|v| v["type"] == "order_accepted"),
+        "the answer came once: {rest:?}"
+    );
+    // The account's connection on the other gateway: the same events
+    // without an id, in seq order.
+    let other = drain(&mut alice_b, Duration::from_millis(700)).await;
+    let kinds: Vec<(&str, u64)> = other
+        .iter()
+        .filter_map(|v| Some((v["type"].as_str()?, v["seq"].as_u64()?)))
+        .collect();
+    let seq = accepted["seq"].as_u64().expect("seq");
+    assert_eq!(
+        kinds[..2],
+        [("order_accepted", seq), ("fill", seq + 1)],
+        "{other:?}"
+    );
+    assert!(other.iter().all(|v| v.get("id").is_none()));
+    // The public trade on the other gateway.
+    let trade = until(&mut watcher, "trade").await;
+    assert_eq!(
+        (trade["symbol"].as_str(), trade["price"].as_str()),
+        (Some("QUIET"), Some("100.00"))
+    );
+    // The engine's state, asked through the other gateway.
+    let status = request(
+        &mut alice_b,
+        json!({"op":"order_status","id":7,"symbol":"QUIET","client_order_id":"c1"}),
+    )
+    .await;
+    assert_eq!(status["order"]["status"], "filled", "{status}");
+}

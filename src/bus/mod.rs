@@ -8,6 +8,8 @@
 //! clients (the same bytes, `seq` and `ts` included), one NATS message per
 //! published message, on a subject per symbol and stream.
 
+pub mod forward;
+pub mod gate;
 pub mod instruments;
 pub mod seqs;
 pub mod state;

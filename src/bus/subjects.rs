@@ -29,8 +29,25 @@ pub fn state(symbol: &str) -> String {
     format!("state.{symbol}")
 }
 
-/// The engine's instruments (request/reply; the recording header's JSON).
+/// The engine's instruments (request/reply; `bus::instruments`' JSON).
 pub const INSTRUMENTS: &str = "engine.instruments";
+
+/// A trading request that names a symbol (`order`, `cancel`, `amend`,
+/// `order_status`, `cancel_all` of one symbol): request/reply, a
+/// `bus::Forwarded` in, the answer's frames out.
+pub fn trade(symbol: &str) -> String {
+    format!("trade.{symbol}")
+}
+
+/// A request of an account that names no symbol (`auth`, `open_orders`,
+/// `account`, `fills`, `cancel_all` of every symbol).
+pub const ACCOUNT: &str = "account";
+
+/// Every private event of an account, as its connections are sent them
+/// without a request `id` (core NATS, published by the engine).
+pub fn private(account: &str) -> String {
+    format!("private.{account}")
+}
 
 #[cfg(test)]
 mod tests {

@@ -151,6 +151,7 @@ pub async fn serve_with(
     let shared = Arc::new(Shared {
         bus_publisher,
         bus: bus.clone(),
+        bus_private: Default::default(),
         flusher: Flusher::default(),
         recorder,
         replay: ReplayProgress::default(),

@@ -46,6 +46,9 @@ pub struct Shared {
     pub bus_publisher: Option<super::bus::publisher::Publisher>,
     /// Cluster mode's connection to NATS (`None` for `serve`).
     pub bus: Option<async_nats::Client>,
+    /// A cluster gateway's accounts followed on the bus, for their
+    /// connections here.
+    pub bus_private: super::bus::private::PrivateRouter,
     /// Where a replay is (zero when live): written by the replay task.
     pub replay: ReplayProgress,
     /// The data directory's journal, set once after recovery (empty for

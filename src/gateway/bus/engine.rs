@@ -1,7 +1,11 @@
 //! The engine's answers to gateways: a symbol's state (`state.<symbol>`,
-//! from the symbol's task at the point of its streams) and the
-//! instruments (`engine.instruments`). Its market data goes out through
-//! `publisher`.
+//! from the symbol's task at the point of its streams), the instruments
+//! (`engine.instruments`), and its clients' trading requests
+//! (`trade.<symbol>`, `account`), carried out by a socketless connection
+//! of the account (`connection::forwarded`) so they meet every check, the
+//! journal before the answer, and the same answers. Every private event of
+//! every account goes out on `private.<account>`. Its market data goes out
+//! through `publisher`.
 
 use std::sync::Arc;
 
@@ -9,8 +13,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 
+use crate::bus::forward::{self, Forwarded};
 use crate::bus::subjects;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
+use crate::gateway::connection::forwarded as forwarded_request;
 use crate::gateway::shared::Shared;
 
 /// Answers gateways until `stop`: a symbol's state (from its task, at the
@@ -20,16 +26,29 @@ pub async fn answer_requests(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (mut states, mut instruments) = match (
-        client.subscribe("state.*").await,
-        client.subscribe(subjects::INSTRUMENTS).await,
-    ) {
-        (Ok(states), Ok(instruments)) => (states, instruments),
-        (Err(e), _) | (_, Err(e)) => {
+    let subscribed = async {
+        Ok::<_, async_nats::SubscribeError>((
+            client.subscribe("state.*").await?,
+            client.subscribe(subjects::INSTRUMENTS).await?,
+            client.subscribe("trade.*").await?,
+            client.subscribe(subjects::ACCOUNT).await?,
+        ))
+    };
+    let (mut states, mut instruments, mut trades, mut accounts) = match subscribed.await {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
             tracing::error!(error = %e, "cannot take gateways' requests");
             return;
         }
     };
+    for account in 0..shared.accounts.len() {
+        tokio::spawn(publish_private(
+            client.clone(),
+            shared.clone(),
+            account,
+            stop.clone(),
+        ));
+    }
     let listed = Bytes::from(crate::bus::instruments::encode(&shared.instruments));
     loop {
         tokio::select! {
@@ -38,6 +57,14 @@ pub async fn answer_requests(
                 if let Some(reply) = request.reply {
                     let _ = client.publish(reply, listed.clone()).await;
                 }
+            }
+            Some(request) = trades.next() => {
+                let symbol = request.subject.as_str().strip_prefix("trade.").unwrap_or("");
+                let symbol = shared.symbol_id(symbol);
+                tokio::spawn(trade(client.clone(), shared.clone(), request, symbol));
+            }
+            Some(request) = accounts.next() => {
+                tokio::spawn(trade(client.clone(), shared.clone(), request, None));
             }
             Some(request) = states.next() => {
                 let Some(reply) = request.reply else { continue };
@@ -56,4 +83,78 @@ pub async fn answer_requests(
             }
         }
     }
+}
+
+/// One forwarded trading request: carried out, and its frames answered.
+async fn trade(
+    client: async_nats::Client,
+    shared: Arc<Shared>,
+    request: async_nats::Message,
+    symbol: Option<crate::types::SymbolId>,
+) {
+    let Some(reply) = request.reply else { return };
+    let frames = match Forwarded::decode(&request.payload) {
+        Ok(forwarded) => {
+            let account = match &forwarded.account {
+                None => Ok(None),
+                Some(name) => shared
+                    .accounts
+                    .iter()
+                    .position(|a| &a.config.name == name)
+                    .map(Some)
+                    .ok_or_else(|| format!("no account {name:?} on the engine")),
+            };
+            match account {
+                Ok(account) => {
+                    forwarded_request(shared.clone(), account, &forwarded.request, symbol)
+                        .await
+                        .iter()
+                        .map(|f| f.as_str().to_string())
+                        .collect()
+                }
+                Err(e) => vec![error_frame(&e)],
+            }
+        }
+        Err(e) => vec![error_frame(&e)],
+    };
+    let _ = client
+        .publish(reply, Bytes::from(forward::encode_answer(&frames)))
+        .await;
+}
+
+fn error_frame(message: &str) -> String {
+    crate::encode::error(
+        &None,
+        None,
+        crate::error_code::ErrorCode::Internal,
+        message,
+        None,
+    )
+    .as_str()
+    .to_string()
+}
+
+/// Every private event of `account`, as a connection of it without a
+/// request is sent them, onto `private.<account>` in order.
+async fn publish_private(
+    client: async_nats::Client,
+    shared: Arc<Shared>,
+    account: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let outbox = shared.account_outbox(account);
+    let subject =
+        async_nats::Subject::from(subjects::private(&shared.accounts[account].config.name));
+    let mut batch = crate::fanout::Batch::default();
+    loop {
+        outbox.drain(usize::MAX, &mut batch);
+        for frame in batch.frames.drain(..) {
+            let _ = client.publish(subject.clone(), Bytes::from(frame)).await;
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = outbox.ready() => {}
+        }
+    }
+    shared.accounts[account].detach(outbox.id);
 }

@@ -470,7 +470,8 @@ fn entry(channel: Channel, message: &str) -> Entry {
     }
 }
 
-/// Orders through a gateway are not taken yet (docs/cluster.md).
+/// Orders a gateway did not forward (the Binance dialect's, which trades
+/// through a local proxy) are not taken yet (docs/cluster.md).
 fn refuse_trading(command: TradeCommand) {
     let context = match command {
         TradeCommand::Order { context, .. }
@@ -487,7 +488,7 @@ fn refuse_trading(command: TradeCommand) {
         &context.id,
         Some("order"),
         ErrorCode::Internal,
-        "this cluster gateway does not take orders yet: send them to a server started with `tickwire serve`",
+        "the Binance dialect does not trade through a cluster gateway yet: use the native protocol (/ws), or a server started with `tickwire serve`",
         None,
     ));
 }

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod follower;
+pub mod private;
 pub mod publisher;
 
 use std::sync::Arc;

@@ -9,10 +9,11 @@ mod binance_api;
 mod io;
 mod proxy;
 mod reader;
+mod remote;
 mod trading;
 mod writer;
 
-pub use proxy::Proxy;
+pub use proxy::{Proxy, forwarded};
 pub use writer::ping_loop;
 
 use std::collections::BTreeSet;
@@ -170,6 +171,9 @@ struct Session {
     /// beside the streams they run (the dialect's trading, which uses this
     /// module's `Proxy`, is not imported back here).
     api: Option<Box<crate::gateway::binance::user::UserStreams>>,
+    /// A cluster gateway's connection: the account it is authenticated as
+    /// on the engine (its requests are forwarded, `remote`).
+    remote: Option<remote::Remote>,
 }
 
 impl Session {
@@ -185,6 +189,7 @@ impl Session {
             auth_failures: 0,
             binance: None,
             api: None,
+            remote: None,
             // Grows to the largest request on the first one.
             scratch: Vec::new(),
         }
@@ -199,6 +204,7 @@ impl Session {
             self.shared.command(symbol, command).await;
         }
         self.disconnected().await;
+        self.leave_account();
         let (shared, outbox) = (&self.shared, &self.outbox);
         shared.connections.remove(&id);
         // The socket closes once the reader and the writer are gone too.

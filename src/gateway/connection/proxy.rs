@@ -95,6 +95,83 @@ impl Proxy {
     }
 }
 
+/// A native request of `account` (`None`: an `auth`) sent by a cluster
+/// gateway for one of its connections, carried out here as that
+/// connection's would be: every frame answering it (those with its `id`,
+/// exactly as a socket would have been sent them), including the events
+/// of its input once the symbol's task has sent them all.
+pub async fn forwarded(
+    shared: Arc<Shared>,
+    account: Option<usize>,
+    text: &str,
+    symbol: Option<SymbolId>,
+) -> Vec<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    // A request without an `id` gets one here, so its answer is told from
+    // the account's other events, and loses it again in every frame (as a
+    // socket's answers to it would have none).
+    const STAND_IN: &str = "tickwire-forwarded";
+    let mut parsed = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+    let stand_in = parsed.is_object() && parsed.get("id").is_none();
+    if stand_in {
+        parsed["id"] = Value::from(STAND_IN);
+    }
+    let id = parsed.get("id").cloned().unwrap_or(Value::Null);
+    let text = if stand_in { parsed.to_string() } else { text.to_string() };
+    let outbox = shared.account_outbox(account.unwrap_or(usize::MAX));
+    let mut session = Session::new(shared.clone(), outbox);
+    session.account = account;
+    Box::pin(session.request(&text)).await;
+    // Everything the connection is sent meanwhile: the answers (with the
+    // request's `id`), and the account's private events, which a socket of
+    // the account gets too (a `fill` has no `id`, even for its requester).
+    // The gateway's gate skips what its connection already has by `seq`.
+    let mut answer = Vec::new();
+    let mut answered = false;
+    let mut batch = Batch::default();
+    let mut answers = |batch: &mut Batch, answer: &mut Vec<_>| {
+        for frame in batch.frames.drain(..) {
+            answered |= serde_json::from_str::<Value>(frame.as_str())
+                .is_ok_and(|v| v.get("id") == Some(&id));
+            answer.push(frame);
+        }
+        answered
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        session.outbox.drain(usize::MAX, &mut batch);
+        if answers(&mut batch, &mut answer)
+            || tokio::time::timeout_at(deadline, session.outbox.ready())
+                .await
+                .is_err()
+        {
+            break;
+        }
+    }
+    if let Some(symbol) = symbol {
+        // The rest of the input's events, once its task sent them.
+        let (reply, settled) = oneshot::channel();
+        let query = PollQuery::Binance(BinanceQuery::Price);
+        let command = SymbolCommand::Streams(StreamCommand::Poll { query, reply });
+        shared.command(symbol, command).await;
+        let _ = tokio::time::timeout(WAIT, settled).await;
+        session.outbox.drain(usize::MAX, &mut batch);
+        answers(&mut batch, &mut answer);
+    }
+    // An `auth` attached the outbox to the account it named.
+    if let Some(account) = session.account {
+        shared.accounts[account].detach(session.outbox.id);
+    }
+    if stand_in {
+        let field = format!(",\"id\":\"{STAND_IN}\"");
+        for frame in &mut answer {
+            if frame.as_str().contains(&field) {
+                *frame = frame.as_str().replacen(&field, "", 1).into();
+            }
+        }
+    }
+    answer
+}
+
 /// However the proxy ends (its answer sent, or the HTTP request dropped
 /// midway by a client that went away), it stops getting the account's
 /// events: an outbox left attached would collect them for ever.

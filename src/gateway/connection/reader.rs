@@ -64,6 +64,15 @@ impl Session {
         }
     }
 
+    /// A cluster gateway forwards account requests to the engine.
+    fn forwards(&self) -> bool {
+        self.shared
+            .config
+            .bus
+            .as_ref()
+            .is_some_and(|b| b.role == crate::gateway::BusRole::Gateway)
+    }
+
     pub(super) fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {
         self.outbox
             .push_priority(encode::error(id, op, error.code, &error.message, None));
@@ -90,6 +99,10 @@ impl Session {
             Ok(r) => r,
             Err(e) => return self.reply_error(id, op, &e),
         };
+        if self.forwards() && super::remote::is_forwarded(&request) {
+            let (id, op) = (id.clone(), op.map(str::to_string));
+            return self.forward(text, &id, op.as_deref(), &request).await;
+        }
         let result = match request {
             Request::Subscribe(selection) => self.subscribe(id, &selection).await,
             Request::Unsubscribe(selection) => self.unsubscribe(id, &selection).await,

@@ -24,7 +24,7 @@ use crate::trading::AccountConfig;
 use crate::types::{Price, Qty, SymbolId, TimeInForce};
 
 /// Closes a connection after too many bad tokens.
-const AUTH_FAILED: CloseReason = CloseReason {
+pub(super) const AUTH_FAILED: CloseReason = CloseReason {
     code: 1008,
     reason: "authentication failed",
 };

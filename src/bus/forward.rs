@@ -1,0 +1,59 @@
+//! A client's trading request as a gateway forwards it to the engine, and
+//! the engine's answer: the request's text exactly as the client sent it
+//! (its `id` included, so every answering frame is the one a socket of the
+//! engine would have been sent), and the account the gateway's connection
+//! is authenticated as (`None` for the `auth` itself).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarded {
+    pub account: Option<String>,
+    pub request: String,
+}
+
+impl Forwarded {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Forwarded, String> {
+        serde_json::from_slice(payload).map_err(|e| format!("a forwarded request: {e}"))
+    }
+}
+
+/// The answer: each frame on a line of its own (frames are one-line JSON).
+pub fn encode_answer<S: AsRef<str>>(frames: &[S]) -> String {
+    let mut out = String::new();
+    for frame in frames {
+        out.push_str(frame.as_ref());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn decode_answer(payload: &[u8]) -> Result<Vec<String>, String> {
+    let text = std::str::from_utf8(payload).map_err(|e| format!("an answer: {e}"))?;
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_answers_travel_unchanged() {
+        let request = Forwarded {
+            account: Some("alice".into()),
+            request: "{\"op\":\"order\",\"id\":\"a\\\"b\"}".into(),
+        };
+        assert_eq!(Forwarded::decode(request.encode().as_bytes()), Ok(request));
+        assert!(Forwarded::decode(b"{\"account\":1}").is_err());
+        let frames = ["{\"type\":\"order_accepted\"}", "{\"type\":\"fill\"}"];
+        assert_eq!(
+            decode_answer(encode_answer(&frames).as_bytes()).expect("answer"),
+            frames
+        );
+        assert_eq!(decode_answer(b"").expect("empty"), Vec::<String>::new());
+    }
+}
