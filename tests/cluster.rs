@@ -376,17 +376,53 @@ async fn a_client_of_a_gateway_that_dies_resyncs_on_another() {
 async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
     let cluster = Cluster::new("engine-restart");
     let data = cluster.dir.join("data");
-    let data_arg = data.display().to_string();
-    let engine = cluster.engine(&["--data-dir", &data_arg]);
+    let accounts = cluster.dir.join("accounts.toml");
+    std::fs::write(&accounts, ACCOUNTS).expect("accounts");
+    let (data, accounts) = (data.display().to_string(), accounts.display().to_string());
+    let engine_args = ["--data-dir", &data, "--accounts", &accounts];
+    let engine = cluster.engine(&engine_args);
     let gateway = cluster.gateway("a");
     let mut ws = client(&gateway.addr).await;
     subscribe(&mut ws, &["book"]).await;
     let seen = watch_for(&mut ws, Duration::from_secs(1)).await;
     let last = *seen.book.keys().last().expect("book updates");
-    drop(engine); // SIGKILL
+
+    // Orders flow on another connection while the engine is killed.
+    let mut alice = client(&gateway.addr).await;
+    let answer = request(
+        &mut alice,
+        json!({"op":"auth","id":0,"token":"alice-token"}),
+    )
+    .await;
+    assert_eq!(answer["type"], "authenticated", "{answer}");
+    let flow = tokio::spawn(async move {
+        let mut acknowledged = Vec::new();
+        for n in 1..10_000 {
+            // Within the gateway's 50 requests per second.
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let order = json!({"op":"order","id":n,"symbol":"BTC-USD","side":"buy","order_type":"limit",
+                "qty":"0.0100","price":"60000.00","client_order_id":format!("k{n}")});
+            let answer = request(&mut alice, order).await;
+            match answer["type"].as_str() {
+                Some("order_accepted") => acknowledged.push(format!("k{n}")),
+                _ => {
+                    // The engine is gone: the gateway says so, never a
+                    // success it did not get.
+                    assert_eq!(answer["code"], "internal", "{answer}");
+                    return (alice, acknowledged);
+                }
+            }
+        }
+        (alice, acknowledged)
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    drop(engine); // SIGKILL, mid-flow
+    let (mut alice, acknowledged) = flow.await.expect("the order flow");
+    assert!(acknowledged.len() > 5, "only {} orders", acknowledged.len());
     let notice = until(&mut ws, "stream_interrupted").await;
     assert_eq!(notice["reason"], "engine");
-    let _engine = cluster.engine(&["--data-dir", &data_arg]);
+
+    let _engine = cluster.engine(&engine_args);
     until(&mut ws, "stream_resumed").await;
     let snapshot = until(&mut ws, "book_snapshot").await;
     let at = snapshot["seq"].as_u64().expect("seq");
@@ -395,6 +431,21 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
         "the book's seq continues from the journal ({at} after {last})"
     );
     assert_eq!(watch_for_from(&mut ws, at, 20).await, 20);
+    // Every acknowledged order is there, asked through the same gateway
+    // connection (still authenticated).
+    let open = request(&mut alice, json!({"op":"open_orders","id":"after"})).await;
+    let ids: std::collections::BTreeSet<&str> = open["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["client_order_id"].as_str())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            ids.contains(id.as_str()),
+            "order {id} was acknowledged and lost"
+        );
+    }
 }
 
 const QUIET: &str = r#"

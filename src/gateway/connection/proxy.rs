@@ -116,7 +116,11 @@ pub async fn forwarded(
         parsed["id"] = Value::from(STAND_IN);
     }
     let id = parsed.get("id").cloned().unwrap_or(Value::Null);
-    let text = if stand_in { parsed.to_string() } else { text.to_string() };
+    let text = if stand_in {
+        parsed.to_string()
+    } else {
+        text.to_string()
+    };
     let outbox = shared.account_outbox(account.unwrap_or(usize::MAX));
     let mut session = Session::new(shared.clone(), outbox);
     session.account = account;
