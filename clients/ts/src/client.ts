@@ -389,6 +389,13 @@ export class TickwireClient {
         this.patchServer({ replayPass: m.pass, replayEnded: false });
         this.events.emit("replay_loop", { pass: m.pass });
         return;
+      case "stream_interrupted":
+        this.market.interrupted(m.symbol);
+        this.events.emit("stream_interrupted", { symbol: m.symbol, reason: m.reason });
+        return;
+      case "stream_resumed":
+        this.events.emit("stream_resumed", { symbol: m.symbol });
+        return;
       case "order_accepted":
       case "order_amended":
       case "fill":

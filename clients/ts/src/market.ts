@@ -231,6 +231,11 @@ export class MarketData {
   }
 
   /** A replay starts again: every sequence restarts, fresh state follows. */
+  /** A cluster gateway stopped the symbol's streams: fresh state will come. */
+  interrupted(symbol: string): void {
+    for (const stream of this.registry.streamsOf(symbol)) stream.expectFresh(true);
+  }
+
   replayLoop(): void {
     for (const stream of this.registry.all()) {
       stream.expectFresh();

@@ -106,6 +106,13 @@ export interface ClientEvents {
   shutdown: { ts: number };
   replay_end: { ts: number };
   replay_loop: { pass: number };
+  /**
+   * Cluster mode: a gateway stopped `symbol`'s streams (`reason`: it lost
+   * NATS, or the engine went silent). Its streams are `syncing` until the
+   * fresh state that follows `stream_resumed`.
+   */
+  stream_interrupted: { symbol: string; reason: "bus" | "engine" };
+  stream_resumed: { symbol: string };
   resync: { stream: string; reason: ResyncReason };
   /** An error not tied to a request of the caller's. */
   error: TickwireError;

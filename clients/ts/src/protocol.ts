@@ -241,6 +241,19 @@ export interface ReplayEnd {
   type: "replay_end";
   ts: number;
 }
+/** Cluster mode: a gateway stopped the symbol's streams (its bus or the engine went away). */
+export interface StreamInterrupted {
+  type: "stream_interrupted";
+  symbol: string;
+  reason: "bus" | "engine";
+  ts: number;
+}
+/** Cluster mode: the symbol's streams go on; fresh initial state follows. */
+export interface StreamResumed {
+  type: "stream_resumed";
+  symbol: string;
+  ts: number;
+}
 export interface ReplayLoop {
   type: "replay_loop";
   pass: number;
@@ -418,6 +431,8 @@ export type ServerMessage =
   | Shutdown
   | ReplayEnd
   | ReplayLoop
+  | StreamInterrupted
+  | StreamResumed
   | Subscribed
   | InstrumentsResponse
   | Authenticated

@@ -122,8 +122,9 @@ export abstract class MarketStream<V = unknown> implements Observable<V> {
    * The server will send fresh initial state (after `lagged`, a reconnect,
    * a replay loop): wait for it before trusting sequence numbers again.
    */
-  expectFresh(): void {
+  expectFresh(notify = false): void {
     if (this.status !== "error") this.status = "syncing";
+    if (notify) this.changed();
   }
 
   /** The server refused the subscription. */

@@ -331,6 +331,15 @@ class Client:
         state = self._books.get((symbol, depth, interval))
         return state.book if state is not None else None
 
+    def book_live(
+        self, symbol: str, *, depth: int | None = None, interval: str | None = None
+    ) -> bool:
+        """Whether the book is in sequence now (false while a fresh snapshot
+        is awaited: at the start, after a gap or a lag, and while a cluster
+        gateway's streams are interrupted)."""
+        state = self._books.get((symbol, depth, interval))
+        return state is not None and state.live
+
     def book_seq(
         self, symbol: str, *, depth: int | None = None, interval: str | None = None
     ) -> int:
@@ -589,6 +598,14 @@ class Client:
             self._emit(Notice("heartbeat", m))
         elif kind in ("lagged", "replay_loop"):
             self._on_fresh_state_coming(m)
+            self._emit(Notice(str(kind), m))
+        elif kind == "stream_interrupted":
+            # Cluster mode: a gateway stopped this symbol's streams; its book
+            # is not live until the fresh snapshot after `stream_resumed`.
+            symbol = str(m.get("symbol"))
+            for key, state in self._books.items():
+                if key[0] == symbol:
+                    state.live = False
             self._emit(Notice(str(kind), m))
         elif isinstance(kind, str) and kind in _PRIVATE:
             self._on_private(m, kind)
