@@ -249,17 +249,26 @@ async fn watch_for(ws: &mut Ws, duration: Duration) -> Seen {
     seen
 }
 
-async fn http_status(addr: &str, path: &str) -> u16 {
+async fn http_get(addr: &str, path: &str) -> (u16, String) {
     let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     socket.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     socket.read_to_string(&mut response).await.expect("read");
-    response
+    let status = response
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("a status")
+        .expect("a status");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn http_status(addr: &str, path: &str) -> u16 {
+    http_get(addr, path).await.0
 }
 
 #[tokio::test]
@@ -303,6 +312,18 @@ async fn two_gateways_send_the_same_bytes_with_contiguous_seq() {
         assert_eq!(seen_a.trades[seq], seen_b.trades[seq], "trade {seq}");
     }
     assert_eq!(http_status(&a.addr, "/healthz").await, 200);
+    // The polling API and the Binance dialect's market data, from the
+    // gateway's own state; the dialect's trading is refused, saying why.
+    let (status, book) = http_get(&b.addr, "/api/book?symbol=BTC-USD&depth=5").await;
+    assert_eq!(status, 200, "{book}");
+    let (status, depth) = http_get(&b.addr, "/binance/api/v3/depth?symbol=BTCUSD&limit=5").await;
+    assert_eq!(status, 200, "{depth}");
+    let (status, refused) = http_get(&b.addr, "/binance/api/v3/account").await;
+    assert_eq!(status, 404, "{refused}");
+    assert!(
+        refused.contains("-1020") && refused.contains("cluster gateway"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

@@ -38,6 +38,26 @@ pub async fn route(
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
     let rest = &path[PREFIX.len() - 1..];
+    // A cluster gateway serves the dialect's market data; its trading (the
+    // signed endpoints, the WebSocket API) is not forwarded to the engine
+    // yet (docs/cluster.md), and says so rather than failing on a key.
+    let gateway = shared
+        .config
+        .bus
+        .as_ref()
+        .is_some_and(|b| b.role == crate::gateway::BusRole::Gateway);
+    let trading = rest == "/ws-api/v3"
+        || rest
+            .strip_prefix("/api/v3/")
+            .is_some_and(|e| SIGNED.contains(&e));
+    if gateway && trading {
+        return answer(
+            0,
+            Err(ApiError::unsupported(&format!(
+                "{path} through a cluster gateway (the Binance dialect's trading is not forwarded to the engine yet; its market data is served)"
+            ))),
+        );
+    }
     if rest == "/ws-api/v3" {
         return upgrade(request, shared, stop_done, Dialect::BinanceApi);
     }
