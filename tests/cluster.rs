@@ -267,6 +267,49 @@ async fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// One HTTP request with a form body and an API key; the status and body.
+async fn http_send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(key) = key {
+        request.push_str(&format!("X-MBX-APIKEY: {key}\r\n"));
+    }
+    request.push_str(&format!(
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn hex_hmac(secret: &str, text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+    mac.update(text.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 async fn http_status(addr: &str, path: &str) -> u16 {
     http_get(addr, path).await.0
 }
@@ -313,12 +356,13 @@ async fn two_gateways_send_the_same_bytes_with_contiguous_seq() {
     }
     assert_eq!(http_status(&a.addr, "/healthz").await, 200);
     // The polling API and the Binance dialect's market data, from the
-    // gateway's own state; the dialect's trading is refused, saying why.
+    // gateway's own state; the dialect's WebSocket API is refused, saying
+    // why.
     let (status, book) = http_get(&b.addr, "/api/book?symbol=BTC-USD&depth=5").await;
     assert_eq!(status, 200, "{book}");
     let (status, depth) = http_get(&b.addr, "/binance/api/v3/depth?symbol=BTCUSD&limit=5").await;
     assert_eq!(status, 200, "{depth}");
-    let (status, refused) = http_get(&b.addr, "/binance/api/v3/account").await;
+    let (status, refused) = http_get(&b.addr, "/binance/ws-api/v3").await;
     assert_eq!(status, 404, "{refused}");
     assert!(
         refused.contains("-1020") && refused.contains("cluster gateway"),
@@ -610,6 +654,40 @@ async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
         (trade["symbol"].as_str(), trade["price"].as_str()),
         (Some("QUIET"), Some("100.00"))
     );
+    // A Binance-dialect order through gateway B's signed REST: carried out
+    // by the engine, seen natively by the account's connection on A.
+    let query = format!(
+        "symbol=QUIET&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=90.00&newClientOrderId=bn1&timestamp={}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let signature = hex_hmac("alice-token", &query);
+    let (status, placed) = http_send(
+        &b.addr,
+        "POST",
+        "/binance/api/v3/order",
+        Some("alice-token"),
+        &format!("{query}&signature={signature}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{placed}");
+    let placed: Value = serde_json::from_str(&placed).expect("JSON");
+    assert_eq!(placed["status"], "NEW", "{placed}");
+    let seen = until(&mut alice_a, "order_accepted").await;
+    assert_eq!(seen["client_order_id"], "bn1", "{seen}");
+    let (status, refused) = http_send(
+        &b.addr,
+        "GET",
+        "/binance/api/v3/openOrders?timestamp=1",
+        Some("nobody"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 401, "{refused}");
+    assert!(refused.contains("-2015"), "{refused}");
+
     // The engine's state, asked through the other gateway.
     let status = request(
         &mut alice_b,

@@ -22,6 +22,45 @@ impl Forwarded {
     }
 }
 
+/// A signed request of the Binance dialect's REST API as a gateway
+/// forwards it (`binance.rest`): the engine checks the key and signature
+/// and carries it out, as `serve` does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BinanceRest {
+    pub method: String,
+    pub endpoint: String,
+    pub query: String,
+    pub body: String,
+    pub key: Option<String>,
+}
+
+/// The engine's answer to a `BinanceRest`: the HTTP status and the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BinanceAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl BinanceRest {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<BinanceRest, String> {
+        serde_json::from_slice(payload).map_err(|e| format!("a forwarded Binance request: {e}"))
+    }
+}
+
+impl BinanceAnswer {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<BinanceAnswer, String> {
+        serde_json::from_slice(payload).map_err(|e| format!("a Binance answer: {e}"))
+    }
+}
+
 /// The answer: each frame on a line of its own (frames are one-line JSON).
 pub fn encode_answer<S: AsRef<str>>(frames: &[S]) -> String {
     let mut out = String::new();
@@ -55,5 +94,22 @@ mod tests {
             frames
         );
         assert_eq!(decode_answer(b"").expect("empty"), Vec::<String>::new());
+        let rest = BinanceRest {
+            method: "POST".into(),
+            endpoint: "order".into(),
+            query: String::new(),
+            body: "symbol=BTCUSD&signature=ab".into(),
+            key: Some("k".into()),
+        };
+        assert_eq!(BinanceRest::decode(rest.encode().as_bytes()), Ok(rest));
+        let answer = BinanceAnswer {
+            status: 400,
+            body: "{\"code\":-1102}".into(),
+        };
+        assert_eq!(
+            BinanceAnswer::decode(answer.encode().as_bytes()),
+            Ok(answer)
+        );
+        assert!(BinanceAnswer::decode(b"[]").is_err());
     }
 }

@@ -43,6 +43,10 @@ pub fn trade(symbol: &str) -> String {
 /// `account`, `fills`, `cancel_all` of every symbol).
 pub const ACCOUNT: &str = "account";
 
+/// A signed request of the Binance dialect's REST API (request/reply, a
+/// `bus::forward::BinanceRest` in, a `BinanceAnswer` out).
+pub const BINANCE_REST: &str = "binance.rest";
+
 /// Every private event of an account, as its connections are sent them
 /// without a request `id` (core NATS, published by the engine).
 pub fn private(account: &str) -> String {

@@ -13,8 +13,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 
-use crate::bus::forward::{self, Forwarded};
+use crate::bus::forward::{self, BinanceAnswer, BinanceRest, Forwarded};
 use crate::bus::subjects;
+use crate::gateway::binance::signed;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
 use crate::gateway::connection::forwarded as forwarded_request;
 use crate::gateway::shared::Shared;
@@ -32,15 +33,17 @@ pub async fn answer_requests(
             client.subscribe(subjects::INSTRUMENTS).await?,
             client.subscribe("trade.*").await?,
             client.subscribe(subjects::ACCOUNT).await?,
+            client.subscribe(subjects::BINANCE_REST).await?,
         ))
     };
-    let (mut states, mut instruments, mut trades, mut accounts) = match subscribed.await {
-        Ok(subscriptions) => subscriptions,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot take gateways' requests");
-            return;
-        }
-    };
+    let (mut states, mut instruments, mut trades, mut accounts, mut binance) =
+        match subscribed.await {
+            Ok(subscriptions) => subscriptions,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot take gateways' requests");
+                return;
+            }
+        };
     for account in 0..shared.accounts.len() {
         tokio::spawn(publish_private(
             client.clone(),
@@ -65,6 +68,9 @@ pub async fn answer_requests(
             }
             Some(request) = accounts.next() => {
                 tokio::spawn(trade(client.clone(), shared.clone(), request, None));
+            }
+            Some(request) = binance.next() => {
+                tokio::spawn(binance_rest(client.clone(), shared.clone(), request));
             }
             Some(request) = states.next() => {
                 let Some(reply) = request.reply else { continue };
@@ -120,6 +126,39 @@ async fn trade(
     let _ = client
         .publish(reply, Bytes::from(forward::encode_answer(&frames)))
         .await;
+}
+
+/// One forwarded signed request of the Binance dialect: checked and carried
+/// out as `serve` does, its status and body answered.
+async fn binance_rest(
+    client: async_nats::Client,
+    shared: Arc<Shared>,
+    request: async_nats::Message,
+) {
+    let Some(reply) = request.reply else { return };
+    let answer = match BinanceRest::decode(&request.payload) {
+        Ok(r) => {
+            let result = match signed::check(&shared, r.key.as_deref(), &r.query, &r.body) {
+                Ok(checked) => signed::serve(&shared, &r.method, &r.endpoint, checked).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(body) => BinanceAnswer { status: 200, body },
+                Err(e) => BinanceAnswer {
+                    status: e.status,
+                    body: e.body(),
+                },
+            }
+        }
+        Err(e) => {
+            let e = crate::binance::ApiError::new(400, -1000, e);
+            BinanceAnswer {
+                status: e.status,
+                body: e.body(),
+            }
+        }
+    };
+    let _ = client.publish(reply, Bytes::from(answer.encode())).await;
 }
 
 fn error_frame(message: &str) -> String {
