@@ -561,9 +561,8 @@ async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Value> {
     out
 }
 
-#[tokio::test]
-async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
-    let cluster = Cluster::new("orders");
+/// An engine with QUIET beside the default instruments and two accounts.
+fn trading_engine(cluster: &Cluster) -> Proc {
     let instruments = cluster.dir.join("instruments.toml");
     let defaults =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/default.toml"))
@@ -575,13 +574,78 @@ async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
         instruments.display().to_string(),
         accounts.display().to_string(),
     );
-    let _engine = cluster.engine(&[
+    cluster.engine(&[
         "--ephemeral",
         "--instruments",
         &instruments,
         "--accounts",
         &accounts,
-    ]);
+    ])
+}
+
+async fn order_status(ws: &mut Ws, client_order_id: &str) -> Value {
+    let status = request(
+        ws,
+        json!({"op":"order_status","id":client_order_id,"symbol":"QUIET","client_order_id":client_order_id}),
+    )
+    .await;
+    status["order"].clone()
+}
+
+#[tokio::test]
+async fn cancel_on_disconnect_holds_through_a_gateway_and_its_death() {
+    let cluster = Cluster::new("cancel-on-disconnect");
+    let _engine = trading_engine(&cluster);
+    let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
+    let mut watcher = client(&b.addr).await;
+    let answer = request(
+        &mut watcher,
+        json!({"op":"auth","id":1,"token":"alice-token"}),
+    )
+    .await;
+    assert_eq!(answer["type"], "authenticated");
+    // Three connections of alice on gateway A, two asking for
+    // cancel-on-disconnect, each with a resting order.
+    let mut placed = Vec::new();
+    for (name, cancel) in [("c1", true), ("c2", true), ("c3", false)] {
+        let mut ws = client(&a.addr).await;
+        let auth = json!({"op":"auth","id":1,"token":"alice-token","cancel_on_disconnect":cancel});
+        assert_eq!(request(&mut ws, auth).await["type"], "authenticated");
+        let order = json!({"op":"order","id":2,"symbol":"QUIET","side":"sell","order_type":"limit",
+            "qty":"1.00","price":"105.00","client_order_id":name});
+        let accepted = request(&mut ws, order).await;
+        assert_eq!(accepted["type"], "order_accepted", "{accepted}");
+        placed.push(ws);
+    }
+    // c1's connection closes: its order goes, the others stay.
+    let mut c1 = placed.remove(0);
+    c1.close(None).await.expect("close");
+    drop(c1);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while order_status(&mut watcher, "c1").await["status"] == "open" {
+        assert!(tokio::time::Instant::now() < deadline, "c1 still open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c1 = order_status(&mut watcher, "c1").await;
+    assert_eq!(c1["status"], "canceled", "{c1}");
+    assert_eq!(order_status(&mut watcher, "c2").await["status"], "open");
+    // Gateway A dies with c2 and c3: the engine hears it no more and
+    // cancels c2 (asked for), not c3.
+    drop(a);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while order_status(&mut watcher, "c2").await["status"] == "open" {
+        assert!(tokio::time::Instant::now() < deadline, "c2 still open");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(order_status(&mut watcher, "c2").await["status"], "canceled");
+    assert_eq!(order_status(&mut watcher, "c3").await["status"], "open");
+    drop(placed);
+}
+
+#[tokio::test]
+async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
+    let cluster = Cluster::new("orders");
+    let _engine = trading_engine(&cluster);
     let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
 
     let mut alice_a = client(&a.addr).await;

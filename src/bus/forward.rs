@@ -10,6 +10,15 @@ use serde::{Deserialize, Serialize};
 pub struct Forwarded {
     pub account: Option<String>,
     pub request: String,
+    /// The gateway's connection (`<gateway>.<connection>`): the same for
+    /// each of its requests, so its orders are its own on the engine (for
+    /// `cancel_on_disconnect`).
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The connection asked for cancel-on-disconnect when it authenticated
+    /// (kept by the gateway, so an engine restarted meanwhile knows too).
+    #[serde(default)]
+    pub cancel_on_disconnect: bool,
 }
 
 impl Forwarded {
@@ -85,6 +94,8 @@ mod tests {
         let request = Forwarded {
             account: Some("alice".into()),
             request: "{\"op\":\"order\",\"id\":\"a\\\"b\"}".into(),
+            origin: Some("g1.7".into()),
+            cancel_on_disconnect: true,
         };
         assert_eq!(Forwarded::decode(request.encode().as_bytes()), Ok(request));
         assert!(Forwarded::decode(b"{\"account\":1}").is_err());

@@ -47,6 +47,18 @@ pub const ACCOUNT: &str = "account";
 /// `bus::forward::BinanceRest` in, a `BinanceAnswer` out).
 pub const BINANCE_REST: &str = "binance.rest";
 
+/// A gateway is alive (its id; every second, core NATS): the engine
+/// cancels the `cancel_on_disconnect` orders of a gateway silent for
+/// `GATEWAY_SILENT_MS`, whose connections are gone with it.
+pub const GATEWAY_ALIVE: &str = "gateway.alive";
+
+/// A gateway's connection ended (its origin, `<gateway>.<connection>`).
+pub const GATEWAY_DISCONNECTED: &str = "gateway.disconnected";
+
+/// How long a gateway may be silent before the engine takes its
+/// connections for gone.
+pub const GATEWAY_SILENT_MS: u64 = 5_000;
+
 /// Every private event of an account, as its connections are sent them
 /// without a request `id` (core NATS, published by the engine).
 pub fn private(account: &str) -> String {

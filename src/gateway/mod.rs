@@ -173,6 +173,11 @@ pub async fn serve_with(
     match (&shared.config.replay, recording) {
         _ if role == Some(BusRole::Gateway) => {
             let client = bus.clone().ok_or_else(|| std::io::Error::other("no bus"))?;
+            tokio::spawn(bus::gateway_alive(
+                client.clone(),
+                shared.bus_private.id().to_string(),
+                stop_markets_rx.clone(),
+            ));
             for ((id, instrument), inbox) in instruments.with_ids().zip(inboxes) {
                 let (follower, states) =
                     Follower::new(id, instrument.clone(), shared.clone(), client.clone());

@@ -93,7 +93,17 @@ impl Shared {
     /// be, until it is detached (the Binance dialect's orders and user data
     /// streams read the account's events this way).
     pub fn account_outbox(&self, account: usize) -> Arc<Outbox> {
-        let id = self.next_conn.fetch_add(1, Relaxed);
+        self.account_outbox_as(account, self.new_conn_id())
+    }
+
+    /// A connection id never used before.
+    pub fn new_conn_id(&self) -> crate::fanout::ConnId {
+        self.next_conn.fetch_add(1, Relaxed)
+    }
+
+    /// `account_outbox` under a given connection id (a cluster gateway's
+    /// connection, the same for each of its requests).
+    pub fn account_outbox_as(&self, account: usize, id: crate::fanout::ConnId) -> Arc<Outbox> {
         let outbox = Arc::new(Outbox::new(id, self.config.lag, self.instruments.clone()));
         if let Some(a) = self.accounts.get(account) {
             a.attach(&outbox);

@@ -17,7 +17,7 @@ use crate::bus::forward::{self, BinanceAnswer, BinanceRest, Forwarded};
 use crate::bus::subjects;
 use crate::gateway::binance::signed;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
-use crate::gateway::connection::forwarded as forwarded_request;
+use crate::gateway::connection::{forwarded as forwarded_request, forwarded_disconnect};
 use crate::gateway::shared::Shared;
 
 /// Answers gateways until `stop`: a symbol's state (from its task, at the
@@ -34,9 +34,11 @@ pub async fn answer_requests(
             client.subscribe("trade.*").await?,
             client.subscribe(subjects::ACCOUNT).await?,
             client.subscribe(subjects::BINANCE_REST).await?,
+            client.subscribe(subjects::GATEWAY_ALIVE).await?,
+            client.subscribe(subjects::GATEWAY_DISCONNECTED).await?,
         ))
     };
-    let (mut states, mut instruments, mut trades, mut accounts, mut binance) =
+    let (mut states, mut instruments, mut trades, mut accounts, mut binance, mut alive, mut gone) =
         match subscribed.await {
             Ok(subscriptions) => subscriptions,
             Err(e) => {
@@ -44,6 +46,8 @@ pub async fn answer_requests(
                 return;
             }
         };
+    let origins = Arc::new(Origins::default());
+    let mut silence = tokio::time::interval(std::time::Duration::from_secs(1));
     for account in 0..shared.accounts.len() {
         tokio::spawn(publish_private(
             client.clone(),
@@ -64,10 +68,22 @@ pub async fn answer_requests(
             Some(request) = trades.next() => {
                 let symbol = request.subject.as_str().strip_prefix("trade.").unwrap_or("");
                 let symbol = shared.symbol_id(symbol);
-                tokio::spawn(trade(client.clone(), shared.clone(), request, symbol));
+                tokio::spawn(trade(client.clone(), shared.clone(), origins.clone(), request, symbol));
             }
             Some(request) = accounts.next() => {
-                tokio::spawn(trade(client.clone(), shared.clone(), request, None));
+                tokio::spawn(trade(client.clone(), shared.clone(), origins.clone(), request, None));
+            }
+            Some(alive) = alive.next() => {
+                origins.alive(&String::from_utf8_lossy(&alive.payload));
+            }
+            Some(gone) = gone.next() => {
+                let origin = String::from_utf8_lossy(&gone.payload).to_string();
+                tokio::spawn(disconnect(shared.clone(), origins.forget(&origin)));
+            }
+            _ = silence.tick() => {
+                for gone in origins.silent_gateways() {
+                    tokio::spawn(disconnect(shared.clone(), Some(gone)));
+                }
             }
             Some(request) = binance.next() => {
                 tokio::spawn(binance_rest(client.clone(), shared.clone(), request));
@@ -95,6 +111,7 @@ pub async fn answer_requests(
 async fn trade(
     client: async_nats::Client,
     shared: Arc<Shared>,
+    origins: Arc<Origins>,
     request: async_nats::Message,
     symbol: Option<crate::types::SymbolId>,
 ) {
@@ -112,8 +129,29 @@ async fn trade(
             };
             match account {
                 Ok(account) => {
-                    forwarded_request(shared.clone(), account, &forwarded.request, symbol)
-                        .await
+                    let conn = forwarded
+                        .origin
+                        .as_deref()
+                        .map(|o| origins.conn_of(&shared, o));
+                    let carried = forwarded_request(
+                        shared.clone(),
+                        account,
+                        &forwarded.request,
+                        symbol,
+                        conn,
+                    )
+                    .await;
+                    if let Some(origin) = &forwarded.origin {
+                        // An `auth` sets it; other requests carry the
+                        // gateway's word (the engine may have restarted).
+                        let cancel = match forwarded.account {
+                            None => carried.cancel_on_disconnect,
+                            Some(_) => forwarded.cancel_on_disconnect,
+                        };
+                        origins.note(origin, carried.account, cancel);
+                    }
+                    carried
+                        .frames
                         .iter()
                         .map(|f| f.as_str().to_string())
                         .collect()
@@ -196,4 +234,122 @@ async fn publish_private(
         }
     }
     shared.accounts[account].detach(outbox.id);
+}
+
+/// The gateways' connections the engine has seen requests from: each one's
+/// connection id here (the same for all its requests, so its orders are
+/// its own) and whether it asked for cancel-on-disconnect; and when each
+/// gateway was last heard from. Why shared: each request runs on a task of
+/// its own, and the request loop reads gateways' liveness.
+#[derive(Default)]
+pub struct Origins {
+    state: std::sync::Mutex<OriginsState>,
+}
+
+#[derive(Default)]
+struct OriginsState {
+    /// By origin (`<gateway>.<connection>`).
+    connections: std::collections::BTreeMap<String, Origin>,
+    /// Gateway id -> when it was last heard from.
+    gateways: std::collections::BTreeMap<String, tokio::time::Instant>,
+}
+
+struct Origin {
+    conn: crate::fanout::ConnId,
+    account: Option<usize>,
+    cancel_on_disconnect: bool,
+}
+
+/// A gateway connection gone: what to cancel (account, connection id).
+pub type Gone = (usize, crate::fanout::ConnId);
+
+fn gateway_of(origin: &str) -> &str {
+    origin.split('.').next().unwrap_or("")
+}
+
+impl Origins {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OriginsState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine's connection id of a gateway's connection.
+    fn conn_of(&self, shared: &Shared, origin: &str) -> crate::fanout::ConnId {
+        let mut state = self.lock();
+        let now = tokio::time::Instant::now();
+        state.gateways.insert(gateway_of(origin).to_string(), now);
+        state
+            .connections
+            .entry(origin.to_string())
+            .or_insert_with(|| Origin {
+                conn: shared.new_conn_id(),
+                account: None,
+                cancel_on_disconnect: false,
+            })
+            .conn
+    }
+
+    /// The connection's account and cancel-on-disconnect after a request.
+    fn note(&self, origin: &str, account: Option<usize>, cancel_on_disconnect: bool) {
+        if let Some(o) = self.lock().connections.get_mut(origin) {
+            o.account = account;
+            o.cancel_on_disconnect = cancel_on_disconnect;
+        }
+    }
+
+    fn alive(&self, gateway: &str) {
+        let mut state = self.lock();
+        if let Some(seen) = state.gateways.get_mut(gateway) {
+            *seen = tokio::time::Instant::now();
+        }
+    }
+
+    /// A connection ended: what to cancel, if it asked for that.
+    fn forget(&self, origin: &str) -> Option<Gone> {
+        let o = self.lock().connections.remove(origin)?;
+        match (o.account, o.cancel_on_disconnect) {
+            (Some(account), true) => Some((account, o.conn)),
+            _ => None,
+        }
+    }
+
+    /// The connections of gateways silent for `GATEWAY_SILENT_MS`, forgotten
+    /// with them: what to cancel.
+    fn silent_gateways(&self) -> Vec<Gone> {
+        let mut state = self.lock();
+        let limit = std::time::Duration::from_millis(subjects::GATEWAY_SILENT_MS);
+        let silent: Vec<String> = state
+            .gateways
+            .iter()
+            .filter(|(_, seen)| seen.elapsed() > limit)
+            .map(|(g, _)| g.clone())
+            .collect();
+        let mut gone = Vec::new();
+        for gateway in silent {
+            tracing::warn!(%gateway, "a gateway went silent: its connections are gone");
+            state.gateways.remove(&gateway);
+            let origins: Vec<String> = state
+                .connections
+                .keys()
+                .filter(|o| gateway_of(o) == gateway)
+                .cloned()
+                .collect();
+            for origin in origins {
+                if let Some(o) = state.connections.remove(&origin)
+                    && let (Some(account), true) = (o.account, o.cancel_on_disconnect)
+                {
+                    gone.push((account, o.conn));
+                }
+            }
+        }
+        gone
+    }
+}
+
+/// Cancels a gone connection's orders (it asked for cancel-on-disconnect).
+async fn disconnect(shared: Arc<Shared>, gone: Option<Gone>) {
+    if let Some((account, conn)) = gone {
+        forwarded_disconnect(shared, account, conn).await;
+    }
 }

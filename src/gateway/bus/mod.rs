@@ -125,3 +125,24 @@ pub async fn health(shared: &super::shared::Shared) -> (bool, String) {
     }
     (healthy, body)
 }
+
+/// A gateway says it is alive every second until `stop` (the engine takes
+/// the connections of a silent one for gone: their cancel-on-disconnect
+/// orders are canceled).
+pub async fn gateway_alive(
+    client: async_nats::Client,
+    id: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                let _ = client
+                    .publish(crate::bus::subjects::GATEWAY_ALIVE, id.clone().into())
+                    .await;
+            }
+        }
+    }
+}

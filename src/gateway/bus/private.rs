@@ -32,9 +32,19 @@ struct Followed {
 
 /// Why: connections come and go on their own tasks, and each account's
 /// subscription task reads the member list; one lock per account list.
-#[derive(Default)]
 pub struct PrivateRouter {
+    /// This gateway among the engine's gateways (random at start).
+    id: String,
     accounts: Mutex<BTreeMap<String, Followed>>,
+}
+
+impl Default for PrivateRouter {
+    fn default() -> PrivateRouter {
+        PrivateRouter {
+            id: format!("{:016x}", rand::random::<u64>()),
+            accounts: Mutex::default(),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -48,6 +58,11 @@ pub fn lock_gate(gate: &ConnGate) -> std::sync::MutexGuard<'_, Gate<Utf8Bytes>> 
 }
 
 impl PrivateRouter {
+    /// This gateway's id on the bus (`gateway.alive`, origins).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The connection gets `account`'s private events from now on (the
     /// subscription is in place when this returns).
     pub async fn attach(

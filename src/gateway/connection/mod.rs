@@ -13,7 +13,7 @@ mod remote;
 mod trading;
 mod writer;
 
-pub use proxy::{Proxy, forwarded};
+pub use proxy::{Proxy, forwarded, forwarded_disconnect};
 pub use writer::ping_loop;
 
 use std::collections::BTreeSet;
@@ -204,7 +204,7 @@ impl Session {
             self.shared.command(symbol, command).await;
         }
         self.disconnected().await;
-        self.leave_account();
+        self.remote_disconnected().await;
         let (shared, outbox) = (&self.shared, &self.outbox);
         shared.connections.remove(&id);
         // The socket closes once the reader and the writer are gone too.

@@ -105,7 +105,8 @@ pub async fn forwarded(
     account: Option<usize>,
     text: &str,
     symbol: Option<SymbolId>,
-) -> Vec<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    conn: Option<crate::fanout::ConnId>,
+) -> Forwarded {
     // A request without an `id` gets one here, so its answer is told from
     // the account's other events, and loses it again in every frame (as a
     // socket's answers to it would have none).
@@ -121,7 +122,8 @@ pub async fn forwarded(
     } else {
         text.to_string()
     };
-    let outbox = shared.account_outbox(account.unwrap_or(usize::MAX));
+    let conn = conn.unwrap_or_else(|| shared.new_conn_id());
+    let outbox = shared.account_outbox_as(account.unwrap_or(usize::MAX), conn);
     let mut session = Session::new(shared.clone(), outbox);
     session.account = account;
     Box::pin(session.request(&text)).await;
@@ -173,7 +175,38 @@ pub async fn forwarded(
             }
         }
     }
-    answer
+    Forwarded {
+        frames: answer,
+        account: session.account,
+        cancel_on_disconnect: session.cancel_on_disconnect,
+    }
+}
+
+/// What a forwarded request gave: its frames, and the connection's account
+/// and cancel-on-disconnect after it (an `auth` sets them).
+pub struct Forwarded {
+    pub frames: Vec<tokio_tungstenite::tungstenite::Utf8Bytes>,
+    pub account: Option<usize>,
+    pub cancel_on_disconnect: bool,
+}
+
+/// A cluster gateway's connection `conn` of `account` is gone: its orders
+/// are canceled if it asked for that (`cancel_on_disconnect`), as a socket
+/// of the engine's own would have them.
+pub async fn forwarded_disconnect(
+    shared: Arc<Shared>,
+    account: usize,
+    conn: crate::fanout::ConnId,
+) {
+    let outbox = Arc::new(crate::fanout::Outbox::new(
+        conn,
+        shared.config.lag,
+        shared.instruments.clone(),
+    ));
+    let mut session = Session::new(shared, outbox);
+    session.account = Some(account);
+    session.cancel_on_disconnect = true;
+    Box::pin(session.disconnected()).await;
 }
 
 /// However the proxy ends (its answer sent, or the HTTP request dropped

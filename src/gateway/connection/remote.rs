@@ -74,16 +74,6 @@ impl Session {
             return;
         };
         let auth = matches!(request, Request::Auth { .. });
-        if let Request::Auth {
-            cancel_on_disconnect: true,
-            ..
-        } = request
-        {
-            let message = "cancel_on_disconnect is not available through a cluster gateway yet: authenticate without it, or connect to a server started with `tickwire serve`";
-            self.outbox
-                .push_priority(encode::error(id, op, ErrorCode::BadRequest, message, None));
-            return;
-        }
         let account = match (&self.remote, auth) {
             (_, true) => None,
             (Some(remote), false) => Some(remote.account.clone()),
@@ -110,6 +100,8 @@ impl Session {
         let payload = Forwarded {
             account,
             request: text.to_string(),
+            origin: Some(self.origin()),
+            cancel_on_disconnect: self.cancel_on_disconnect,
         }
         .encode();
         let asked = tokio::time::timeout(
@@ -133,7 +125,14 @@ impl Session {
             }
         };
         if auth {
-            return self.authenticated_remotely(frames).await;
+            let asked = matches!(
+                request,
+                Request::Auth {
+                    cancel_on_disconnect: true,
+                    ..
+                }
+            );
+            return self.authenticated_remotely(frames, asked).await;
         }
         let out = match &gate {
             Some(gate) => super::super::bus::private::lock_gate(gate).finish(frames),
@@ -146,7 +145,7 @@ impl Session {
 
     /// The engine's answer to `auth`: on success the connection follows the
     /// account's events here; failures count towards the close.
-    async fn authenticated_remotely(&mut self, frames: Vec<Utf8Bytes>) {
+    async fn authenticated_remotely(&mut self, frames: Vec<Utf8Bytes>, cancel_on_disconnect: bool) {
         let first = frames
             .first()
             .and_then(|f| serde_json::from_str::<serde_json::Value>(f.as_str()).ok());
@@ -171,7 +170,8 @@ impl Session {
                         self.remote = Some(Remote {
                             account: name.clone(),
                             gate,
-                        })
+                        });
+                        self.cancel_on_disconnect = cancel_on_disconnect;
                     }
                     Err(e) => {
                         tracing::warn!(account = %name, error = %e, "private events will not reach this connection")
@@ -190,6 +190,11 @@ impl Session {
         }
     }
 
+    /// This connection on the engine: the gateway's id and its own.
+    fn origin(&self) -> String {
+        format!("{}.{}", self.shared.bus_private.id(), self.outbox.id)
+    }
+
     /// Stops following the account's events (another `auth`, the end).
     pub(super) fn leave_account(&mut self) {
         if let Some(remote) = self.remote.take() {
@@ -197,5 +202,20 @@ impl Session {
                 .bus_private
                 .detach(&remote.account, self.outbox.id);
         }
+    }
+
+    /// The connection ended: the engine is told, so it cancels its orders
+    /// if it asked for that.
+    pub(super) async fn remote_disconnected(&mut self) {
+        if self.remote.is_some()
+            && self.cancel_on_disconnect
+            && let Some(client) = &self.shared.bus
+        {
+            let origin = self.origin();
+            let _ = client
+                .publish(subjects::GATEWAY_DISCONNECTED, origin.into())
+                .await;
+        }
+        self.leave_account();
     }
 }
