@@ -174,6 +174,9 @@ struct Session {
     /// A cluster gateway's connection: the account it is authenticated as
     /// on the engine (its requests are forwarded, `remote`).
     remote: Option<remote::Remote>,
+    /// The engine has heard of this connection (a request was forwarded):
+    /// it is told when the connection ends.
+    known_to_engine: bool,
 }
 
 impl Session {
@@ -190,6 +193,7 @@ impl Session {
             binance: None,
             api: None,
             remote: None,
+            known_to_engine: false,
             // Grows to the largest request on the first one.
             scratch: Vec::new(),
         }

@@ -97,6 +97,7 @@ impl Session {
         if let Some(gate) = &gate {
             super::super::bus::private::lock_gate(gate).start();
         }
+        self.known_to_engine = true;
         let payload = Forwarded {
             account,
             request: text.to_string(),
@@ -204,11 +205,10 @@ impl Session {
         }
     }
 
-    /// The connection ended: the engine is told, so it cancels its orders
-    /// if it asked for that.
+    /// The connection ended: the engine is told, so it forgets it and
+    /// cancels its orders if it asked for that.
     pub(super) async fn remote_disconnected(&mut self) {
-        if self.remote.is_some()
-            && self.cancel_on_disconnect
+        if self.known_to_engine
             && let Some(client) = &self.shared.bus
         {
             let origin = self.origin();
