@@ -5,6 +5,8 @@
 //! away (a notice, then fresh snapshots), and a client of a gateway that
 //! dies resyncs on another.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -17,6 +19,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
+
+use common::QUIET;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -250,21 +254,7 @@ async fn watch_for(ws: &mut Ws, duration: Duration) -> Seen {
 }
 
 async fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    socket.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    http_send(addr, "GET", path, None, "").await
 }
 
 /// One HTTP request with a form body and an API key; the status and body.
@@ -512,20 +502,6 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
         );
     }
 }
-
-const QUIET: &str = r#"
-[[instrument]]
-symbol = "QUIET"
-tick_size = "0.01"
-lot_size = "0.01"
-price_decimals = 2
-qty_decimals = 2
-max_qty = "50.00"
-band = "0.10"
-start_price = "100.00"
-volatility = 0.0
-event_rate = 0.001
-"#;
 
 const ACCOUNTS: &str = r#"
 [[account]]

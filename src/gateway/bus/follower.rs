@@ -22,7 +22,6 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::bus::{self, Interruption, Seen, StreamSeqs, SymbolState, subjects};
-use crate::encode;
 use crate::error_code::ErrorCode;
 use crate::fanout::Outbox;
 use crate::gateway::commands::{StreamCommand, SymbolCommand, SymbolInbox, TradeCommand};
@@ -470,25 +469,9 @@ fn entry(channel: Channel, message: &str) -> Entry {
     }
 }
 
-/// Orders a gateway did not forward (the Binance dialect's, which trades
-/// through a local proxy) are not taken yet (docs/cluster.md).
+/// Orders a gateway did not forward (none reach its markets: every
+/// account request goes to the engine) are refused, never lost.
 fn refuse_trading(command: TradeCommand) {
-    let context = match command {
-        TradeCommand::Order { context, .. }
-        | TradeCommand::Cancel { context, .. }
-        | TradeCommand::Amend { context, .. } => context,
-        TradeCommand::CancelAll { reply, .. } => {
-            if let Some(reply) = reply {
-                let _ = reply.send(0);
-            }
-            return;
-        }
-    };
-    context.outbox.push_priority(encode::error(
-        &context.id,
-        Some("order"),
-        ErrorCode::Internal,
-        "the Binance dialect does not trade through a cluster gateway yet: use the native protocol (/ws), or a server started with `tickwire serve`",
-        None,
-    ));
+    let message = "this cluster gateway forwards orders to the engine: send them over /ws or the Binance dialect's signed REST";
+    crate::gateway::market::orders::refuse_all(command, ErrorCode::Internal, message);
 }

@@ -131,3 +131,28 @@ pub fn refused(
     };
     (op, reject.code(), message)
 }
+
+/// A source that takes no orders answers each with `code` and `message`
+/// (a replay without paper trading, a cluster gateway's own markets); a
+/// `cancel_all` counts none.
+pub fn refuse_all(command: crate::gateway::commands::TradeCommand, code: ErrorCode, message: &str) {
+    use crate::gateway::commands::TradeCommand;
+    let context = match command {
+        TradeCommand::Order { context, .. }
+        | TradeCommand::Cancel { context, .. }
+        | TradeCommand::Amend { context, .. } => context,
+        TradeCommand::CancelAll { reply, .. } => {
+            if let Some(reply) = reply {
+                let _ = reply.send(0);
+            }
+            return;
+        }
+    };
+    context.outbox.push_priority(encode::error(
+        &context.id,
+        Some("order"),
+        code,
+        message,
+        None,
+    ));
+}

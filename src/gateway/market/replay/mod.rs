@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::encode;
 use crate::error_code::ErrorCode;
 use crate::fanout::Outbox;
 use crate::gateway::commands::{SymbolCommand, SymbolInbox, TradeCommand};
@@ -466,23 +465,6 @@ impl ReplayTask {
 
 /// A replay takes no orders: each is answered `replay_mode`.
 fn refuse_trading(command: TradeCommand) {
-    let context = match command {
-        TradeCommand::Order { context, .. }
-        | TradeCommand::Cancel { context, .. }
-        | TradeCommand::Amend { context, .. } => context,
-        TradeCommand::CancelAll { reply, .. } => {
-            if let Some(reply) = reply {
-                let _ = reply.send(0);
-            }
-            return;
-        }
-    };
     let message = "this server replays a recording: orders are not taken";
-    context.outbox.push_priority(encode::error(
-        &context.id,
-        Some("order"),
-        ErrorCode::ReplayMode,
-        message,
-        None,
-    ));
+    crate::gateway::market::orders::refuse_all(command, ErrorCode::ReplayMode, message);
 }
