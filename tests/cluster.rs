@@ -736,3 +736,22 @@ async fn an_order_through_one_gateway_fills_and_is_seen_on_the_other() {
     .await;
     assert_eq!(status["order"]["status"], "filled", "{status}");
 }
+
+#[tokio::test]
+async fn an_engine_restarted_at_once_is_followed_from_its_fresh_state() {
+    let cluster = Cluster::new("engine-quick-restart");
+    let data = cluster.dir.join("data").display().to_string();
+    let engine = cluster.engine(&["--data-dir", &data]);
+    let gateway = cluster.gateway("a");
+    let mut ws = client(&gateway.addr).await;
+    subscribe(&mut ws, &["book"]).await;
+    watch_for(&mut ws, Duration::from_secs(1)).await;
+    // Killed and started again before the gateway's silence check (3 s):
+    // its `engine.started` makes the gateway start again from its state,
+    // so the subscriber gets a fresh snapshot, whatever the journal kept.
+    drop(engine);
+    let _engine = cluster.engine(&["--data-dir", &data]);
+    let snapshot = until(&mut ws, "book_snapshot").await;
+    let at = snapshot["seq"].as_u64().expect("seq");
+    assert_eq!(watch_for_from(&mut ws, at, 20).await, 20);
+}

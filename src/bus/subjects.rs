@@ -47,6 +47,11 @@ pub const ACCOUNT: &str = "account";
 /// `bus::forward::BinanceRest` in, a `BinanceAnswer` out).
 pub const BINANCE_REST: &str = "binance.rest";
 
+/// An engine started (its random instance id; core NATS): every gateway
+/// fetches the state of each symbol it follows again, since a restarted
+/// engine's streams may have gone back to what its journal kept.
+pub const ENGINE_STARTED: &str = "engine.started";
+
 /// A gateway is alive (its id; every second, core NATS): the engine
 /// cancels the `cancel_on_disconnect` orders of a gateway silent for
 /// `GATEWAY_SILENT_MS`, whose connections are gone with it.

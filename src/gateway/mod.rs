@@ -178,12 +178,14 @@ pub async fn serve_with(
                 shared.bus_private.id().to_string(),
                 stop_markets_rx.clone(),
             ));
+            let starts = bus::engine_starts(client.clone());
             for ((id, instrument), inbox) in instruments.with_ids().zip(inboxes) {
                 let (follower, states) =
                     Follower::new(id, instrument.clone(), shared.clone(), client.clone());
                 symbol_tasks.push(tokio::spawn(follower.run(
                     states,
                     inbox,
+                    starts.clone(),
                     stop_markets_rx.clone(),
                 )));
             }

@@ -46,6 +46,10 @@ pub async fn answer_requests(
                 return;
             }
         };
+    let instance = format!("{:016x}", rand::random::<u64>());
+    let _ = client
+        .publish(subjects::ENGINE_STARTED, Bytes::from(instance))
+        .await;
     let origins = Arc::new(Origins::default());
     let mut silence = tokio::time::interval(std::time::Duration::from_secs(1));
     for account in 0..shared.accounts.len() {

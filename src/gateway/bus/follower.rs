@@ -118,6 +118,7 @@ impl Follower {
         mut self,
         mut states: StateInbox,
         mut inbox: SymbolInbox,
+        mut engine_starts: watch::Receiver<u64>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(Throttle::TICK_MS));
@@ -154,6 +155,13 @@ impl Follower {
                     _ => self.waiting.push_back(Waiting::Resync(outbox)),
                 },
                 _ = tick.tick() => self.on_tick().await,
+                Ok(()) = engine_starts.changed() => {
+                    // A restarted engine's streams may have gone back to
+                    // what its journal kept: start again from its state.
+                    if !matches!(self.phase, Phase::Idle) {
+                        self.fetch(None);
+                    }
+                }
             }
             self.hub.flush(&self.shared);
         }

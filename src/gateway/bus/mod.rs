@@ -146,3 +146,20 @@ pub async fn gateway_alive(
         }
     }
 }
+
+/// Counts the engine's starts heard on the bus (`engine.started`), for the
+/// followers: each one fetches its symbol's state again at a new count.
+pub fn engine_starts(client: async_nats::Client) -> tokio::sync::watch::Receiver<u64> {
+    let (tx, rx) = tokio::sync::watch::channel(0u64);
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let Ok(mut started) = client.subscribe(crate::bus::subjects::ENGINE_STARTED).await else {
+            return;
+        };
+        while started.next().await.is_some() {
+            tracing::info!("the engine (re)started: following symbols fetch their state again");
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    rx
+}
