@@ -9,10 +9,8 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Client, Server, instruments_with_quiet, login, quiet_order};
-use hmac::{Hmac, Mac};
+use common::{Client, Server, hex_hmac, instruments_with_quiet, login, quiet_order};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tickwire::gateway::Config;
 use tickwire::trading::Accounts;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,16 +37,6 @@ fn config() -> Config {
     let mut config = Config::new(instruments, 3);
     config.accounts = accounts;
     config
-}
-
-fn hex_hmac(secret: &str, text: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
-    mac.update(text.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn now_ms() -> u64 {

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::QUIET;
+use common::{QUIET, hex_hmac};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -223,12 +223,13 @@ struct Seen {
     trades: BTreeMap<u64, String>,
 }
 
-async fn watch_for(ws: &mut Ws, duration: Duration) -> Seen {
+/// Reads until at least `books` book updates and `trades` trades came
+/// (counts, not a time: a loaded machine only takes longer).
+async fn watch_until(ws: &mut Ws, books: usize, trades: usize) -> Seen {
     let mut seen = Seen::default();
     let mut book_at: Option<u64> = None;
     let mut trade_at: Option<u64> = None;
-    let end = tokio::time::Instant::now() + duration;
-    while tokio::time::Instant::now() < end {
+    while seen.book.len() < books || seen.trades.len() < trades {
         let text = next(ws).await.expect("open");
         let v = parse(&text);
         let seq = v["seq"].as_u64();
@@ -289,17 +290,6 @@ async fn http_send(
     (status, body)
 }
 
-fn hex_hmac(secret: &str, text: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
-    mac.update(text.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 async fn http_status(addr: &str, path: &str) -> u16 {
     http_get(addr, path).await.0
 }
@@ -317,10 +307,9 @@ async fn two_gateways_send_the_same_bytes_with_contiguous_seq() {
     let (mut on_a, mut on_b) = (client(&a.addr).await, client(&b.addr).await);
     subscribe(&mut on_a, &["book", "trades"]).await;
     subscribe(&mut on_b, &["book", "trades"]).await;
-    let duration = Duration::from_secs(4);
     let (seen_a, seen_b) = tokio::join!(
-        watch_for(&mut on_a, duration),
-        watch_for(&mut on_b, duration)
+        watch_until(&mut on_a, 1000, 10),
+        watch_until(&mut on_b, 1000, 10)
     );
     let common: Vec<&u64> = seen_a
         .book
@@ -367,7 +356,7 @@ async fn nats_going_away_interrupts_the_streams_and_its_return_resumes_them() {
     let gateway = cluster.gateway("a");
     let mut ws = client(&gateway.addr).await;
     subscribe(&mut ws, &["book"]).await;
-    let before = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let before = watch_until(&mut ws, 50, 0).await;
     let last = *before.book.keys().last().expect("book updates");
 
     cluster.stop_nats();
@@ -415,7 +404,7 @@ async fn a_client_of_a_gateway_that_dies_resyncs_on_another() {
     let (a, b) = (cluster.gateway("a"), cluster.gateway("b"));
     let mut ws = client(&a.addr).await;
     subscribe(&mut ws, &["book"]).await;
-    let seen = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let seen = watch_until(&mut ws, 50, 0).await;
     let last = *seen.book.keys().last().expect("book updates");
     drop(a); // SIGKILL
     while next(&mut ws).await.is_some() {}
@@ -439,7 +428,7 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
     let gateway = cluster.gateway("a");
     let mut ws = client(&gateway.addr).await;
     subscribe(&mut ws, &["book"]).await;
-    let seen = watch_for(&mut ws, Duration::from_secs(1)).await;
+    let seen = watch_until(&mut ws, 50, 0).await;
     let last = *seen.book.keys().last().expect("book updates");
 
     // Orders flow on another connection while the engine is killed.
@@ -745,7 +734,7 @@ async fn an_engine_restarted_at_once_is_followed_from_its_fresh_state() {
     let gateway = cluster.gateway("a");
     let mut ws = client(&gateway.addr).await;
     subscribe(&mut ws, &["book"]).await;
-    watch_for(&mut ws, Duration::from_secs(1)).await;
+    watch_until(&mut ws, 50, 0).await;
     // Killed and started again before the gateway's silence check (3 s):
     // its `engine.started` makes the gateway start again from its state,
     // so the subscriber gets a fresh snapshot, whatever the journal kept.

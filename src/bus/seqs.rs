@@ -23,13 +23,6 @@ pub struct StreamSeqs {
 }
 
 impl StreamSeqs {
-    /// The stream is at `seq` (a snapshot's, or a message taken).
-    pub fn set(&mut self, channel: Channel, seq: u64) {
-        if let Some(last) = self.last.get_mut(channel.index()) {
-            *last = Some(seq);
-        }
-    }
-
     /// The stream is at least at `seq` (a state's messages, in any order).
     pub fn advance(&mut self, channel: Channel, seq: u64) {
         if let Some(last) = self.last.get_mut(channel.index()) {
@@ -74,7 +67,7 @@ mod tests {
         assert_eq!(seqs.check(Channel::Trades, 40), Seen::Next, "first known");
         assert_eq!(seqs.check(Channel::Trades, 41), Seen::Next);
         assert_eq!(seqs.check(Channel::Trades, 41), Seen::Stale);
-        seqs.set(Channel::Book, 100);
+        seqs.advance(Channel::Book, 100);
         assert_eq!(
             seqs.check(Channel::Book, 99),
             Seen::Stale,

@@ -335,3 +335,16 @@ pub fn replay_config(file: &Path, speed: Option<f64>, symbols: &[&str]) -> Confi
     });
     config
 }
+
+/// HMAC-SHA256 of `text` in hex, computed with the `hmac` crate (not the
+/// server's code), as Binance clients sign requests.
+pub fn hex_hmac(secret: &str, text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+    mac.update(text.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

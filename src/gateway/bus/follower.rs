@@ -30,7 +30,6 @@ use crate::gateway::shared::Shared;
 use crate::gateway::streams::{Hub, MarketState};
 use crate::instrument::Instrument;
 use crate::protocol::{Channel, Throttle};
-use crate::record::Entry;
 use crate::types::SymbolId;
 
 /// How long a symbol nobody is interested in stays followed (a client that
@@ -341,8 +340,8 @@ impl Follower {
         let mut replica = Replica::new(self.replica.instrument().clone());
         let mut seqs = StreamSeqs::default();
         for (channel, message) in &state.messages {
-            let entry = entry(*channel, message);
-            replica.apply(&entry)?;
+            let ts = bus::number_field(message, "ts").unwrap_or(0);
+            replica.apply_message(*channel, ts, message)?;
             let seq = bus::number_field(message, "seq").ok_or("a message without seq")?;
             seqs.advance(*channel, seq);
             if *channel == Channel::Trades {
@@ -403,22 +402,20 @@ impl Follower {
             .bus
             .last_lag_ns
             .store(self.shared.clock.now().saturating_sub(ts), Relaxed);
-        if let Err(e) = self.replica.apply(&entry(channel, text)) {
+        if let Err(e) = self.replica.apply_message(channel, ts, text) {
             tracing::warn!(symbol = %self.name, error = %e, "cannot follow a message on the bus");
         }
-        let instrument = self.replica.instrument().clone();
+        let (hub, replica) = (&mut self.hub, &self.replica);
         if channel == Channel::Book {
-            let changes = self.replica.book_changes().to_vec();
-            self.hub
-                .publish_book(&self.shared, &instrument, &frame, &changes, ts);
+            let changes = replica.book_changes();
+            hub.publish_book(&self.shared, replica.instrument(), &frame, changes, ts);
         } else {
-            self.hub.publish(&self.shared, &instrument, channel, &frame);
+            hub.publish(&self.shared, replica.instrument(), channel, &frame);
         }
     }
 
     async fn on_tick(&mut self) {
-        let instrument = self.replica.instrument().clone();
-        self.hub.tick(&self.shared, &instrument);
+        self.hub.tick(&self.shared, self.replica.instrument());
         let connected = self.shared.metrics.bus.is_connected();
         match self.phase {
             Phase::Idle => return,
@@ -463,17 +460,6 @@ async fn next_message(
     match subscription {
         Some(subscription) => subscription.next().await,
         None => std::future::pending().await,
-    }
-}
-
-fn entry(channel: Channel, message: &str) -> Entry {
-    Entry {
-        line: 0,
-        ts: bus::number_field(message, "ts").unwrap_or(0),
-        symbol: 0,
-        channel,
-        snapshot: false,
-        json: message.to_string(),
     }
 }
 

@@ -27,9 +27,7 @@ pub struct RecentTrades {
 
 /// The `seq` of a market-data message (`"seq":N`).
 pub fn seq_of(frame: &str) -> Option<u64> {
-    let at = frame.find("\"seq\":")? + 6;
-    let digits = frame[at..].split(|c: char| !c.is_ascii_digit()).next()?;
-    digits.parse().ok()
+    crate::bus::number_field(frame, "seq")
 }
 
 impl RecentTrades {

@@ -165,10 +165,27 @@ impl Replica {
 
     /// Follows one recorded message or snapshot.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), String> {
-        self.ts = self.ts.max(entry.ts);
-        match entry.channel {
+        if entry.snapshot && entry.channel != Channel::Book {
+            // Recordings keep periodic snapshots of the book only; anything
+            // else marked so is not followed.
+            self.ts = self.ts.max(entry.ts);
+            return Ok(());
+        }
+        self.apply_message(entry.channel, entry.ts, &entry.json)
+    }
+
+    /// Follows one message of a stream (a recording's, or the bus's), or a
+    /// book snapshot.
+    pub fn apply_message(
+        &mut self,
+        channel: Channel,
+        ts: UnixNanos,
+        json: &str,
+    ) -> Result<(), String> {
+        self.ts = self.ts.max(ts);
+        match channel {
             Channel::Book => {
-                let v: Value = serde_json::from_str(&entry.json).map_err(|e| e.to_string())?;
+                let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
                 let seq = v["seq"].as_u64().ok_or("no seq")?;
                 self.changes.clear();
                 self.rebuilt = v["type"] == "book_snapshot";
@@ -181,12 +198,12 @@ impl Replica {
                 self.set_levels(&v["asks"], Side::Sell)?;
                 self.book_seq = seq;
             }
-            Channel::Ticker if !entry.snapshot => {
+            Channel::Ticker => {
                 self.latest
-                    .remember(entry.channel, &Utf8Bytes::from(entry.json.clone()));
+                    .remember(channel, &Utf8Bytes::from(json.to_string()));
             }
-            Channel::Candles(interval) if !entry.snapshot => {
-                let v: Value = serde_json::from_str(&entry.json).map_err(|e| e.to_string())?;
+            Channel::Candles(interval) => {
+                let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
                 if v["type"] == "candles_snapshot" {
                     // A bus gateway's starting point (a recording has none).
                     let bars = v["candles"]
@@ -214,7 +231,7 @@ impl Replica {
                     }
                 }
                 self.latest
-                    .remember(entry.channel, &Utf8Bytes::from(entry.json.clone()));
+                    .remember(channel, &Utf8Bytes::from(json.to_string()));
             }
             _ => {}
         }
