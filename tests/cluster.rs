@@ -365,10 +365,13 @@ async fn nats_going_away_interrupts_the_streams_and_its_return_resumes_them() {
         (notice["symbol"].as_str(), notice["reason"].as_str()),
         (Some("BTC-USD"), Some("bus"))
     );
+    let (status, health) = http_get(&gateway.addr, "/healthz").await;
+    assert_eq!(status, 503, "unhealthy without the bus: {health}");
+    let health: Value = serde_json::from_str(&health).expect("JSON");
+    assert_eq!(health["status"], "unhealthy");
     assert_eq!(
-        http_status(&gateway.addr, "/healthz").await,
-        503,
-        "unhealthy without the bus"
+        health["cluster"],
+        json!({"role":"gateway","bus":false,"engine":false})
     );
 
     cluster.start_nats();

@@ -136,8 +136,21 @@ pub fn instruments(id: &RequestId, instruments: &Instruments, mode: &Mode) -> Ut
 
 /// The `/healthz` body: `ok`, and the mode.
 pub fn health(mode: &Mode) -> String {
-    let mut out = String::from("{\"status\":\"ok\"");
+    health_of(true, mode, None)
+}
+
+/// The `/healthz` body: `ok` or `unhealthy`, the mode, and a cluster
+/// process's role and whether it reaches the bus and the engine.
+pub fn health_of(healthy: bool, mode: &Mode, cluster: Option<(&str, bool, bool)>) -> String {
+    let status = if healthy { "ok" } else { "unhealthy" };
+    let mut out = format!("{{\"status\":\"{status}\"");
     push_mode(&mut out, mode);
+    if let Some((role, bus, engine)) = cluster {
+        let _ = write!(
+            out,
+            ",\"cluster\":{{\"role\":\"{role}\",\"bus\":{bus},\"engine\":{engine}}}"
+        );
+    }
     out.push('}');
     out
 }

@@ -94,36 +94,29 @@ pub async fn fetch_instruments(
 /// down is unhealthy (HTTP 503), so a load balancer sends clients
 /// elsewhere.
 pub async fn health(shared: &super::shared::Shared) -> (bool, String) {
-    let mut body = crate::encode::health(&shared.mode);
     let (Some(config), Some(client)) = (&shared.config.bus, &shared.bus) else {
-        return (true, body);
+        return (true, crate::encode::health(&shared.mode));
     };
     let connected = shared.metrics.bus.is_connected();
-    let engine = match config.role {
-        super::BusRole::Engine => connected,
-        super::BusRole::Gateway => {
+    let (role, engine) = match config.role {
+        super::BusRole::Engine => ("engine", connected),
+        super::BusRole::Gateway => (
+            "gateway",
             connected
                 && tokio::time::timeout(
                     std::time::Duration::from_secs(1),
                     client.request(crate::bus::subjects::INSTRUMENTS, bytes::Bytes::new()),
                 )
                 .await
-                .is_ok_and(|answer| answer.is_ok())
-        }
+                .is_ok_and(|answer| answer.is_ok()),
+        ),
     };
     let healthy = connected && engine;
-    let role = match config.role {
-        super::BusRole::Engine => "engine",
-        super::BusRole::Gateway => "gateway",
-    };
-    body.pop(); // the closing brace
-    body.push_str(&format!(
-        ",\"cluster\":{{\"role\":\"{role}\",\"bus\":{connected},\"engine\":{engine}}}}}"
-    ));
-    if !healthy {
-        body = body.replacen("\"status\":\"ok\"", "\"status\":\"unhealthy\"", 1);
-    }
-    (healthy, body)
+    let cluster = Some((role, connected, engine));
+    (
+        healthy,
+        crate::encode::health_of(healthy, &shared.mode, cluster),
+    )
 }
 
 /// A gateway says it is alive every second until `stop` (the engine takes

@@ -23,7 +23,7 @@ use crate::bus::forward::{self, Forwarded};
 use crate::bus::subjects;
 use crate::encode;
 use crate::error_code::ErrorCode;
-use crate::gateway::bus::private::ConnGate;
+use crate::gateway::bus::private::{ConnGate, lock_gate};
 use crate::protocol::{Request, RequestId};
 
 /// How long the engine may take to answer a forwarded request (its own
@@ -95,7 +95,7 @@ impl Session {
             .map(|r| r.gate.clone())
             .filter(|_| !auth);
         if let Some(gate) = &gate {
-            super::super::bus::private::lock_gate(gate).start();
+            lock_gate(gate).start();
         }
         self.known_to_engine = true;
         let payload = Forwarded {
@@ -136,7 +136,7 @@ impl Session {
             return self.authenticated_remotely(frames, asked).await;
         }
         let out = match &gate {
-            Some(gate) => super::super::bus::private::lock_gate(gate).finish(frames),
+            Some(gate) => lock_gate(gate).finish(frames),
             None => frames,
         };
         for frame in out {
