@@ -274,28 +274,7 @@ async fn a_binance_order_is_a_native_order_of_the_account() {
 }
 
 fn ws_signed(params: Value, secret: &str) -> Value {
-    let mut params = params;
-    params["apiKey"] = json!(KEY);
-    params["timestamp"] = json!(now_ms());
-    let mut pairs: Vec<(String, String)> = params
-        .as_object()
-        .expect("an object")
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), str::to_string),
-            )
-        })
-        .collect();
-    pairs.sort();
-    let text = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    params["signature"] = json!(hex_hmac(secret, &text));
-    params
+    common::ws_signed(params, KEY, secret)
 }
 
 /// The next message of a WebSocket API connection that is not an event.

@@ -19,6 +19,27 @@ pub mod user;
 
 pub use error::ApiError;
 
+/// The REST endpoint (method, path under `/api/v3/`) a signed WebSocket
+/// API method is: `order.place` is `POST order`, and so on. `None` for a
+/// method that is not one (`ping`, `time`, the user data stream's).
+pub fn rest_of_method(method: &str) -> Option<(&'static str, &'static str)> {
+    Some(match method {
+        "order.place" => ("POST", "order"),
+        "order.test" => ("POST", "order/test"),
+        "order.cancel" => ("DELETE", "order"),
+        "order.status" => ("GET", "order"),
+        "openOrders.status" => ("GET", "openOrders"),
+        "account.status" => ("GET", "account"),
+        "myTrades" => ("GET", "myTrades"),
+        "allOrders" => ("GET", "allOrders"),
+        _ => return None,
+    })
+}
+
+/// The WebSocket API's method that subscribes the connection to an
+/// account's user data stream.
+pub const SUBSCRIBE_USER_DATA: &str = "userDataStream.subscribe.signature";
+
 /// Where a list answer starts among `len` matches, as Binance pages them:
 /// from the first when the request named where to start (`fromId`,
 /// `startTime`), else the latest `limit`.

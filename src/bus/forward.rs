@@ -43,7 +43,29 @@ pub struct BinanceRest {
     pub key: Option<String>,
 }
 
-/// The engine's answer to a `BinanceRest`: the HTTP status and the body.
+/// A signed request of the Binance dialect's WebSocket API as a gateway
+/// forwards it (`binance.api`): its method and params as the client sent
+/// them (the signature is of the params), checked and carried out by the
+/// engine. For `userDataStream.subscribe.signature` the engine answers
+/// `{"account":<name>}`, and the gateway follows `binance.user.<name>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinanceApi {
+    pub method: String,
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+impl BinanceApi {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<BinanceApi, String> {
+        serde_json::from_slice(payload)
+            .map_err(|e| format!("a forwarded Binance WebSocket API request: {e}"))
+    }
+}
+
+/// The engine's answer to a `BinanceRest` or a `BinanceApi`: the HTTP status and the body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BinanceAnswer {
     pub status: u16,
@@ -122,5 +144,14 @@ mod tests {
             Ok(answer)
         );
         assert!(BinanceAnswer::decode(b"[]").is_err());
+        let api = BinanceApi {
+            method: "order.place".into(),
+            params: serde_json::from_str(
+                "{\"apiKey\":\"k\",\"quantity\":\"1\",\"recvWindow\":5000}",
+            )
+            .expect("params"),
+        };
+        assert_eq!(BinanceApi::decode(api.encode().as_bytes()), Ok(api));
+        assert!(BinanceApi::decode(b"{\"method\":\"x\",\"params\":[]}").is_err());
     }
 }

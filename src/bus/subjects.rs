@@ -47,6 +47,17 @@ pub const ACCOUNT: &str = "account";
 /// `bus::forward::BinanceRest` in, a `BinanceAnswer` out).
 pub const BINANCE_REST: &str = "binance.rest";
 
+/// A signed request of the Binance dialect's WebSocket API (request/reply,
+/// a `bus::forward::BinanceApi` in, a `BinanceAnswer` out).
+pub const BINANCE_API: &str = "binance.api";
+
+/// An account's Binance user data stream events (`executionReport`,
+/// `outboundAccountPosition`), made by the engine from the account's
+/// private events once a gateway's client subscribed (core NATS).
+pub fn binance_user(account: &str) -> String {
+    format!("binance.user.{account}")
+}
+
 /// An engine started (its random instance id; core NATS): every gateway
 /// fetches the state of each symbol it follows again, since a restarted
 /// engine's streams may have gone back to what its journal kept.

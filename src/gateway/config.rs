@@ -133,6 +133,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// A cluster gateway: its markets and accounts are the engine's, over
+    /// the bus.
+    pub fn is_cluster_gateway(&self) -> bool {
+        self.bus
+            .as_ref()
+            .is_some_and(|b| b.role == BusRole::Gateway)
+    }
+
     pub fn new(instruments: Instruments, seed: u64) -> Config {
         Config {
             accounts: Accounts::demo(&instruments),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod wire_book;
 
 use std::net::SocketAddr;
@@ -347,4 +348,35 @@ pub fn hex_hmac(secret: &str, text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A WebSocket API request's `params` signed as Binance clients sign them:
+/// `apiKey` and `timestamp` added, every parameter sorted by name, written
+/// `name=value`, joined with `&`, and its HMAC as `signature`.
+pub fn ws_signed(params: Value, key: &str, secret: &str) -> Value {
+    let mut params = params;
+    params["apiKey"] = Value::from(key);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    params["timestamp"] = Value::from(now);
+    let mut pairs: Vec<(String, String)> = params
+        .as_object()
+        .expect("an object")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
+        .collect();
+    pairs.sort();
+    let text = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    params["signature"] = Value::from(hex_hmac(secret, &text));
+    params
 }

@@ -5,6 +5,11 @@
 //! fill by `outboundAccountPosition` with the two assets' balances, and
 //! queues it on the connection as `{"subscriptionId":N,"event":{...}}`.
 //! It stops when the connection closes or the subscription is dropped.
+//!
+//! On a cluster gateway the account's events are the engine's: it makes
+//! them with the same `Translator` and publishes them on
+//! `binance.user.<account>` (`gateway::bus::binance`), and the
+//! subscription relays them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,16 +32,17 @@ pub struct UserStreams {
 
 impl UserStreams {
     /// Streams `account`'s events to `connection`; the subscription's id.
-    pub fn subscribe(
-        &mut self,
-        shared: Arc<Shared>,
-        account: usize,
-        connection: Arc<Outbox>,
-    ) -> u64 {
+    pub fn subscribe(&mut self, source: Source, connection: Arc<Outbox>) -> u64 {
         let id = self.next;
         self.next += 1;
-        self.streams
-            .push((id, start(shared, account, connection, id)));
+        let task = match source {
+            Source::Local { shared, account } => {
+                let events = shared.account_outbox(account);
+                tokio::spawn(run(shared, account, events, connection, id))
+            }
+            Source::Bus(events) => tokio::spawn(relay(events, connection, id)),
+        };
+        self.streams.push((id, UserStream { task }));
         id
     }
 
@@ -52,6 +58,15 @@ impl UserStreams {
     }
 }
 
+/// Where a subscription's events come from.
+pub enum Source {
+    /// The account's private events in this process, translated here.
+    Local { shared: Arc<Shared>, account: usize },
+    /// The engine's translated events (a cluster gateway's subscription
+    /// to `binance.user.<account>`).
+    Bus(async_nats::Subscriber),
+}
+
 /// A running subscription: dropping it stops the stream.
 struct UserStream {
     task: JoinHandle<()>,
@@ -61,18 +76,6 @@ impl Drop for UserStream {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// Starts streaming `account`'s events to `connection` as `subscription`.
-fn start(
-    shared: Arc<Shared>,
-    account: usize,
-    connection: Arc<Outbox>,
-    subscription: u64,
-) -> UserStream {
-    let events = shared.account_outbox(account);
-    let task = tokio::spawn(run(shared, account, events, connection, subscription));
-    UserStream { task }
 }
 
 /// Detaches the events' outbox however the task ends (finished or
@@ -101,20 +104,53 @@ async fn run(
         account,
         events,
     };
-    let mut orders: HashMap<String, OrderInfo> = HashMap::new();
+    let mut translator = Translator::default();
     let mut batch = Batch::default();
     while connection.closing().is_none() {
         attached.events.ready().await;
         attached.events.drain(usize::MAX, &mut batch);
         for frame in batch.frames.drain(..) {
-            let Ok(event) = serde_json::from_str::<Value>(frame.as_str()) else {
-                continue;
-            };
-            for out in translate(&attached.shared, account, &mut orders, &event) {
-                let wrapped = json!({"subscriptionId": subscription, "event": out});
-                connection.push_priority(wrapped.to_string().into());
+            for out in translator.translate(&attached.shared, account, frame.as_str()) {
+                push(&connection, subscription, &out);
             }
         }
+    }
+}
+
+/// The engine's events of the account, as they come off the bus.
+async fn relay(mut events: async_nats::Subscriber, connection: Arc<Outbox>, subscription: u64) {
+    use futures_util::StreamExt;
+    while connection.closing().is_none() {
+        let Some(message) = events.next().await else {
+            return;
+        };
+        if let Ok(out) = serde_json::from_slice::<Value>(&message.payload) {
+            push(&connection, subscription, &out);
+        }
+    }
+}
+
+fn push(connection: &Outbox, subscription: u64, event: &Value) {
+    let wrapped = json!({"subscriptionId": subscription, "event": event});
+    connection.push_priority(wrapped.to_string().into());
+}
+
+/// Makes an account's Binance events from its native private events, one
+/// at a time, in order: it remembers what each open order's reports need
+/// (its side, type, quantities) from the event that made it.
+#[derive(Default)]
+pub struct Translator {
+    orders: HashMap<String, OrderInfo>,
+}
+
+impl Translator {
+    /// The Binance events of one native private event (its frame's text;
+    /// none for anything that is not an order's event).
+    pub fn translate(&mut self, shared: &Shared, account: usize, frame: &str) -> Vec<Value> {
+        let Ok(event) = serde_json::from_str::<Value>(frame) else {
+            return Vec::new();
+        };
+        translate(shared, account, &mut self.orders, &event)
     }
 }
 

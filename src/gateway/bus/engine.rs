@@ -4,7 +4,8 @@
 //! (`trade.<symbol>`, `account`), carried out by a socketless connection
 //! of the account (`connection::forwarded`) so they meet every check, the
 //! journal before the answer, and the same answers. Every private event of
-//! every account goes out on `private.<account>`. Its market data goes out
+//! every account goes out on `private.<account>`. The Binance dialect's
+//! signed requests are answered by `binance`. Its market data goes out
 //! through `publisher`.
 
 use std::sync::Arc;
@@ -13,9 +14,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 
-use crate::bus::forward::{self, BinanceAnswer, BinanceRest, Forwarded};
+use super::binance;
+use crate::bus::forward::{self, Forwarded};
 use crate::bus::subjects;
-use crate::gateway::binance::signed;
 use crate::gateway::commands::{StreamCommand, SymbolCommand};
 use crate::gateway::connection::{forwarded as forwarded_request, forwarded_disconnect};
 use crate::gateway::shared::Shared;
@@ -34,18 +35,31 @@ pub async fn answer_requests(
             client.subscribe("trade.*").await?,
             client.subscribe(subjects::ACCOUNT).await?,
             client.subscribe(subjects::BINANCE_REST).await?,
+            client.subscribe(subjects::BINANCE_API).await?,
             client.subscribe(subjects::GATEWAY_ALIVE).await?,
             client.subscribe(subjects::GATEWAY_DISCONNECTED).await?,
         ))
     };
-    let (mut states, mut instruments, mut trades, mut accounts, mut binance, mut alive, mut gone) =
-        match subscribed.await {
-            Ok(subscriptions) => subscriptions,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot take gateways' requests");
-                return;
-            }
-        };
+    let subscriptions = match subscribed.await {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot take gateways' requests");
+            return;
+        }
+    };
+    let (mut states, mut instruments, mut trades, mut accounts) = (
+        subscriptions.0,
+        subscriptions.1,
+        subscriptions.2,
+        subscriptions.3,
+    );
+    let (mut binance_rest, mut binance_api, mut alive, mut gone) = (
+        subscriptions.4,
+        subscriptions.5,
+        subscriptions.6,
+        subscriptions.7,
+    );
+    let users = Arc::new(binance::UserPublishers::new(client.clone(), stop.clone()));
     let instance = format!("{:016x}", rand::random::<u64>());
     let _ = client
         .publish(subjects::ENGINE_STARTED, Bytes::from(instance))
@@ -89,8 +103,19 @@ pub async fn answer_requests(
                     tokio::spawn(disconnect(shared.clone(), Some(gone)));
                 }
             }
-            Some(request) = binance.next() => {
-                tokio::spawn(binance_rest(client.clone(), shared.clone(), request));
+            Some(request) = binance_rest.next() => {
+                let (client, shared) = (client.clone(), shared.clone());
+                tokio::spawn(async move {
+                    let answer = binance::rest(&shared, &request.payload).await;
+                    reply(&client, request.reply, answer).await;
+                });
+            }
+            Some(request) = binance_api.next() => {
+                let (client, shared, users) = (client.clone(), shared.clone(), users.clone());
+                tokio::spawn(async move {
+                    let answer = binance::api(&shared, &users, &request.payload).await;
+                    reply(&client, request.reply, answer).await;
+                });
             }
             Some(request) = states.next() => {
                 let Some(reply) = request.reply else { continue };
@@ -170,37 +195,15 @@ async fn trade(
         .await;
 }
 
-/// One forwarded signed request of the Binance dialect: checked and carried
-/// out as `serve` does, its status and body answered.
-async fn binance_rest(
-    client: async_nats::Client,
-    shared: Arc<Shared>,
-    request: async_nats::Message,
+/// Answers a forwarded Binance request.
+async fn reply(
+    client: &async_nats::Client,
+    to: Option<async_nats::Subject>,
+    answer: crate::bus::forward::BinanceAnswer,
 ) {
-    let Some(reply) = request.reply else { return };
-    let answer = match BinanceRest::decode(&request.payload) {
-        Ok(r) => {
-            let result = match signed::check(&shared, r.key.as_deref(), &r.query, &r.body) {
-                Ok(checked) => signed::serve(&shared, &r.method, &r.endpoint, checked).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(body) => BinanceAnswer { status: 200, body },
-                Err(e) => BinanceAnswer {
-                    status: e.status,
-                    body: e.body(),
-                },
-            }
-        }
-        Err(e) => {
-            let e = crate::binance::ApiError::new(400, -1000, e);
-            BinanceAnswer {
-                status: e.status,
-                body: e.body(),
-            }
-        }
-    };
-    let _ = client.publish(reply, Bytes::from(answer.encode())).await;
+    if let Some(to) = to {
+        let _ = client.publish(to, Bytes::from(answer.encode())).await;
+    }
 }
 
 fn error_frame(message: &str) -> String {

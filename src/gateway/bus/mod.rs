@@ -7,6 +7,7 @@
 //! (the replay's) and the same `Hub` as every other source, so connections
 //! and dialects do not change. What travels is named in `crate::bus`.
 
+pub mod binance;
 pub mod engine;
 pub mod follower;
 pub mod private;

@@ -7,13 +7,19 @@
 //! signed trading methods `order.place`, `order.test`, `order.cancel`,
 //! `order.status`, `openOrders.status`, `account.status`, `myTrades`,
 //! `allOrders`, which
-//! are the REST endpoints' own (`gateway::binance::signed`).
+//! are the REST endpoints' own (`gateway::binance::signed`). A cluster
+//! gateway forwards the signed methods to the engine (`gateway::bus::
+//! binance`) and relays the user data stream the engine makes.
 
 use serde_json::{Value, json};
 
 use super::Session;
 use crate::binance::ApiError;
+use crate::bus::forward::BinanceApi;
+use crate::bus::subjects;
+use crate::gateway::binance::user::Source;
 use crate::gateway::binance::{signed, wall_ms};
+use crate::gateway::bus::binance::{ask, status_unknown};
 
 impl Session {
     /// One text frame of a WebSocket API connection.
@@ -54,15 +60,32 @@ impl Session {
             Some(Value::Object(p)) => p,
             Some(_) => return Err(ApiError::illegal("params", "it must be an object")),
         };
-        let rest = |method: &'static str, endpoint: &'static str| Some((method, endpoint));
-        let endpoint = match method {
+        match method {
             "ping" => return Ok(json!({})),
             "time" => return Ok(json!({"serverTime": wall_ms()})),
-            "userDataStream.subscribe.signature" => {
-                let checked = signed::check_params(&self.shared, params)?;
+            crate::binance::SUBSCRIBE_USER_DATA => {
+                let source = if self.shared.config.is_cluster_gateway() {
+                    // The engine checks the signature and publishes the
+                    // account's events; the subscription to them is in
+                    // place before the client hears it is subscribed.
+                    let answer = self.ask_engine(method, params).await?;
+                    let name = answer["account"].as_str().unwrap_or_default();
+                    let client = self.shared.bus.as_ref().ok_or_else(status_unknown)?;
+                    let events = client
+                        .subscribe(subjects::binance_user(name))
+                        .await
+                        .map_err(|_| status_unknown())?;
+                    Source::Bus(events)
+                } else {
+                    let checked = signed::check_params(&self.shared, params)?;
+                    let shared = self.shared.clone();
+                    Source::Local {
+                        shared,
+                        account: checked.account,
+                    }
+                };
                 let streams = self.api.get_or_insert_with(Default::default);
-                let (shared, outbox) = (self.shared.clone(), self.outbox.clone());
-                let subscription = streams.subscribe(shared, checked.account, outbox);
+                let subscription = streams.subscribe(source, self.outbox.clone());
                 return Ok(json!({"subscriptionId": subscription}));
             }
             "userDataStream.unsubscribe" => {
@@ -73,26 +96,49 @@ impl Session {
                 }
                 return Ok(json!({}));
             }
-            "order.place" => rest("POST", "order"),
-            "order.test" => rest("POST", "order/test"),
-            "order.cancel" => rest("DELETE", "order"),
-            "order.status" => rest("GET", "order"),
-            "openOrders.status" => rest("GET", "openOrders"),
-            "account.status" => rest("GET", "account"),
-            "myTrades" => rest("GET", "myTrades"),
-            "allOrders" => rest("GET", "allOrders"),
-            _ => None,
-        };
-        let Some((http_method, endpoint)) = endpoint else {
+            _ => {}
+        }
+        let Some((http_method, endpoint)) = crate::binance::rest_of_method(method) else {
             return Err(ApiError::new(
                 400,
                 -1020,
                 format!("This operation is not supported: method {method:?}."),
             ));
         };
+        if self.shared.config.is_cluster_gateway() {
+            return self.ask_engine(method, params).await;
+        }
         let checked = signed::check_params(&self.shared, params)?;
         let body = signed::serve(&self.shared, http_method, endpoint, checked).await?;
         serde_json::from_str(&body)
             .map_err(|e| ApiError::internal(format!("an answer was not JSON: {e}")))
+    }
+
+    /// A cluster gateway's signed request, checked and carried out by the
+    /// engine: its result, or its error (a lost answer is Binance's
+    /// "execution status unknown").
+    async fn ask_engine(
+        &self,
+        method: &str,
+        params: &serde_json::Map<String, Value>,
+    ) -> Result<Value, ApiError> {
+        let request = BinanceApi {
+            method: method.to_string(),
+            params: params.clone(),
+        };
+        let answer = ask(&self.shared, subjects::BINANCE_API, request.encode()).await?;
+        if answer.status == 200 {
+            return serde_json::from_str(&answer.body)
+                .map_err(|e| ApiError::internal(format!("an answer was not JSON: {e}")));
+        }
+        let error: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+        Err(ApiError::new(
+            answer.status,
+            error["code"].as_i64().unwrap_or(-1000) as i32,
+            error["msg"]
+                .as_str()
+                .unwrap_or("the engine refused the request")
+                .to_string(),
+        ))
     }
 }

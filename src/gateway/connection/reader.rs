@@ -66,11 +66,7 @@ impl Session {
 
     /// A cluster gateway forwards account requests to the engine.
     fn forwards(&self) -> bool {
-        self.shared
-            .config
-            .bus
-            .as_ref()
-            .is_some_and(|b| b.role == crate::gateway::BusRole::Gateway)
+        self.shared.config.is_cluster_gateway()
     }
 
     pub(super) fn reply_error(&self, id: &RequestId, op: Option<&str>, error: &RequestError) {

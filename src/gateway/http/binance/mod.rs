@@ -27,8 +27,9 @@ use crate::types::SymbolId;
 
 pub const PREFIX: &str = "/binance/";
 
-use crate::bus::forward::{BinanceAnswer, BinanceRest};
+use crate::bus::forward::BinanceRest;
 use crate::bus::subjects;
+use crate::gateway::bus::binance as bus;
 
 type Answer = Result<String, ApiError>;
 
@@ -42,22 +43,8 @@ pub async fn route(
     let query = request.uri().query().unwrap_or("").to_string();
     let rest = &path[PREFIX.len() - 1..];
     // A cluster gateway serves the dialect's market data from its own
-    // state and forwards the signed REST requests to the engine; the
-    // WebSocket API's trading is not forwarded yet (docs/cluster.md) and
-    // says so rather than failing on a key it cannot know.
-    let gateway = shared
-        .config
-        .bus
-        .as_ref()
-        .is_some_and(|b| b.role == crate::gateway::BusRole::Gateway);
-    if gateway && rest == "/ws-api/v3" {
-        return answer(
-            0,
-            Err(ApiError::unsupported(&format!(
-                "{path} through a cluster gateway (the WebSocket API is not forwarded to the engine yet; the signed REST endpoints and the market streams are served)"
-            ))),
-        );
-    }
+    // state and forwards the signed requests to the engine.
+    let gateway = shared.config.is_cluster_gateway();
     if rest == "/ws-api/v3" {
         return upgrade(request, shared, stop_done, Dialect::BinanceApi);
     }
@@ -183,47 +170,20 @@ async fn body_of(request: Request<Incoming>) -> Result<String, ApiError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::illegal("body", "it is not UTF-8"))
 }
 
-/// The answer, with the weight `used` this minute.
-/// A cluster gateway's signed request, carried out by the engine. An answer
-/// that does not come is Binance's own "execution status unknown".
+/// A cluster gateway's signed request, carried out by the engine.
 async fn forwarded(used: u64, shared: &Shared, request: BinanceRest) -> Response<Body> {
-    let unknown = || {
-        ApiError::new(
-            503,
-            -1007,
-            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
-        )
-    };
-    let Some(client) = &shared.bus else {
-        return answer(used, Err(unknown()));
-    };
-    let asked = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        client.request(subjects::BINANCE_REST, request.encode().into()),
-    )
-    .await;
-    match asked {
-        Ok(Ok(message)) => match BinanceAnswer::decode(&message.payload) {
-            Ok(a) if a.status == 200 => answer(used, Ok(a.body)),
-            Ok(a) => {
-                let mut response = answer(used, Ok(a.body));
-                *response.status_mut() =
-                    StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST);
-                response
-            }
-            Err(_) => answer(used, Err(unknown())),
-        },
-        _ => {
-            shared
-                .metrics
-                .bus
-                .request_timeouts
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            answer(used, Err(unknown()))
+    match bus::ask(shared, subjects::BINANCE_REST, request.encode()).await {
+        Ok(a) => {
+            let mut response = answer(used, Ok(a.body));
+            *response.status_mut() =
+                StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_REQUEST);
+            response
         }
+        Err(e) => answer(used, Err(e)),
     }
 }
 
+/// The answer, with the weight `used` this minute.
 fn answer(used: u64, result: Answer) -> Response<Body> {
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
