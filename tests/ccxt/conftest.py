@@ -35,45 +35,107 @@ balances = {{ USD = "1000000", BTC = "2" }}
 """
 
 
+def wait_for_port(process: subprocess.Popen[bytes], port: int, what: str) -> None:
+    """Returns once `port` takes connections; raises if `process` ended or
+    20 s passed."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def tickwire(*args: str) -> subprocess.Popen[bytes]:
+    if not BINARY.exists():
+        raise RuntimeError(f"{BINARY} is missing: run cargo build --release first")
+    return subprocess.Popen(
+        [str(BINARY), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+
+
+def accounts_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    accounts = tmp_path_factory.mktemp("accounts") / "accounts.toml"
+    accounts.write_text(ACCOUNTS)
+    return str(accounts)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The address (host:port) of a live tickwire serving the default
     instruments, with one account whose Binance key is `API_KEY`."""
-    if not BINARY.exists():
-        raise RuntimeError(f"{BINARY} is missing: run cargo build --release first")
-    accounts = tmp_path_factory.mktemp("accounts") / "accounts.toml"
-    accounts.write_text(ACCOUNTS)
+    accounts = accounts_file(tmp_path_factory)
     port = free_port()
     address = f"127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            str(BINARY),
-            "serve",
-            "--ephemeral",
-            "--accounts",
-            str(accounts),
-            "--listen",
-            address,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "RUST_LOG": "warn"},
+    process = tickwire(
+        "serve", "--ephemeral", "--accounts", accounts, "--listen", address
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("tickwire did not start") from None
-                time.sleep(0.05)
+        wait_for_port(process, port, "tickwire")
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same markets and account in cluster mode (docs/cluster.md): a
+    nats-server, an engine and a gateway, each on a free loopback port;
+    the address of the gateway."""
+    accounts = accounts_file(tmp_path_factory)
+    nats_port, gateway_port = free_port(), free_port()
+    url = f"nats://127.0.0.1:{nats_port}"
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        started.append(
+            subprocess.Popen(
+                ["nats-server", "-a", "127.0.0.1", "-p", str(nats_port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_for_port(started[0], nats_port, "nats-server")
+        started.append(
+            tickwire(
+                "engine",
+                "--nats",
+                url,
+                "--ephemeral",
+                "--accounts",
+                accounts,
+                "--listen",
+                "127.0.0.1:0",
+            )
+        )
+        address = f"127.0.0.1:{gateway_port}"
+        started.append(tickwire("gateway", "--nats", url, "--listen", address))
+        wait_for_port(started[2], gateway_port, "tickwire gateway")
+        yield address
+    finally:
+        for process in reversed(started):
+            stop(process)
+
+
+@pytest.fixture(params=["serve", "gateway"])
+def venue(request: pytest.FixtureRequest) -> str:
+    """Each signed test runs against `serve` and against a cluster gateway
+    (the Binance dialect's trading goes through the engine there)."""
+    address: str = request.getfixturevalue(
+        "server" if request.param == "serve" else "gateway"
+    )
+    return address

@@ -1,6 +1,7 @@
 """ccxt's signed methods against a live tickwire through the Binance
 dialect: orders, balances and trades of the account `alice` (conftest.py),
-and the refusals of a wrong signature and a stale timestamp."""
+and the refusals of a wrong signature and a stale timestamp; each against
+`serve` and against a cluster gateway (`venue`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pointing import pointed_at
 
 
 @pytest_asyncio.fixture
-async def alice(server: str) -> AsyncIterator[Any]:
-    ex = pointed_at(server, API_KEY, API_SECRET)
+async def alice(venue: str) -> AsyncIterator[Any]:
+    ex = pointed_at(venue, API_KEY, API_SECRET)
     try:
         await ex.load_markets()
         yield ex
@@ -102,15 +103,15 @@ async def test_off_tick_price_is_a_filter_failure(alice: Any) -> None:
         await alice.private_post_order(request)
 
 
-async def test_wrong_signature_and_stale_timestamp_are_refused(server: str) -> None:
-    wrong = pointed_at(server, API_KEY, "not-the-secret-at-all")
+async def test_wrong_signature_and_stale_timestamp_are_refused(venue: str) -> None:
+    wrong = pointed_at(venue, API_KEY, "not-the-secret-at-all")
     try:
         await wrong.load_markets()
         with pytest.raises(ccxt.AuthenticationError, match="-1022"):
             await wrong.fetch_balance()
     finally:
         await wrong.close()
-    stale = pointed_at(server, API_KEY, API_SECRET)
+    stale = pointed_at(venue, API_KEY, API_SECRET)
     try:
         await stale.load_markets()
         stale.nonce = lambda: stale.milliseconds() - 60_000
