@@ -13,7 +13,6 @@ use common::{Client, Server, hex_hmac, instruments_with_quiet, login, quiet_orde
 use serde_json::{Value, json};
 use tickwire::gateway::Config;
 use tickwire::trading::Accounts;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "alice-binance-key";
 const SECRET: &str = "alice-binance-secret";
@@ -54,28 +53,10 @@ async fn send(
     key: Option<&str>,
     body: &str,
 ) -> (u16, Value) {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(key) = key {
-        request.push_str(&format!("X-MBX-APIKEY: {key}\r\n"));
-    }
-    request.push_str(&format!(
-        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    socket.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    socket.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+    let (status, body) = common::http_send(&addr.to_string(), method, path, key, body).await;
     (
         status,
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON: {body}")),
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON: {body}")),
     )
 }
 

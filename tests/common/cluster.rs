@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::QUIET;
+pub use super::http_send;
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -251,38 +251,6 @@ pub async fn watch_until(ws: &mut Ws, books: usize, trades: usize) -> Seen {
 
 pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
     http_send(addr, "GET", path, None, "").await
-}
-
-/// One HTTP request with a form body and an API key; the status and body.
-pub async fn http_send(
-    addr: &str,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(key) = key {
-        request.push_str(&format!("X-MBX-APIKEY: {key}\r\n"));
-    }
-    request.push_str(&format!(
-        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    socket.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 pub async fn http_status(addr: &str, path: &str) -> u16 {
