@@ -20,6 +20,36 @@ use crate::gateway::commands::{StreamCommand, SymbolCommand};
 use crate::protocol::{self, Channel, Request, RequestError, RequestId, StreamId, StreamSelection};
 use crate::stats::Interval;
 
+/// The close a read error calls for (RFC 6455 section 7.4.1): a frame
+/// that breaks the protocol is 1002, a text message (or close reason)
+/// that is not UTF-8 is 1007. `None`: the socket itself failed, and
+/// nothing can be sent.
+fn close_for(error: &WsError) -> Option<CloseReason> {
+    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+    let protocol = |reason| Some(CloseReason { code: 1002, reason });
+    match error {
+        WsError::Utf8(_) => Some(CloseReason {
+            code: 1007,
+            reason: "invalid UTF-8 in a text message",
+        }),
+        WsError::Protocol(p) => match p {
+            P::UnmaskedFrameFromClient => protocol("an unmasked frame from a client"),
+            P::NonZeroReservedBits => protocol("reserved bits set"),
+            P::UnknownDataFrameType(_) | P::UnknownControlFrameType(_) | P::InvalidOpcode(_) => {
+                protocol("a reserved opcode")
+            }
+            P::FragmentedControlFrame => protocol("a fragmented control frame"),
+            P::ControlFrameTooBig => protocol("a control frame over 125 bytes"),
+            P::UnexpectedContinueFrame => protocol("a continuation with nothing to continue"),
+            P::ExpectedFragment(_) => protocol("a new message before the last one ended"),
+            P::InvalidCloseSequence => protocol("a close frame of one byte"),
+            P::ResetWithoutClosingHandshake => None,
+            _ => protocol("protocol error"),
+        },
+        _ => None,
+    }
+}
+
 impl Session {
     pub(super) async fn read_loop<S>(&mut self, stream: &mut WebSocketStream<S>)
     where
@@ -58,6 +88,9 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::debug!(conn = self.outbox.id, error = %e, "read error");
+                    if let Some(reason) = close_for(&e) {
+                        self.outbox.close(reason);
+                    }
                     break;
                 }
             }
