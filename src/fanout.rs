@@ -47,6 +47,11 @@ use crate::types::SymbolId;
 
 pub type ConnId = u64;
 
+/// One connection in this many has its queueing time measured
+/// (`Sent::publish_to_write`): a clock read per batch on every connection
+/// would cost more than the figure is worth.
+pub const PUBLISH_SAMPLE: ConnId = 8;
+
 /// Why the server closes a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloseReason {
@@ -153,6 +158,9 @@ struct State {
     /// Market data and the notices that go in order with it.
     market: VecDeque<(Queued, Utf8Bytes)>,
     market_bytes: usize,
+    /// When the market queue last went from empty to not (sampled
+    /// connections only: `PUBLISH_SAMPLE`), for `Sent::publish_to_write`.
+    market_since: Option<Instant>,
     subscribed: FxHashSet<StreamId>,
     /// Symbols whose fresh state is on its way after a lag; their
     /// resyncing streams are dropped until it arrives.
@@ -418,6 +426,9 @@ impl Outbox {
         }
         let len = frame.len() * copies;
         let push = if state.market_bytes + len <= self.policy.budget {
+            if state.market.is_empty() && self.id.is_multiple_of(PUBLISH_SAMPLE) {
+                state.market_since = Some(Instant::now());
+            }
             state.market_bytes += len;
             for _ in 0..copies {
                 state

@@ -53,6 +53,7 @@ pub mod import;
 pub mod instrument;
 pub mod journal;
 pub mod json;
+pub mod latency;
 pub mod loadgen;
 pub mod market;
 pub mod paper;

@@ -324,7 +324,7 @@ async fn http_endpoints_on_the_same_port() {
         "tickwire_bytes_sent_total",
         "tickwire_lagged_total",
         "tickwire_slow_consumer_disconnects_total",
-        "tickwire_engine_events_per_second{symbol=\"BTC-USD\"}",
+        "tickwire_engine_events_total{symbol=\"BTC-USD\"}",
         "tickwire_outbound_queue_bytes_max",
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");

@@ -211,7 +211,8 @@ async fn speed_ten_replays_ten_seconds_in_about_one() {
         .await;
     assert_eq!(order["code"], "replay_mode");
     assert!(
-        server.metric("tickwire_replay_position_ts").await >= (START + 9 * NANOS_PER_SEC) as f64
+        server.metric("tickwire_replay_position_seconds").await
+            >= (START + 9 * NANOS_PER_SEC) as f64 / 1e9
     );
     server.stop().await;
 }

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 
 use super::{CloseReason, Out, Queued, State};
+use crate::latency::LatencyHistogram;
 
 /// Frames given to one write (two slices each; Linux's `writev` takes 1,024).
 const FRAMES_PER_WRITE: usize = 64;
@@ -32,6 +33,10 @@ const OPCODE_CLOSE: u8 = 0x8;
 pub struct Sent {
     pub messages: AtomicU64,
     pub bytes: AtomicU64,
+    /// How long market data waited in a connection's queue before the
+    /// write that emptied it (the oldest message's wait), on the sampled
+    /// connections (`super::PUBLISH_SAMPLE`).
+    pub publish_to_write: LatencyHistogram,
 }
 
 /// A connection's socket and the counters its writes add to.
@@ -316,6 +321,11 @@ fn consume(state: &mut State, mut n: usize, heads: &[([u8; 10], u8)]) {
     if let Some(wire) = &state.wire {
         wire.sent.messages.fetch_add(messages, Relaxed);
         wire.sent.bytes.fetch_add(bytes, Relaxed);
+        if state.market.is_empty()
+            && let Some(since) = state.market_since.take()
+        {
+            wire.sent.publish_to_write.observe(since.elapsed());
+        }
     }
 }
 
@@ -327,6 +337,7 @@ fn lost(state: &mut State) -> Written {
     state.partial = None;
     state.priority.clear();
     state.market.clear();
+    state.market_since = None;
     state.market_bytes = 0;
     Written::Closed
 }

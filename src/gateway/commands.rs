@@ -94,6 +94,9 @@ pub struct RequestContext {
     pub client_order_id: Option<String>,
     /// `disconnected` for cancel-on-disconnect, else the engine's reason.
     pub done_reason: Option<&'static str>,
+    /// When the connection took the request (its answer's round trip is
+    /// measured for `/metrics`); `None` for inputs that answer nobody.
+    pub received: Option<std::time::Instant>,
 }
 
 impl RequestContext {
@@ -107,6 +110,7 @@ impl RequestContext {
             id: None,
             client_order_id: None,
             done_reason: self.done_reason,
+            received: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use hdrhistogram::Histogram;
 
 use crate::fanout::Sent;
+use crate::latency::LatencyHistogram;
 
 /// How late the engine applies its simulated events after their scheduled
 /// time, in microseconds (1 us to 60 s). The latency a client measures from
@@ -43,8 +44,9 @@ pub struct Metrics {
     pub subscriptions: AtomicU64,
     /// Engine events (inputs applied) per symbol.
     pub engine_events: Vec<AtomicU64>,
-    /// Engine events per symbol in the last whole second.
-    pub engine_events_last_second: Vec<AtomicU64>,
+    /// From an order (or cancel, amend) read off a connection to its
+    /// answer queued: the checks, the engine, the journal's fdatasync.
+    pub order_round_trip: LatencyHistogram,
     /// State snapshots written into the data directory while serving.
     pub snapshots: AtomicU64,
     /// Schedule lag of every simulated event since start (not the warm-up):
@@ -69,7 +71,7 @@ impl Metrics {
             rejected_connections: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
-            engine_events_last_second: zeros(),
+            order_round_trip: LatencyHistogram::default(),
             snapshots: AtomicU64::new(0),
             schedule_lag: Mutex::new(lag_histogram()),
             late_events: AtomicU64::new(0),

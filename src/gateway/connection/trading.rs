@@ -74,6 +74,7 @@ impl Session {
             id: id.clone(),
             client_order_id,
             done_reason: None,
+            received: Some(std::time::Instant::now()),
         }
     }
 

@@ -24,6 +24,8 @@ use crate::types::UnixNanos;
 pub struct Requester {
     pub conn: ConnId,
     pub outbox: Arc<Outbox>,
+    /// When the request was taken, on the effect that answers it (once).
+    pub received: Option<std::time::Instant>,
 }
 
 pub enum Effect {

@@ -55,16 +55,24 @@ pub fn book_events_of(
 ) {
     // `make` encodes the event with a request `id` (or none): the plain
     // event for every connection, and the requester's answer if it asked.
+    let mut received = request.and_then(|c| c.received);
     let mut queue = |account: usize, make: &dyn Fn(&RequestId) -> Utf8Bytes| {
         let requester = request.filter(|c| c.account == account);
+        let answer = requester.filter(|c| c.id.is_some()).map(|c| make(&c.id));
         effects.push(Effect::Private {
             account,
             requester: requester.map(|c| Requester {
                 conn: c.conn,
                 outbox: c.outbox.clone(),
+                // The first answer ends the round trip.
+                received: if answer.is_some() {
+                    received.take()
+                } else {
+                    None
+                },
             }),
             plain: make(&None),
-            answer: requester.filter(|c| c.id.is_some()).map(|c| make(&c.id)),
+            answer,
         });
     };
     for event in &out.events {
@@ -227,6 +235,9 @@ pub fn send(shared: &Shared, effect: Effect) {
     else {
         return;
     };
+    if let Some(received) = requester.as_ref().and_then(|r| r.received) {
+        shared.metrics.order_round_trip.observe(received.elapsed());
+    }
     let connections = shared.accounts[account].connections();
     for outbox in &connections {
         match (&requester, &answer) {

@@ -59,7 +59,6 @@ pub struct LiveTask {
     symbol: LiveSymbol,
     hub: Hub,
     shared: Arc<Shared>,
-    events_this_second: u64,
     /// Heartbeat ticks so far, for the recorder's periodic snapshots.
     seconds: u64,
     /// The journal's durable position (`None` without a journal).
@@ -77,7 +76,6 @@ impl LiveTask {
             hub: Hub::new(symbol.symbol, symbol.market.instrument()),
             symbol,
             shared,
-            events_this_second: 0,
             seconds: 0,
             durable,
             deferred: VecDeque::new(),
@@ -287,14 +285,10 @@ impl LiveTask {
         let index = self.symbol.symbol.index();
         self.shared.metrics.engine_events[index].fetch_add(steps as u64, Relaxed);
         self.shared.metrics.late_events.fetch_add(late, Relaxed);
-        self.events_this_second += steps as u64;
     }
 
     fn heartbeat(&mut self) {
         let metrics = &self.shared.metrics;
-        metrics.engine_events_last_second[self.symbol.symbol.index()]
-            .store(self.events_this_second, Relaxed);
-        self.events_this_second = 0;
         if !self.lag.is_empty() {
             let mut lag = metrics
                 .schedule_lag

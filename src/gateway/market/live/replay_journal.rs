@@ -58,6 +58,7 @@ impl LiveSymbol {
                     id: None,
                     client_order_id: input.client_order_id.clone(),
                     done_reason: input.disconnected.then_some("disconnected"),
+                    received: None,
                 });
                 self.book_only(shared);
                 self.request = None;

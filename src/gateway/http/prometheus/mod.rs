@@ -5,12 +5,26 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::gateway::shared::Shared;
+use crate::latency::{LATENCY_BUCKETS, LatencyHistogram};
+
+mod process;
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
     let _ = writeln!(
         out,
         "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
     );
+}
+
+/// A histogram of latencies in seconds.
+fn histogram(out: &mut String, name: &str, help: &str, h: &LatencyHistogram) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let (cumulative, sum, count) = h.read();
+    for (le, n) in LATENCY_BUCKETS.iter().zip(&cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum {sum:.9}\n{name}_count {count}");
 }
 
 /// How late the engine runs behind its simulated schedule: a summary since
@@ -72,6 +86,13 @@ pub fn render(shared: &Shared) -> String {
         "counter",
         "WebSocket connections accepted.",
         m.connections_opened.load(Relaxed),
+    );
+    metric(
+        &mut out,
+        "tickwire_connections_closed_total",
+        "counter",
+        "WebSocket connections closed, for any reason.",
+        m.connections_closed.load(Relaxed),
     );
     metric(
         &mut out,
@@ -193,13 +214,10 @@ pub fn render(shared: &Shared) -> String {
     );
     if shared.config.replay.is_some() {
         let r = &shared.replay;
-        let position = r.position_ts.load(Relaxed);
-        metric(
-            &mut out,
-            "tickwire_replay_position_ts",
-            "gauge",
-            "Engine time (ns) of the last replayed message.",
-            position,
+        let position = r.position_ts.load(Relaxed) as f64 / 1e9;
+        let _ = writeln!(
+            out,
+            "# HELP tickwire_replay_position_seconds Time (the recording's ts, in seconds since the epoch) of the last replayed message.\n# TYPE tickwire_replay_position_seconds gauge\ntickwire_replay_position_seconds {position:.9}"
         );
         let published = r.published.load(Relaxed);
         metric(
@@ -257,18 +275,38 @@ pub fn render(shared: &Shared) -> String {
             m.engine_events[i].load(Relaxed)
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP tickwire_engine_events_per_second Engine inputs applied in the last whole second, per symbol.\n# TYPE tickwire_engine_events_per_second gauge"
+    histogram(
+        &mut out,
+        "tickwire_order_round_trip_seconds",
+        "From an order, cancel or amend taken off a connection to its answer queued on it (checks, engine, journal fdatasync).",
+        &m.order_round_trip,
     );
-    for (i, instrument) in shared.instruments.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "tickwire_engine_events_per_second{{symbol=\"{}\"}} {}",
-            instrument.symbol,
-            m.engine_events_last_second[i].load(Relaxed)
+    histogram(
+        &mut out,
+        "tickwire_publish_to_write_seconds",
+        "How long market data waited in a connection's queue before the write that emptied it (the oldest message's wait; one connection in 8 sampled).",
+        &m.sent.publish_to_write,
+    );
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        metric(
+            &mut out,
+            "tickwire_tasks",
+            "gauge",
+            "Tasks alive on the server's runtime (connections, markets, timers).",
+            runtime.metrics().num_alive_tasks() as u64,
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP tickwire_build_info The build: version and profile.\n# TYPE tickwire_build_info gauge\ntickwire_build_info{{version=\"{}\",profile=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    process::render(&mut out);
     if shared.config.bus.is_some() {
         bus(&mut out, shared);
     }
