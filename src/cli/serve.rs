@@ -21,6 +21,14 @@ pub struct ConnectionArgs {
     /// Most WebSocket connections at once.
     #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most WebSocket connections from one client address, past which an
+    /// upgrade is answered 429 (0: no limit).
+    #[arg(long, default_value_t = defaults::MAX_CONNECTIONS_PER_IP)]
+    max_connections_per_ip: usize,
+    /// Seconds a client may take to send an HTTP request's head before
+    /// the connection is dropped (slow, slowloris-style clients).
+    #[arg(long, default_value_t = defaults::HEADER_TIMEOUT_S)]
+    header_timeout: u64,
     /// Worker threads (default: one per core this process may run on).
     /// Each writes to its share of the connections.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -68,6 +76,8 @@ impl ConnectionArgs {
     /// The connection side's settings.
     pub fn apply(&self, config: &mut Config) {
         config.max_connections = self.max_connections;
+        config.max_connections_per_ip = self.max_connections_per_ip;
+        config.header_timeout = Duration::from_secs(self.header_timeout.max(1));
         config.max_subscriptions = self.max_subscriptions;
         config.binance_weight_per_minute = self.binance_weight_per_minute;
         config.max_message_bytes = self.max_message_bytes;

@@ -30,6 +30,11 @@ pub mod defaults {
     pub const REQUESTS_PER_SEC: f64 = 50.0;
     pub const REQUEST_BURST: f64 = 100.0;
     pub const MAX_CONNECTIONS: usize = 100_000;
+    /// Most WebSocket connections per client address (0: no limit; a
+    /// laptop's load generator opens thousands from one address).
+    pub const MAX_CONNECTIONS_PER_IP: usize = 0;
+    /// Seconds a client may take to send an HTTP request's head.
+    pub const HEADER_TIMEOUT_S: u64 = 10;
     // The slow-consumer policy's defaults (queue budget, lags, window) are
     // `fanout::LagPolicy::default()`.
     pub const PING_INTERVAL_S: u64 = 15;
@@ -94,6 +99,11 @@ pub struct Config {
     pub requests_per_sec: f64,
     pub request_burst: f64,
     pub max_connections: usize,
+    /// Most WebSocket connections from one client address (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// How long a client may take to send an HTTP request's head (a
+    /// slow one, slowloris-style, is dropped).
+    pub header_timeout: Duration,
     pub lag: LagPolicy,
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
@@ -153,6 +163,8 @@ impl Config {
             requests_per_sec: defaults::REQUESTS_PER_SEC,
             request_burst: defaults::REQUEST_BURST,
             max_connections: defaults::MAX_CONNECTIONS,
+            max_connections_per_ip: defaults::MAX_CONNECTIONS_PER_IP,
+            header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_S),
             lag: LagPolicy::default(),
             ping_interval: Duration::from_secs(defaults::PING_INTERVAL_S),
             idle_timeout: Duration::from_secs(defaults::IDLE_TIMEOUT_S),

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub lagged: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// WebSocket upgrades refused at the per-address limit.
+    pub rejected_per_address: AtomicU64,
     /// Subscriptions over all streams (the symbol tasks add and remove).
     pub subscriptions: AtomicU64,
     /// Engine events (inputs applied) per symbol.
@@ -69,6 +71,7 @@ impl Metrics {
             lagged: AtomicU64::new(0),
             slow_consumer_disconnects: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            rejected_per_address: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
             order_round_trip: LatencyHistogram::default(),

@@ -167,6 +167,7 @@ pub async fn serve_with(
         next_conn: AtomicU64::new(1),
         symbols: handles,
         binance_weights: Default::default(),
+        per_address: Default::default(),
     });
     let mut live_tasks = Vec::new();
     let mut snapshots = None;

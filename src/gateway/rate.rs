@@ -128,3 +128,81 @@ mod weight_tests {
         assert_eq!(weights.add(a, 8, 2), 2);
     }
 }
+
+/// WebSocket connections open per client address, against a limit
+/// (`--max-connections-per-ip`). Why shared: upgrades take a slot on the
+/// HTTP tasks, and each connection's task gives it back when it ends.
+#[derive(Default)]
+pub struct PerAddress {
+    open: std::sync::Mutex<rustc_hash::FxHashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection's place in its address's count, given back on drop.
+pub struct AddressSlot {
+    counts: std::sync::Arc<PerAddress>,
+    ip: std::net::IpAddr,
+}
+
+impl PerAddress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, rustc_hash::FxHashMap<std::net::IpAddr, usize>> {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for one more connection from `ip`, or `None` at `limit`
+    /// (0: no limit).
+    pub fn take(
+        self: &std::sync::Arc<Self>,
+        ip: std::net::IpAddr,
+        limit: usize,
+    ) -> Option<AddressSlot> {
+        let mut open = self.lock();
+        let count = open.entry(ip).or_insert(0);
+        if limit > 0 && *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            counts: self.clone(),
+            ip,
+        })
+    }
+
+    #[cfg(test)]
+    fn open(&self, ip: std::net::IpAddr) -> usize {
+        self.lock().get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.counts.lock();
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_its_limit_and_each_slot_back_when_dropped() {
+        let per = std::sync::Arc::new(PerAddress::default());
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = per.take(a, 2);
+        let second = per.take(a, 2);
+        assert!(first.is_some() && second.is_some());
+        assert!(per.take(a, 2).is_none(), "the third from one address");
+        assert!(per.take(b, 2).is_some(), "another address is apart");
+        drop(first);
+        assert_eq!(per.open(a), 1);
+        assert!(per.take(a, 2).is_some());
+        assert!(per.take(a, 0).is_some(), "0 is no limit");
+    }
+}

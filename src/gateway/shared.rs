@@ -63,6 +63,8 @@ pub struct Shared {
     pub(super) connection_slots: Arc<Semaphore>,
     /// The Binance dialect's REST weight per client and minute.
     pub(super) binance_weights: super::rate::Weights,
+    /// WebSocket connections per client address.
+    pub(super) per_address: Arc<super::rate::PerAddress>,
 }
 
 impl Shared {

@@ -56,7 +56,11 @@ pub async fn run(
     mut read: Bytes,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
-    (_permit, _done): (OwnedSemaphorePermit, mpsc::Sender<()>),
+    (_permit, _address, _done): (
+        OwnedSemaphorePermit,
+        crate::gateway::rate::AddressSlot,
+        mpsc::Sender<()>,
+    ),
     dialect: Dialect,
 ) {
     let id = shared.next_conn.fetch_add(1, Relaxed);

@@ -75,6 +75,8 @@ pub async fn accept_loop(
                 })
             };
             let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(shared.config.header_timeout)
                 .serve_connection(TokioIo::new(socket), service)
                 .with_upgrades();
             tokio::pin!(conn);
@@ -143,7 +145,7 @@ async fn route(
         return Ok(if api { cors(refused) } else { refused });
     }
     let response = match path {
-        "/ws" => upgrade(request, shared, (stop, done), Dialect::Native),
+        "/ws" => upgrade(request, shared, (stop, done), Dialect::Native, peer),
         "/healthz" => {
             let (healthy, body) = crate::gateway::bus::health(&shared).await;
             response(
@@ -242,6 +244,7 @@ fn upgrade(
     shared: Arc<Shared>,
     (stop, done): (watch::Receiver<bool>, mpsc::Sender<()>),
     dialect: Dialect,
+    peer: std::net::IpAddr,
 ) -> Response<Body> {
     if shared
         .config
@@ -272,6 +275,16 @@ fn upgrade(
             "GET /ws is a WebSocket endpoint (version 13)\n",
         );
     };
+    let Some(address_slot) = shared
+        .per_address
+        .take(peer, shared.config.max_connections_per_ip)
+    else {
+        shared.metrics.rejected_per_address.fetch_add(1, Relaxed);
+        return text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address\n",
+        );
+    };
     let Ok(permit) = shared.connection_slots.clone().try_acquire_owned() else {
         shared.metrics.rejected_connections.fetch_add(1, Relaxed);
         return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
@@ -298,7 +311,7 @@ fn upgrade(
                     parts.read_buf,
                     shared,
                     stop,
-                    (permit, done),
+                    (permit, address_slot, done),
                     dialect,
                 ));
             }

@@ -46,7 +46,7 @@ pub async fn route(
     // state and forwards the signed requests to the engine.
     let gateway = shared.config.is_cluster_gateway();
     if rest == "/ws-api/v3" {
-        return upgrade(request, shared, stop_done, Dialect::BinanceApi);
+        return upgrade(request, shared, stop_done, Dialect::BinanceApi, peer);
     }
     let method = request.method().as_str().to_string();
     let streams = rest == "/ws" || rest.starts_with("/ws/") || rest == "/stream";
@@ -59,7 +59,7 @@ pub async fn route(
     };
     if streams {
         return match stream_names(&shared, rest, &query) {
-            Ok(dialect) => upgrade(request, shared, stop_done, dialect),
+            Ok(dialect) => upgrade(request, shared, stop_done, dialect, peer),
             Err(e) => answer(used, Err(e)),
         };
     }

@@ -103,6 +103,13 @@ pub fn render(shared: &Shared) -> String {
     );
     metric(
         &mut out,
+        "tickwire_connections_rejected_per_address_total",
+        "counter",
+        "WebSocket upgrades refused at the per-address limit (--max-connections-per-ip).",
+        m.rejected_per_address.load(Relaxed),
+    );
+    metric(
+        &mut out,
         "tickwire_subscriptions",
         "gauge",
         "Stream subscriptions over all connections.",
