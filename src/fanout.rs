@@ -81,6 +81,11 @@ impl CloseReason {
         code: 1006,
         reason: "connection lost",
     };
+    /// The server failed handling the connection (a panic, caught).
+    pub const INTERNAL: CloseReason = CloseReason {
+        code: 1011,
+        reason: "internal error",
+    };
     /// A fault closed the connection without a close frame.
     pub const ABRUPT: CloseReason = CloseReason {
         code: 1006,

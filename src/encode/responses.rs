@@ -136,12 +136,18 @@ pub fn instruments(id: &RequestId, instruments: &Instruments, mode: &Mode) -> Ut
 
 /// The `/healthz` body: `ok`, and the mode.
 pub fn health(mode: &Mode) -> String {
-    health_of(true, mode, None)
+    health_of(true, mode, None, &[])
 }
 
 /// The `/healthz` body: `ok` or `unhealthy`, the mode, and a cluster
-/// process's role and whether it reaches the bus and the engine.
-pub fn health_of(healthy: bool, mode: &Mode, cluster: Option<(&str, bool, bool)>) -> String {
+/// process's role and whether it reaches the bus and the engine; the
+/// symbols whose engine has stopped or fallen behind (`behind`).
+pub fn health_of(
+    healthy: bool,
+    mode: &Mode,
+    cluster: Option<(&str, bool, bool)>,
+    behind: &[&str],
+) -> String {
     let status = if healthy { "ok" } else { "unhealthy" };
     let mut out = format!("{{\"status\":\"{status}\"");
     push_mode(&mut out, mode);
@@ -150,6 +156,16 @@ pub fn health_of(healthy: bool, mode: &Mode, cluster: Option<(&str, bool, bool)>
             out,
             ",\"cluster\":{{\"role\":\"{role}\",\"bus\":{bus},\"engine\":{engine}}}"
         );
+    }
+    if !behind.is_empty() {
+        out.push_str(",\"engines_behind\":[");
+        for (i, symbol) in behind.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::push_str(&mut out, symbol);
+        }
+        out.push(']');
     }
     out.push('}');
     out

@@ -99,6 +99,12 @@ pub struct Config {
     pub requests_per_sec: f64,
     pub request_burst: f64,
     pub max_connections: usize,
+    /// Tests only (never set from the command line): a client message of
+    /// exactly this text panics in its connection's task, and an order with
+    /// this client order id panics in its symbol's engine, so the tests
+    /// can show what a panic does.
+    #[doc(hidden)]
+    pub panic_trigger: Option<String>,
     /// Most WebSocket connections from one client address (0: no limit).
     pub max_connections_per_ip: usize,
     /// How long a client may take to send an HTTP request's head (a
@@ -163,6 +169,7 @@ impl Config {
             requests_per_sec: defaults::REQUESTS_PER_SEC,
             request_burst: defaults::REQUEST_BURST,
             max_connections: defaults::MAX_CONNECTIONS,
+            panic_trigger: None,
             max_connections_per_ip: defaults::MAX_CONNECTIONS_PER_IP,
             header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_S),
             lag: LagPolicy::default(),

@@ -18,6 +18,51 @@ pub fn lag_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds")
 }
 
+/// A live engine whose last heartbeat is older than this has stopped or
+/// fallen behind (`/healthz` 503).
+pub const ENGINE_BEHIND_MS: u64 = 5_000;
+
+/// The symbols whose live engine last beat more than `ENGINE_BEHIND_MS`
+/// before `now_ms` (a beat of 0: not a live engine).
+pub fn engines_behind<'a>(
+    now_ms: u64,
+    beats: &[AtomicU64],
+    symbols: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    symbols
+        .zip(beats)
+        .filter(|(_, beat)| {
+            let at = beat.load(Relaxed);
+            at > 0 && now_ms.saturating_sub(at) > ENGINE_BEHIND_MS
+        })
+        .map(|(symbol, _)| symbol)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_is_behind_when_its_beat_is_over_five_seconds_old() {
+        let beats = [
+            AtomicU64::new(10_000),
+            AtomicU64::new(4_000),
+            AtomicU64::new(0),
+        ];
+        let names = ["A", "B", "REPLAY"];
+        assert_eq!(
+            engines_behind(9_000, &beats, names.into_iter()),
+            Vec::<&str>::new()
+        );
+        assert_eq!(engines_behind(9_001, &beats, names.into_iter()), vec!["B"]);
+        assert_eq!(
+            engines_behind(16_000, &beats, names.into_iter()),
+            vec!["A", "B"]
+        );
+    }
+}
+
 /// Events applied more than this late count in `late_events`.
 pub const LATE_US: u64 = 1_000;
 
@@ -46,6 +91,11 @@ pub struct Metrics {
     pub subscriptions: AtomicU64,
     /// Engine events (inputs applied) per symbol.
     pub engine_events: Vec<AtomicU64>,
+    /// When each live symbol's engine last beat (its heartbeat, every
+    /// second), in the gateway clock's milliseconds (0: not live, never
+    /// checked); `/healthz` is unhealthy when one is over
+    /// `ENGINE_BEHIND_MS` old.
+    pub engine_beat_ms: Vec<AtomicU64>,
     /// From an order (or cancel, amend) read off a connection to its
     /// answer queued: the checks, the engine, the journal's fdatasync.
     pub order_round_trip: LatencyHistogram,
@@ -74,6 +124,7 @@ impl Metrics {
             rejected_per_address: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
+            engine_beat_ms: zeros(),
             order_round_trip: LatencyHistogram::default(),
             snapshots: AtomicU64::new(0),
             schedule_lag: Mutex::new(lag_histogram()),

@@ -169,6 +169,9 @@ pub async fn serve_with(
         binance_weights: Default::default(),
         per_address: Default::default(),
     });
+    // A market task that panics stops the server (a half-alive server is
+    // worse than none: the journal recovers on restart).
+    let (failed_tx, mut failed_rx) = mpsc::unbounded_channel::<String>();
     let mut live_tasks = Vec::new();
     let mut snapshots = None;
     match (&shared.config.replay, recording) {
@@ -183,18 +186,15 @@ pub async fn serve_with(
             for ((id, instrument), inbox) in instruments.with_ids().zip(inboxes) {
                 let (follower, states) =
                     Follower::new(id, instrument.clone(), shared.clone(), client.clone());
-                symbol_tasks.push(tokio::spawn(follower.run(
-                    states,
-                    inbox,
-                    starts.clone(),
-                    stop_markets_rx.clone(),
-                )));
+                let run = follower.run(states, inbox, starts.clone(), stop_markets_rx.clone());
+                symbol_tasks.push(supervised(&instrument.symbol, failed_tx.clone(), run));
             }
         }
         (Some(options), Some(recording)) => {
             let task = ReplayTask::new(shared.clone(), options.clone(), recording);
             let inboxes = replay::Inboxes::merge(inboxes);
-            symbol_tasks.push(tokio::spawn(task.run(inboxes, stop_markets_rx.clone())));
+            let run = task.run(inboxes, stop_markets_rx.clone());
+            symbol_tasks.push(supervised("the replay", failed_tx.clone(), run));
         }
         _ => {
             let recovered =
@@ -204,8 +204,17 @@ pub async fn serve_with(
             }
             snapshots = recovered.snapshots;
             for (symbol, inbox) in recovered.symbols.into_iter().zip(inboxes) {
+                let name = shared
+                    .instruments
+                    .by_id(symbol.symbol)
+                    .map(|i| i.symbol.clone());
                 let task = LiveTask::new(symbol, shared.clone());
-                live_tasks.push(tokio::spawn(task.run(inbox, stop_markets_rx.clone())));
+                let run = task.run(inbox, stop_markets_rx.clone());
+                live_tasks.push(supervised(
+                    &name.unwrap_or_default(),
+                    failed_tx.clone(),
+                    run,
+                ));
             }
         }
     }
@@ -235,7 +244,24 @@ pub async fn serve_with(
         let (shared, stop) = (shared.clone(), stop_rx.clone());
         tokio::spawn(async move { shared.flusher.run(stop).await });
     }
-    http::accept_loop(listener, shared.clone(), stop_rx.clone(), done_tx, shutdown).await;
+    let mut failure = None;
+    let stop_serving = async {
+        tokio::select! {
+            _ = shutdown => {}
+            Some(message) = failed_rx.recv() => failure = Some(message),
+        }
+    };
+    http::accept_loop(
+        listener,
+        shared.clone(),
+        stop_rx.clone(),
+        done_tx,
+        stop_serving,
+    )
+    .await;
+    if let Some(message) = &failure {
+        tracing::error!(%message, "a market task panicked: stopping the server (the journal recovers its state on restart)");
+    }
 
     tracing::info!(connections = shared.connections.len(), "shutting down");
     // Markets first: each sends what it has queued (once durable) and
@@ -248,14 +274,15 @@ pub async fn serve_with(
     };
     let mut symbols = Vec::with_capacity(live_tasks.len());
     for task in live_tasks {
-        if let Ok(symbol) = task.await {
+        if let Ok(Some(symbol)) = task.await {
             symbols.push(symbol);
         }
     }
     for task in symbol_tasks {
         let _ = task.await;
     }
-    if let Some(snapshots) = snapshots
+    // No final snapshot without every symbol's state: the journal has it.
+    if let Some(snapshots) = snapshots.filter(|_| failure.is_none())
         && let Err(e) = snapshots.finish(&shared, &symbols).await
     {
         tracing::error!(error = %e, "the final snapshot failed; the journal holds everything, the next start replays it");
@@ -283,7 +310,44 @@ pub async fn serve_with(
             "recording finished"
         );
     }
-    Ok(())
+    match failure {
+        Some(message) => Err(std::io::Error::other(format!(
+            "{message}; the server stopped (restart it on the same data directory: the journal recovers every acknowledged order)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Spawns a market task of `name`; if it panics, `failed` is told what
+/// happened (the server stops) and its handle gives `None`.
+fn supervised<T: Send + 'static>(
+    name: &str,
+    failed: mpsc::UnboundedSender<String>,
+    task: impl Future<Output = T> + Send + 'static,
+) -> tokio::task::JoinHandle<Option<T>> {
+    use futures_util::FutureExt;
+    let name = name.to_string();
+    tokio::spawn(async move {
+        match std::panic::AssertUnwindSafe(task).catch_unwind().await {
+            Ok(value) => Some(value),
+            Err(panic) => {
+                let _ = failed.send(format!(
+                    "the engine of {name} panicked: {}",
+                    panic_message(&*panic)
+                ));
+                None
+            }
+        }
+    })
+}
+
+/// What a panic said, when it said it with a string.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 /// Takes a snapshot every `state_snapshot_every` until the markets stop;

@@ -123,6 +123,17 @@ impl Server {
         }
     }
 
+    /// Waits for the server to stop on its own (within `WAIT`); what
+    /// `serve` returned.
+    pub async fn stopped(mut self) -> std::io::Result<()> {
+        let task = self.task.take().expect("a running server");
+        match tokio::time::timeout(WAIT, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(std::io::Error::other(format!("the server's task: {e}"))),
+            Err(_) => panic!("the server did not stop within {WAIT:?}"),
+        }
+    }
+
     pub async fn http_get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path).await
     }

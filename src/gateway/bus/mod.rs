@@ -95,8 +95,18 @@ pub async fn fetch_instruments(
 /// down is unhealthy (HTTP 503), so a load balancer sends clients
 /// elsewhere.
 pub async fn health(shared: &super::shared::Shared) -> (bool, String) {
+    // Live engines that stopped beating (stopped, or fallen behind).
+    let behind = super::metrics::engines_behind(
+        shared.clock.uptime_ms(),
+        &shared.metrics.engine_beat_ms,
+        shared.instruments.iter().map(|i| i.symbol.as_str()),
+    );
     let (Some(config), Some(client)) = (&shared.config.bus, &shared.bus) else {
-        return (true, crate::encode::health(&shared.mode));
+        let healthy = behind.is_empty();
+        return (
+            healthy,
+            crate::encode::health_of(healthy, &shared.mode, None, &behind),
+        );
     };
     let connected = shared.metrics.bus.is_connected();
     let (role, engine) = match config.role {
@@ -112,11 +122,11 @@ pub async fn health(shared: &super::shared::Shared) -> (bool, String) {
                 .is_ok_and(|answer| answer.is_ok()),
         ),
     };
-    let healthy = connected && engine;
+    let healthy = connected && engine && behind.is_empty();
     let cluster = Some((role, connected, engine));
     (
         healthy,
-        crate::encode::health_of(healthy, &shared.mode, cluster),
+        crate::encode::health_of(healthy, &shared.mode, cluster, &behind),
     )
 }
 

@@ -122,10 +122,23 @@ pub async fn run(
         Dialect::BinanceApi => session.api = Some(Box::default()),
     }
     let client_left = {
-        let reading = session.read_loop(&mut ws);
+        // A panic while reading (a request's handling) closes this
+        // connection with 1011 and is logged; the rest of the server and
+        // this connection's own clean-up (`finish`) go on.
+        let reading = {
+            use futures_util::FutureExt;
+            std::panic::AssertUnwindSafe(session.read_loop(&mut ws)).catch_unwind()
+        };
         tokio::pin!(reading);
         tokio::select! {
-            _ = &mut reading => true,
+            read = &mut reading => {
+                if let Err(panic) = read {
+                    let message = crate::gateway::panic_message(&*panic);
+                    tracing::error!(conn = id, %message, "a panic in a connection's task: closing it with 1011");
+                    outbox.close(CloseReason::INTERNAL);
+                }
+                true
+            }
             _ = &mut writing => {
                 // The server closed: let the client answer the close frame
                 // (a client that does not read gets dropped after the wait),

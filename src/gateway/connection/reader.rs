@@ -108,6 +108,9 @@ impl Session {
     }
 
     pub(super) async fn request(&mut self, text: &str) {
+        if self.shared.config.panic_trigger.as_deref() == Some(text) {
+            panic!("the test panic of connection {}", self.outbox.id);
+        }
         let parsed = protocol::parse(text, &mut self.scratch);
         let (id, op) = (&parsed.id, parsed.op.as_deref());
         if let Err(retry_after_ms) = self.limit.take() {

@@ -81,6 +81,11 @@ impl LiveSymbol {
     }
 
     fn client_order(&mut self, shared: &Shared, context: RequestContext, order: NewOrder) {
+        if shared.config.panic_trigger.is_some()
+            && context.client_order_id == shared.config.panic_trigger
+        {
+            panic!("the test panic of an engine");
+        }
         if self.market.halted() {
             return self.refuse_halted(shared, &context, "order");
         }

@@ -289,6 +289,8 @@ impl LiveTask {
 
     fn heartbeat(&mut self) {
         let metrics = &self.shared.metrics;
+        metrics.engine_beat_ms[self.symbol.symbol.index()]
+            .store(self.shared.clock.uptime_ms().max(1), Relaxed);
         if !self.lag.is_empty() {
             let mut lag = metrics
                 .schedule_lag
