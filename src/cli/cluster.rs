@@ -48,7 +48,7 @@ pub fn run_gateway(cmd: GatewayCmd) -> Result<(), CliError> {
         ))
         .map_err(CliError::Server)?;
     let mut config = Config::new(instruments, 0);
-    cmd.connection.apply(&mut config);
+    cmd.connection.apply(&mut config)?;
     config.bus = Some(BusConfig::new(&cmd.nats, BusRole::Gateway));
     let nats = cmd.nats.clone();
     run_server(

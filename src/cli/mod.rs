@@ -183,20 +183,24 @@ pub fn run_server(
             .bus
             .as_ref()
             .is_none_or(|b| b.role != gateway::BusRole::Engine);
+        let (http, ws) = match config.tls {
+            Some(_) => ("https", "wss"),
+            None => ("http", "ws"),
+        };
         let banner = move || {
             say!(
                 "tickwire {} serving {symbols} symbols",
                 env!("CARGO_PKG_VERSION"),
             );
             if clients {
-                say!("  web UI       http://{address}/");
-                say!("  WebSocket    ws://{address}/ws");
+                say!("  web UI       {http}://{address}/");
+                say!("  WebSocket    {ws}://{address}/ws");
             } else {
                 say!("  WebSocket    none: a cluster engine; clients connect to its gateways");
             }
-            say!("  instruments  http://{address}/api/instruments");
-            say!("  health       http://{address}/healthz");
-            say!("  metrics      http://{address}/metrics");
+            say!("  instruments  {http}://{address}/api/instruments");
+            say!("  health       {http}://{address}/healthz");
+            say!("  metrics      {http}://{address}/metrics");
             extra(address);
         };
         gateway::serve_with(listener, config, gateway::shutdown_signal(), banner)

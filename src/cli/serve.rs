@@ -58,6 +58,13 @@ pub struct ConnectionArgs {
     /// Seconds of silence after which a connection is closed.
     #[arg(long, default_value_t = defaults::IDLE_TIMEOUT_S)]
     idle_timeout: u64,
+    /// Serve https:// and wss:// on the listening port with this
+    /// certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve the web UI from this directory (a `vite build` output) instead
     /// of the copy embedded in the binary.
     #[arg(long)]
@@ -74,7 +81,13 @@ impl ConnectionArgs {
     }
 
     /// The connection side's settings.
-    pub fn apply(&self, config: &mut Config) {
+    pub fn apply(&self, config: &mut Config) -> Result<(), CliError> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(
+                tickwire::gateway::tls::load(cert, key)
+                    .map_err(|message| CliError::option("--tls-cert", message))?,
+            );
+        }
         config.max_connections = self.max_connections;
         config.max_connections_per_ip = self.max_connections_per_ip;
         config.header_timeout = Duration::from_secs(self.header_timeout.max(1));
@@ -90,6 +103,7 @@ impl ConnectionArgs {
         config.ping_interval = Duration::from_secs(self.ping_interval.max(1));
         config.idle_timeout = Duration::from_secs(self.idle_timeout.max(1));
         config.web_dir = self.web_dir.clone();
+        Ok(())
     }
 }
 
@@ -174,7 +188,7 @@ pub fn run_with_bus(args: ServeArgs, bus: Option<BusConfig>) -> Result<(), CliEr
         );
         config.scenario = Some(scenario);
     }
-    args.connection.apply(&mut config);
+    args.connection.apply(&mut config)?;
     let bus_url = bus.as_ref().map(|b| b.url.clone());
     config.bus = bus;
     config.record = args.record.clone();

@@ -99,6 +99,8 @@ pub struct Config {
     pub requests_per_sec: f64,
     pub request_burst: f64,
     pub max_connections: usize,
+    /// Serve `https://` and `wss://` with this (`tls::load`); `None`: plain.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     /// Tests only (never set from the command line): a client message of
     /// exactly this text panics in its connection's task, and an order with
     /// this client order id panics in its symbol's engine, so the tests
@@ -169,6 +171,7 @@ impl Config {
             requests_per_sec: defaults::REQUESTS_PER_SEC,
             request_burst: defaults::REQUEST_BURST,
             max_connections: defaults::MAX_CONNECTIONS,
+            tls: None,
             panic_trigger: None,
             max_connections_per_ip: defaults::MAX_CONNECTIONS_PER_IP,
             header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_S),

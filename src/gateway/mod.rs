@@ -32,6 +32,7 @@ mod metrics;
 mod rate;
 mod shared;
 mod streams;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -168,6 +169,7 @@ pub async fn serve_with(
         symbols: handles,
         binance_weights: Default::default(),
         per_address: Default::default(),
+        tls_peers: Default::default(),
     });
     // A market task that panics stops the server (a half-alive server is
     // worse than none: the journal recovers on restart).
@@ -233,7 +235,24 @@ pub async fn serve_with(
             stop_markets_rx.clone(),
         ))
     });
-    tracing::info!(address = %listener.local_addr()?, symbols = instruments.len(), "serving");
+    tracing::info!(address = %listener.local_addr()?, symbols = instruments.len(), tls = shared.config.tls.is_some(), "serving");
+    // With TLS the public port terminates it and hands the plaintext to
+    // this process's own plain listener on loopback (`tls`).
+    let listener = match shared.config.tls.clone() {
+        Some(config) => {
+            let internal = TcpListener::bind("127.0.0.1:0").await?;
+            tokio::spawn(tls::terminate(
+                listener,
+                internal.local_addr()?,
+                config,
+                shared.tls_peers.clone(),
+                shared.config.header_timeout,
+                stop_rx.clone(),
+            ));
+            internal
+        }
+        None => listener,
+    };
     ready();
 
     // Every connection task holds a clone of `done_tx`; when all are gone,

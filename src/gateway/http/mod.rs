@@ -60,18 +60,17 @@ pub async fn accept_loop(
             }
         };
         let _ = socket.set_nodelay(true);
+        // Behind TLS, the client is the one the terminating task names.
+        let client = match shared.config.tls {
+            Some(_) => shared.tls_peers.client_of(peer),
+            None => peer.ip(),
+        };
         let (shared, mut stop, done) = (shared.clone(), stop.clone(), done.clone());
         tokio::spawn(async move {
             let service = {
                 let (shared, stop, done) = (shared.clone(), stop.clone(), done.clone());
                 service_fn(move |request| {
-                    route(
-                        request,
-                        shared.clone(),
-                        stop.clone(),
-                        done.clone(),
-                        peer.ip(),
-                    )
+                    route(request, shared.clone(), stop.clone(), done.clone(), client)
                 })
             };
             let conn = http1::Builder::new()
