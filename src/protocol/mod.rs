@@ -152,7 +152,17 @@ pub fn parse(text: &str, scratch: &mut Vec<u8>) -> Parsed {
         .and_then(|v| v.as_str())
         .map(str::to_string);
     let id_ok = id.clone().unwrap_or(None);
+    // Keys given twice would be read as one of them, maybe not the one a
+    // proxy or a log in front of the server read: refused.
+    let duplicate = top_level_keys(text) != object.len() || {
+        let mut keys: Vec<&str> = object.keys().map(|k| k.as_ref()).collect();
+        keys.sort_unstable();
+        keys.windows(2).any(|w| w[0] == w[1])
+    };
     let request = id.and_then(|_| match object.get("op") {
+        _ if duplicate => Err(bad(
+            "a field appears twice in the request; give each field once",
+        )),
         None => Err(bad("missing field \"op\"")),
         Some(v) => match v.as_str() {
             None => Err(bad("field \"op\" must be a string")),
@@ -164,6 +174,35 @@ pub fn parse(text: &str, scratch: &mut Vec<u8>) -> Parsed {
         op,
         request,
     }
+}
+
+/// How many keys the top-level object of `text` (valid JSON) writes,
+/// counting repeats.
+fn top_level_keys(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut keys, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                // The string's end (an escape skips the next byte).
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let next = bytes[i.saturating_add(1).min(bytes.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace());
+                if depth == 1 && next == Some(&b':') {
+                    keys += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    keys
 }
 
 fn parse_op(op: &str, value: &BorrowedValue) -> Result<Request, RequestError> {

@@ -180,3 +180,23 @@ fn bad_requests_say_what_is_wrong() {
         "field \"channels\" must be a list of strings"
     );
 }
+
+#[test]
+fn a_field_given_twice_is_refused_wherever_its_repeat_is() {
+    for text in [
+        r#"{"op":"ping","op":"launch"}"#,
+        r#"{"op":"ping","id":1,"id":2}"#,
+        r#"{ "op" : "ping" , "x" : {"a":1} , "x" : [] }"#,
+        r#"{"op":"ping","a\"b":1,"a\"b":2}"#,
+    ] {
+        assert_eq!(code(text), "bad_request", "{text}");
+    }
+    // Nested objects' keys and keys inside strings are not the top level's.
+    for text in [
+        r#"{"op":"ping","x":{"op":1,"id":2}}"#,
+        r#"{"op":"ping","id":"\"op\":"}"#,
+        r#"{"op":"ping","x":["op","op"]}"#,
+    ] {
+        assert!(p(text).request.is_ok(), "{text}");
+    }
+}
