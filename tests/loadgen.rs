@@ -18,7 +18,10 @@ async fn loadgen_measures_a_real_server() {
     options.server_pid = Some(std::process::id());
     let report = run(options).await.expect("run");
     assert_eq!(report.connected, 20);
-    assert!(report.messages > 20 * 500, "{} messages", report.messages);
+    // Counts, not a rate (a loaded machine only delivers fewer): every
+    // connection got messages, and every message was timed.
+    assert!(report.min_per_connection > 0, "{report:?}");
+    assert_eq!(report.latency.len(), report.messages, "{report:?}");
     assert_eq!(
         (
             report.gaps,
@@ -29,7 +32,11 @@ async fn loadgen_measures_a_real_server() {
         (0, 0, 0, 0),
         "{report:?}"
     );
-    assert!(!report.latency.is_empty() && report.latency.value_at_quantile(0.5) > 0);
+    assert!(
+        report.latency.value_at_quantile(0.5) <= report.latency.value_at_quantile(0.99)
+            && report.latency.value_at_quantile(0.99) <= report.latency.max(),
+        "{report:?}"
+    );
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
     for key in [
         "messages_per_sec",
@@ -67,16 +74,19 @@ async fn loadgen_traders_time_their_orders() {
     options.ramp = Duration::from_millis(100);
     let report = run(options).await.expect("run");
     assert_eq!(report.connected, 9, "{report:?}");
-    assert!(report.orders_sent >= 150, "{report:?}");
+    assert!(report.orders_sent > 0, "{report:?}");
     // Post-only at the touch can meet a book that moved (post_only_would_cross);
-    // nothing else may go wrong, and every order is answered one way or the other
-    // except those still in flight when the window closed (a handful).
+    // nothing else may go wrong, and every order sent is answered one way or
+    // the other (the traders wait for the answers of those in flight when
+    // the window closed).
     let rejected: u64 = report.orders_rejected.values().sum();
     for code in report.orders_rejected.keys() {
         assert_eq!(code, "post_only_would_cross", "{report:?}");
     }
-    assert!(
-        report.orders_accepted + rejected + 20 >= report.orders_sent,
+    assert_eq!(report.orders_unanswered, 0, "{report:?}");
+    assert_eq!(
+        report.orders_accepted + rejected,
+        report.orders_sent,
         "{report:?}"
     );
     assert!(

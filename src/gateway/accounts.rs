@@ -33,7 +33,9 @@ pub struct Account {
 
 impl Account {
     pub fn new(config: AccountConfig) -> Account {
-        let limit = RateLimit::new(config.orders_per_sec, config.orders_per_sec);
+        // At least one order can be saved up: a rate under one a second
+        // (0.5: one every 2 s) would otherwise never reach a whole token.
+        let limit = RateLimit::new(config.orders_per_sec, config.orders_per_sec.max(1.0));
         Account {
             config,
             state: Mutex::new(AccountState {

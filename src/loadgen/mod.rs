@@ -322,6 +322,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
         report.disconnects += u64::from(t.disconnected);
         report.orders_sent += t.sent;
         report.orders_accepted += t.accepted;
+        report.orders_unanswered += t.unanswered;
         for (code, n) in t.rejected {
             *report.orders_rejected.entry(code).or_default() += n;
         }

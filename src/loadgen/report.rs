@@ -71,6 +71,8 @@ pub struct LoadReport {
     pub orders_accepted: u64,
     /// Rejections by error code.
     pub orders_rejected: BTreeMap<String, u64>,
+    /// Orders never answered (within the drain after the window).
+    pub orders_unanswered: u64,
     /// Order submitted to `order_accepted`, microseconds.
     pub order_rtt: Histogram<u64>,
     /// CPU seconds the generator itself used in the window.
@@ -105,6 +107,7 @@ impl LoadReport {
             orders_sent: 0,
             orders_accepted: 0,
             orders_rejected: BTreeMap::new(),
+            orders_unanswered: 0,
             order_rtt: histogram(),
             cpu_seconds: 0.0,
             server: None,
@@ -224,10 +227,11 @@ impl LoadReport {
             .collect();
         let _ = write!(
             s,
-            ",\"orders\":{{\"sent\":{},\"accepted\":{},\"rejected\":{{{}}},\"rtt_us\":{}}}",
+            ",\"orders\":{{\"sent\":{},\"accepted\":{},\"rejected\":{{{}}},\"unanswered\":{},\"rtt_us\":{}}}",
             self.orders_sent,
             self.orders_accepted,
             rejected.join(","),
+            self.orders_unanswered,
             Self::percentiles_json(&self.order_rtt)
         );
         let _ = write!(
@@ -313,8 +317,12 @@ impl LoadReport {
             let rejected: u64 = self.orders_rejected.values().sum();
             let _ = writeln!(
                 t,
-                "orders               {} sent, {} accepted, {} rejected {:?}",
-                self.orders_sent, self.orders_accepted, rejected, self.orders_rejected
+                "orders               {} sent, {} accepted, {} rejected {:?}, {} unanswered",
+                self.orders_sent,
+                self.orders_accepted,
+                rejected,
+                self.orders_rejected,
+                self.orders_unanswered
             );
             let _ = writeln!(
                 t,

@@ -32,8 +32,15 @@ pub struct TraderStats {
     pub sent: u64,
     pub accepted: u64,
     pub rejected: BTreeMap<String, u64>,
+    /// Orders sent in the window and still unanswered when the drain
+    /// after it gave up (`DRAIN`): the server lost or withheld answers.
+    pub unanswered: u64,
     pub rtt: Histogram<u64>,
 }
+
+/// How long a trader waits after the window for the answers of the orders
+/// it sent in it (each one is counted, one way or the other).
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// What the trader learns before it sends: set from the first answers.
 #[derive(Default)]
@@ -85,6 +92,7 @@ pub async fn run(ctx: Arc<RunContext>, source: IpAddr, plan: Plan) -> TraderStat
         sent: 0,
         accepted: 0,
         rejected: BTreeMap::new(),
+        unanswered: 0,
         rtt: report::histogram(),
     };
     let settle = || ctx.live.settled.fetch_add(1, Relaxed);
@@ -151,15 +159,25 @@ pub async fn run(ctx: Arc<RunContext>, source: IpAddr, plan: Plan) -> TraderStat
     let mut in_flight: FxHashMap<u64, Instant> = FxHashMap::default();
     let mut order_id: u64 = 0;
     let mut cancels = Vec::new();
+    // After the window: no more orders; the answers of those in flight
+    // are awaited (until `DRAIN`), so every order sent is counted.
+    let mut draining: Option<tokio::time::Instant> = None;
     loop {
         if client.flush().await.is_err() {
             stats.disconnected = true;
             break;
         }
+        if draining.is_some() && in_flight.is_empty() {
+            break;
+        }
+        let drain_until = draining.unwrap_or_else(|| tokio::time::Instant::now() + DRAIN);
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
-            _ = tokio::time::sleep_until(next) => {
+            _ = stop.changed(), if draining.is_none() => {
+                draining = Some(tokio::time::Instant::now() + DRAIN);
+            }
+            _ = tokio::time::sleep_until(drain_until), if draining.is_some() => break,
+            _ = tokio::time::sleep_until(next), if draining.is_none() => {
                 next += interval;
                 order_id += 1;
                 let (side, price) = if order_id.is_multiple_of(2) {
@@ -219,6 +237,7 @@ pub async fn run(ctx: Arc<RunContext>, source: IpAddr, plan: Plan) -> TraderStat
             }
         }
     }
+    stats.unanswered = in_flight.len() as u64;
     if stats.disconnected {
         ctx.live.disconnects.fetch_add(1, Relaxed);
     } else {
