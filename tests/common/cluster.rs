@@ -182,9 +182,11 @@ pub async fn subscribe(ws: &mut Ws, channels: &[&str]) {
 }
 
 /// The next text message (raw), or None when the connection ended.
+/// (`WAIT` in all: pings the server sends meanwhile do not extend it.)
 pub async fn next(ws: &mut Ws) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match tokio::time::timeout(WAIT, ws.next())
+        match tokio::time::timeout_at(deadline, ws.next())
             .await
             .expect("a message in time")
         {

@@ -272,8 +272,10 @@ impl Client {
 
     /// The next text message, close, or end (pings and pongs skipped).
     pub async fn read(&mut self) -> Read {
+        // `WAIT` in all: the server's pings do not extend it.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next())
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("a message in time");
             match next {

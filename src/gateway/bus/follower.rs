@@ -29,7 +29,7 @@ use crate::gateway::market::replay::replica::Replica;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::{Hub, MarketState};
 use crate::instrument::Instrument;
-use crate::protocol::{Channel, Throttle};
+use crate::protocol::{Channel, StreamId, Throttle};
 use crate::types::SymbolId;
 
 /// How long a symbol nobody is interested in stays followed (a client that
@@ -61,11 +61,14 @@ enum Phase {
 
 /// What waits for the state.
 enum Waiting {
-    Streams(StreamCommand),
+    /// A streams command, and how much of the buffer had come when it did
+    /// (the trades that came after it are the subscriber's).
+    Streams(StreamCommand, usize),
     Resync(Arc<Outbox>),
 }
 
 pub struct Follower {
+    id: SymbolId,
     name: String,
     shared: Arc<Shared>,
     client: async_nats::Client,
@@ -95,6 +98,7 @@ impl Follower {
     ) -> (Follower, StateInbox) {
         let (states, inbox) = mpsc::unbounded_channel();
         let follower = Follower {
+            id: symbol,
             name: instrument.symbol.clone(),
             hub: Hub::new(symbol, &instrument),
             replica: Replica::new(instrument),
@@ -174,7 +178,11 @@ impl Follower {
                     self.note_interest();
                 }
                 _ => {
-                    self.waiting.push_back(Waiting::Streams(command));
+                    let at = match &self.phase {
+                        Phase::Fetching { buffer, .. } => buffer.len(),
+                        _ => 0,
+                    };
+                    self.waiting.push_back(Waiting::Streams(command, at));
                     if matches!(self.phase, Phase::Idle) {
                         self.follow().await;
                     }
@@ -314,6 +322,43 @@ impl Follower {
         } else {
             self.hub.reload_book(&self.replica);
         }
+        // Those who asked meanwhile start at the state's point, as the
+        // hub's own subscribers do, so every message after it reaches
+        // them; and a trade the state already holds but that reached this
+        // gateway after one asked is theirs too (on `serve` they would
+        // have had it: their subscription came first).
+        let traded_to = self.seqs.last(Channel::Trades).unwrap_or(0);
+        while let Some(waiting) = self.waiting.pop_front() {
+            match waiting {
+                Waiting::Streams(command, at) => {
+                    let late = match &command {
+                        StreamCommand::Subscribe { outbox, channels }
+                            if channels.contains(&Channel::Trades) =>
+                        {
+                            Some(outbox.clone())
+                        }
+                        _ => None,
+                    };
+                    self.hub.handle(&self.shared, &mut self.replica, command);
+                    if let Some(outbox) = late {
+                        let stream = StreamId {
+                            symbol: self.id,
+                            channel: Channel::Trades,
+                        };
+                        for (_, frame) in buffer.iter().skip(at).filter(|(c, frame)| {
+                            *c == Channel::Trades
+                                && bus::number_field(frame.as_str(), "seq")
+                                    .is_some_and(|seq| seq <= traded_to)
+                        }) {
+                            outbox.push_market(stream, frame);
+                        }
+                    }
+                }
+                Waiting::Resync(outbox) => {
+                    self.hub.resync(&self.shared, &mut self.replica, &outbox)
+                }
+            }
+        }
         for (channel, frame) in buffer {
             if !matches!(self.phase, Phase::Live) {
                 break; // a gap in the buffer: fetching again
@@ -321,16 +366,6 @@ impl Follower {
             self.take(channel, frame);
         }
         if matches!(self.phase, Phase::Live) {
-            while let Some(waiting) = self.waiting.pop_front() {
-                match waiting {
-                    Waiting::Streams(command) => {
-                        self.hub.handle(&self.shared, &mut self.replica, command)
-                    }
-                    Waiting::Resync(outbox) => {
-                        self.hub.resync(&self.shared, &mut self.replica, &outbox)
-                    }
-                }
-            }
             self.note_interest();
         }
     }
