@@ -24,17 +24,23 @@ fn order(fields: &str) -> String {
 }
 
 /// An order with one field replaced (`field` = raw JSON value).
-fn order_with(field: &str, value: &str) -> String {
+/// The base order without `field`, as text ending before its `}`.
+fn order_without_open(field: &str) -> String {
     let mut base: Value = serde_json::from_str(&order("")).expect("the base order is JSON");
     base.as_object_mut().expect("object").remove(field);
-    let text = base.to_string();
-    format!("{},\"{field}\":{value}}}", &text[..text.len() - 1])
+    let mut text = base.to_string();
+    text.pop();
+    text
+}
+
+/// The base order with `field` written as `value` (raw JSON text, which
+/// may be what serde_json would never write).
+fn order_with(field: &str, value: &str) -> String {
+    format!("{},\"{field}\":{value}}}", order_without_open(field))
 }
 
 fn order_without(field: &str) -> String {
-    let mut base: Value = serde_json::from_str(&order("")).expect("JSON");
-    base.as_object_mut().expect("object").remove(field);
-    base.to_string()
+    order_without_open(field) + "}"
 }
 
 fn cases() -> Vec<Case> {

@@ -112,15 +112,21 @@ fn answer_of(result: Result<String, ApiError>) -> BinanceAnswer {
 pub struct UserPublishers {
     client: async_nats::Client,
     stop: watch::Receiver<bool>,
+    /// One flag per account, in the accounts' order; held while a task's
+    /// outbox is attached, so a second subscriber is answered only after.
     started: Mutex<Vec<bool>>,
 }
 
 impl UserPublishers {
-    pub fn new(client: async_nats::Client, stop: watch::Receiver<bool>) -> UserPublishers {
+    pub fn new(
+        client: async_nats::Client,
+        stop: watch::Receiver<bool>,
+        accounts: usize,
+    ) -> UserPublishers {
         UserPublishers {
             client,
             stop,
-            started: Mutex::default(),
+            started: Mutex::new(vec![false; accounts]),
         }
     }
 
@@ -131,11 +137,9 @@ impl UserPublishers {
             .started
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if started.len() <= account {
-            started.resize(account + 1, false);
-        }
-        if std::mem::replace(&mut started[account], true) {
-            return;
+        match started.get_mut(account) {
+            Some(flag) if !*flag => *flag = true,
+            _ => return,
         }
         let events = shared.account_outbox(account);
         let subject = subjects::binance_user(&shared.accounts[account].config.name);

@@ -59,7 +59,11 @@ pub async fn answer_requests(
         subscriptions.6,
         subscriptions.7,
     );
-    let users = Arc::new(binance::UserPublishers::new(client.clone(), stop.clone()));
+    let users = Arc::new(binance::UserPublishers::new(
+        client.clone(),
+        stop.clone(),
+        shared.accounts.len(),
+    ));
     let instance = format!("{:016x}", rand::random::<u64>());
     let _ = client
         .publish(subjects::ENGINE_STARTED, Bytes::from(instance))

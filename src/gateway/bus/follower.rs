@@ -328,6 +328,13 @@ impl Follower {
         // gateway after one asked is theirs too (on `serve` they would
         // have had it: their subscription came first).
         let traded_to = self.seqs.last(Channel::Trades).unwrap_or(0);
+        let held: Vec<bool> = buffer
+            .iter()
+            .map(|(c, frame)| {
+                *c == Channel::Trades
+                    && bus::number_field(frame.as_str(), "seq").is_some_and(|seq| seq <= traded_to)
+            })
+            .collect();
         while let Some(waiting) = self.waiting.pop_front() {
             match waiting {
                 Waiting::Streams(command, at) => {
@@ -345,11 +352,9 @@ impl Follower {
                             symbol: self.id,
                             channel: Channel::Trades,
                         };
-                        for (_, frame) in buffer.iter().skip(at).filter(|(c, frame)| {
-                            *c == Channel::Trades
-                                && bus::number_field(frame.as_str(), "seq")
-                                    .is_some_and(|seq| seq <= traded_to)
-                        }) {
+                        for ((_, frame), _) in
+                            buffer.iter().zip(&held).skip(at).filter(|(_, held)| **held)
+                        {
                             outbox.push_market(stream, frame);
                         }
                     }

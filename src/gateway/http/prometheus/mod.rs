@@ -9,7 +9,8 @@ use crate::latency::{LATENCY_BUCKETS, LatencyHistogram};
 
 mod process;
 
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+/// One metric family of one sample, its HELP and TYPE lines first.
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     let _ = writeln!(
         out,
         "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"

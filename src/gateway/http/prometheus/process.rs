@@ -3,8 +3,6 @@
 //! `/proc/self`: resident and virtual memory, open and allowed file
 //! descriptors, CPU time and start time. Elsewhere they are left out.
 
-use std::fmt::Write as _;
-
 /// The kernel's clock ticks per second in `/proc` (USER_HZ, 100 on every
 /// Linux architecture tickwire builds for).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -51,79 +49,60 @@ pub fn parse_max_fds(text: &str) -> Option<u64> {
         .ok()
 }
 
-fn write(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
-}
-
 /// Appends the process metrics that can be read here.
 pub fn render(out: &mut String) {
-    let page_size = 4096.0;
-    if let Some(stat) = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|t| parse_stat(&t))
-    {
-        let cpu = stat.cpu_ticks as f64 / TICKS_PER_SECOND;
-        write(
-            out,
-            "process_cpu_seconds_total",
-            "counter",
-            "Total user and system CPU time spent in seconds.",
-            cpu,
-        );
-        let resident = stat.resident_pages as f64 * page_size;
-        write(
-            out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-            resident,
-        );
-        let virt = stat.virtual_bytes as f64;
-        write(
-            out,
-            "process_virtual_memory_bytes",
-            "gauge",
-            "Virtual memory size in bytes.",
-            virt,
-        );
-        if let Some(boot) = std::fs::read_to_string("/proc/stat")
-            .ok()
-            .and_then(|t| parse_boot_time(&t))
-        {
-            let start = boot as f64 + stat.start_ticks as f64 / TICKS_PER_SECOND;
-            write(
-                out,
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let mut samples: Vec<(&str, &str, &str, f64)> = Vec::new();
+    if let Some(stat) = read("/proc/self/stat").and_then(|t| parse_stat(&t)) {
+        let page_size = 4096.0;
+        samples.extend([
+            (
+                "process_cpu_seconds_total",
+                "counter",
+                "Total user and system CPU time spent in seconds.",
+                stat.cpu_ticks as f64 / TICKS_PER_SECOND,
+            ),
+            (
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory size in bytes.",
+                stat.resident_pages as f64 * page_size,
+            ),
+            (
+                "process_virtual_memory_bytes",
+                "gauge",
+                "Virtual memory size in bytes.",
+                stat.virtual_bytes as f64,
+            ),
+        ]);
+        if let Some(boot) = read("/proc/stat").and_then(|t| parse_boot_time(&t)) {
+            samples.push((
                 "process_start_time_seconds",
                 "gauge",
                 "Start time of the process since unix epoch in seconds.",
-                start,
-            );
+                boot as f64 + stat.start_ticks as f64 / TICKS_PER_SECOND,
+            ));
         }
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         let open = fds.count() as f64;
-        write(
-            out,
+        samples.push((
             "process_open_fds",
             "gauge",
             "Number of open file descriptors.",
             open,
-        );
+        ));
     }
-    if let Some(max) = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|t| parse_max_fds(&t))
-    {
-        write(
-            out,
+    if let Some(max) = read("/proc/self/limits").and_then(|t| parse_max_fds(&t)) {
+        samples.push((
             "process_max_fds",
             "gauge",
             "Maximum number of open file descriptors.",
             max as f64,
-        );
+        ));
+    }
+    for (name, kind, help, value) in samples {
+        super::metric(out, name, kind, help, value);
     }
 }
 
