@@ -18,7 +18,7 @@
 
 mod fields;
 mod poller;
-mod probe;
+pub mod probe;
 mod report;
 mod trader;
 mod watcher;

@@ -13,7 +13,7 @@ mod read;
 pub mod recorder;
 mod simulate;
 
-pub use read::{Entry, Recording, RecordingError, open};
+pub use read::{Entry, Recording, RecordingError, open, read};
 pub use simulate::{SimulateOptions, SimulateStats, WARM_UP_NS, simulate};
 
 use std::fmt::Write as _;

@@ -103,17 +103,27 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// reads its header.
 pub fn open(path: &Path) -> Result<Recording, RecordingError> {
     let file = path.display().to_string();
-    let io = |source| RecordingError::Io {
-        file: file.clone(),
-        source,
+    match std::fs::File::open(path) {
+        Ok(f) => read(file, BufReader::with_capacity(1 << 16, f)),
+        Err(source) => Err(RecordingError::Io { file, source }),
+    }
+}
+
+/// Reads a recording from any source (`file` names it in errors): plain
+/// or zstd, told apart by its first bytes; the header is read here.
+pub fn read<R: BufRead + Send + 'static>(
+    file: String,
+    mut raw: R,
+) -> Result<Recording, RecordingError> {
+    let compressed = match raw.fill_buf() {
+        Ok(head) => head.starts_with(&ZSTD_MAGIC),
+        Err(source) => return Err(RecordingError::Io { file, source }),
     };
-    let mut raw = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io)?);
-    let compressed = raw.fill_buf().map_err(io)?.starts_with(&ZSTD_MAGIC);
     let reader: Box<dyn BufRead + Send> = if compressed {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            zstd::Decoder::with_buffer(raw).map_err(io)?,
-        ))
+        match zstd::Decoder::with_buffer(raw) {
+            Ok(decoder) => Box::new(BufReader::with_capacity(1 << 16, decoder)),
+            Err(source) => return Err(RecordingError::Io { file, source }),
+        }
     } else {
         Box::new(raw)
     };
@@ -197,7 +207,12 @@ impl Recording {
                     self.line = 1;
                     self.invalid("the file ends early, before its header is complete")
                 }
-                None => self.invalid("empty file: no header"),
+                None => {
+                    // Line 1, where the header belongs (as the importers
+                    // say): an editor has no line 0 to go to.
+                    self.line = 1;
+                    self.invalid("empty file: no header")
+                }
             });
         };
         let raw: RawHeader = serde_json::from_slice(line)

@@ -156,7 +156,7 @@ fn bad_files_say_which_line_and_what_is_wrong() {
         "{e}"
     );
     let e = error_of("");
-    assert!(e.ends_with("bad.jsonl:0: empty file: no header"), "{e}");
+    assert!(e.ends_with("bad.jsonl:1: empty file: no header"), "{e}");
     let e = error_of("hello\n");
     assert!(
         e.contains("bad.jsonl:1: not a tickwire recording header"),

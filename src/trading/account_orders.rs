@@ -7,12 +7,9 @@ use std::collections::{BTreeMap, VecDeque};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::engine::DoneReason;
-use crate::types::{
-    NANOS_PER_SEC, OrderId, OrderType, Price, Qty, Side, SymbolId, TimeInForce, UnixNanos,
-};
+use crate::types::{OrderId, OrderType, Price, Qty, Side, SymbolId, TimeInForce, UnixNanos};
 
 /// How long a client order id stays taken.
-pub const CLIENT_ORDER_ID_WINDOW: u64 = 24 * 3600 * NANOS_PER_SEC;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
@@ -115,9 +112,9 @@ impl OpenOrder {
 impl AccountOrders {
     /// Forgets client order ids taken more than 24 hours before `now`
     /// (called with engine times, on acceptance).
-    fn expire(&mut self, now: UnixNanos) {
+    fn expire(&mut self, now: UnixNanos, history: u64) {
         while let Some((at, _)) = self.client_id_times.front() {
-            if now.saturating_sub(*at) < CLIENT_ORDER_ID_WINDOW {
+            if now.saturating_sub(*at) < history {
                 break;
             }
             if let Some((at, id)) = self.client_id_times.pop_front()
@@ -134,12 +131,13 @@ impl AccountOrders {
         &mut self,
         client_order_id: &str,
         now: UnixNanos,
+        history: u64,
     ) -> Result<(), (Option<(SymbolId, OrderId)>, ClientOrderStatus)> {
         if self.pending.contains(client_order_id) {
             return Err((None, ClientOrderStatus::Pending));
         }
         if let Some(existing) = self.client_ids.get(client_order_id)
-            && now.saturating_sub(existing.at) < CLIENT_ORDER_ID_WINDOW
+            && now.saturating_sub(existing.at) < history
         {
             return Err((Some(existing.order), existing.status));
         }
@@ -154,10 +152,10 @@ impl AccountOrders {
 
     /// Records an accepted order (it stays open until `done`) and the
     /// client order id it takes.
-    pub fn accepted(&mut self, order: OpenOrder) {
+    pub fn accepted(&mut self, order: OpenOrder, history: u64) {
         if let Some(id) = &order.client_order_id {
             self.pending.remove(id);
-            self.expire(order.ts);
+            self.expire(order.ts, history);
             self.client_ids.insert(
                 id.clone(),
                 ClientOrder {
@@ -207,6 +205,7 @@ impl AccountOrders {
         order_id: OrderId,
         reason: DoneReason,
         ts: UnixNanos,
+        history: u64,
     ) -> Option<OpenOrder> {
         let order = self.open.remove(&(symbol, order_id))?;
         let status = ClientOrderStatus::after(reason);
@@ -215,7 +214,7 @@ impl AccountOrders {
         {
             entry.status = status;
         }
-        self.expire_done(ts);
+        self.expire_done(ts, history);
         self.done.insert(
             (symbol, order_id),
             DoneOrder {
@@ -227,9 +226,9 @@ impl AccountOrders {
         Some(order)
     }
 
-    fn expire_done(&mut self, now: UnixNanos) {
+    fn expire_done(&mut self, now: UnixNanos, history: u64) {
         while let Some(&(at, symbol, order_id)) = self.done_times.front() {
-            if now.saturating_sub(at) < CLIENT_ORDER_ID_WINDOW {
+            if now.saturating_sub(at) < history {
                 break;
             }
             self.done_times.pop_front();
@@ -310,6 +309,7 @@ impl AccountOrders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trading::accounts::DEFAULT_HISTORY as H;
 
     fn order(symbol: u16, id: u64, coid: Option<&str>, side: Side, leaves: i64) -> OpenOrder {
         OpenOrder {
@@ -331,43 +331,76 @@ mod tests {
     #[test]
     fn client_order_ids_are_unique_for_24_hours_and_report_their_fate() {
         let mut o = AccountOrders::default();
-        assert!(o.reserve("a", 10).is_ok());
-        assert_eq!(o.reserve("a", 11), Err((None, ClientOrderStatus::Pending)));
-        o.accepted(order(0, 5, Some("a"), Side::Buy, 3));
+        assert!(o.reserve("a", 10, H).is_ok());
         assert_eq!(
-            o.reserve("a", 12),
+            o.reserve("a", 11, H),
+            Err((None, ClientOrderStatus::Pending))
+        );
+        o.accepted(order(0, 5, Some("a"), Side::Buy, 3), H);
+        assert_eq!(
+            o.reserve("a", 12, H),
             Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Open))
         );
         assert_eq!(o.by_client_id("a").map(|x| x.order_id), Some(OrderId(5)));
-        o.done(SymbolId(0), OrderId(5), DoneReason::SelfTradePrevented, 12);
+        o.done(
+            SymbolId(0),
+            OrderId(5),
+            DoneReason::SelfTradePrevented,
+            12,
+            H,
+        );
         assert_eq!(
-            o.reserve("a", 13),
+            o.reserve("a", 13, H),
             Err((Some((SymbolId(0), OrderId(5))), ClientOrderStatus::Expired))
         );
         assert!(o.by_client_id("a").is_none());
         assert!(
-            o.reserve("a", 10 + CLIENT_ORDER_ID_WINDOW).is_ok(),
+            o.reserve("a", 10 + H, H).is_ok(),
             "free again after 24 hours"
         );
         // A refused order gives its id back.
-        assert!(o.reserve("b", 20).is_ok());
+        assert!(o.reserve("b", 20, H).is_ok());
         o.release("b");
-        assert!(o.reserve("b", 21).is_ok());
+        assert!(o.reserve("b", 21, H).is_ok());
+    }
+
+    #[test]
+    fn a_shorter_history_forgets_sooner() {
+        let second = 1_000_000_000;
+        let mut o = AccountOrders::default();
+        o.accepted(order(0, 1, Some("a"), Side::Buy, 3), second);
+        o.done(SymbolId(0), OrderId(1), DoneReason::Filled, 10, second);
+        assert!(o.status(SymbolId(0), OrderId(1)).is_some());
+        // The next order to end a second later takes the first one's place.
+        o.accepted(order(0, 2, Some("b"), Side::Buy, 3), second);
+        o.done(
+            SymbolId(0),
+            OrderId(2),
+            DoneReason::Filled,
+            10 + second,
+            second,
+        );
+        assert!(o.status(SymbolId(0), OrderId(1)).is_none(), "forgotten");
+        assert!(o.status(SymbolId(0), OrderId(2)).is_some());
+        assert!(
+            o.reserve("a", 10 + second, second).is_ok(),
+            "its id is free"
+        );
     }
 
     #[test]
     fn open_orders_and_exposure() {
         let mut o = AccountOrders::default();
-        o.accepted(order(1, 2, None, Side::Sell, 4));
-        o.accepted(order(0, 9, None, Side::Buy, 3));
-        o.accepted(order(0, 7, None, Side::Buy, 2));
+        o.accepted(order(1, 2, None, Side::Sell, 4), H);
+        o.accepted(order(0, 9, None, Side::Buy, 3), H);
+        o.accepted(order(0, 7, None, Side::Buy, 2), H);
         let ids: Vec<_> = o.open(None).map(|x| (x.symbol.0, x.order_id.0)).collect();
         assert_eq!(ids, vec![(0, 7), (0, 9), (1, 2)]);
         assert_eq!(o.exposure(SymbolId(0)), (Qty(5), Qty(0)));
         o.filled(SymbolId(0), OrderId(9), Qty(1));
         assert_eq!(o.exposure(SymbolId(0)), (Qty(3), Qty(0)));
         assert_eq!(
-            o.done(SymbolId(0), OrderId(9), DoneReason::Filled, 0)
+            o.done(SymbolId(0), OrderId(9), DoneReason::Filled, 0, H)
                 .map(|x| x.leaves),
             Some(Qty(1))
         );

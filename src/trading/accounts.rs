@@ -13,10 +13,13 @@ use crate::config_file::{FileError, Source};
 use toml::Spanned;
 
 use crate::instrument::Instruments;
-use crate::types::{Owner, Qty};
+use crate::types::{NANOS_PER_SEC, Owner, Qty};
 
 /// Orders per second per account, by default (PROTOCOL.md).
 pub const DEFAULT_ORDERS_PER_SEC: f64 = 100.0;
+/// How long an account's finished orders, client order ids and fills are
+/// kept (PROTOCOL.md: 24 hours), in nanoseconds.
+pub const DEFAULT_HISTORY: u64 = 24 * 3600 * crate::types::NANOS_PER_SEC;
 /// The default position limit, in multiples of the instrument's `max_qty`.
 pub const DEFAULT_POSITION_LIMIT_MAX_QTYS: i64 = 10;
 
@@ -35,6 +38,10 @@ pub struct AccountConfig {
     /// balances add every fill to them); by default `DEFAULT_QUOTE_BALANCE`
     /// of each quote asset.
     pub balances: BTreeMap<String, Decimal>,
+    /// How long finished orders (`order_status`), client order ids (their
+    /// uniqueness) and fills (`fills`) are kept, in ns: memory grows with
+    /// the orders of this window (`docs/operations.md`).
+    pub history: u64,
 }
 
 /// A new account's balance of each quote asset when it names none.
@@ -81,6 +88,7 @@ struct RawAccount {
     api_key: Option<Spanned<String>>,
     api_secret: Option<Spanned<String>>,
     balances: Option<Spanned<BTreeMap<String, String>>>,
+    history: Option<Spanned<String>>,
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -134,6 +142,7 @@ impl Accounts {
             orders_per_sec: DEFAULT_ORDERS_PER_SEC,
             position_limits: Self::default_limits(instruments),
             balances: default_balances(instruments),
+            history: DEFAULT_HISTORY,
         };
         Accounts {
             list: vec![account],
@@ -169,6 +178,7 @@ impl Accounts {
                 api_key: token.to_string(),
                 api_secret: token.to_string(),
                 balances: default_balances(instruments),
+                history: DEFAULT_HISTORY,
             });
         }
         if list.is_empty() {
@@ -213,6 +223,18 @@ impl Accounts {
                 }
                 Some(rate) => *rate.get_ref(),
                 None => DEFAULT_ORDERS_PER_SEC,
+            };
+            let history = match &r.history {
+                None => DEFAULT_HISTORY,
+                Some(text) => crate::record::parse_duration(text.get_ref())
+                    .and_then(|ns| {
+                        if (NANOS_PER_SEC..=DEFAULT_HISTORY).contains(&ns) {
+                            Ok(ns)
+                        } else {
+                            Err(format!("{:?} must be from 1s to 24h", text.get_ref()))
+                        }
+                    })
+                    .map_err(|m| invalid(text.span().start, "history", m))?,
             };
             let mut position_limits = Self::default_limits(instruments);
             if let Some(limits) = &r.position_limits {
@@ -281,6 +303,7 @@ impl Accounts {
                 api_key,
                 api_secret,
                 balances,
+                history,
             });
         }
         if list.is_empty() {
@@ -428,6 +451,35 @@ mod tests {
                 .to_string()
                 .contains("not a multiple of the lot size")
         );
+    }
+
+    #[test]
+    fn history_is_a_duration_from_a_second_to_a_day() {
+        let text = |history: &str| {
+            format!(
+                "[[account]]\nname = \"alice\"\ntoken = \"alice-secret\"\nhistory = \"{history}\"\n"
+            )
+        };
+        let parse = |history: &str| Accounts::parse("a.toml", &text(history), &instruments());
+        let alice = parse("90s").expect("valid");
+        assert_eq!(alice.get(0).map(|a| a.history), Some(90 * NANOS_PER_SEC));
+        assert_eq!(
+            Accounts::demo(&instruments()).get(0).map(|a| a.history),
+            Some(DEFAULT_HISTORY)
+        );
+        for (bad, why) in [
+            (
+                "500ms",
+                "a.toml:4: history: \"500ms\" must be from 1s to 24h",
+            ),
+            ("25h", "a.toml:4: history: \"25h\" must be from 1s to 24h"),
+            (
+                "soon",
+                "a.toml:4: history: \"soon\" is not a duration such as 60s, 500ms, 2m or 1h",
+            ),
+        ] {
+            assert_eq!(parse(bad).map(|_| ()).unwrap_err().to_string(), why);
+        }
     }
 
     #[test]

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{SymbolId, UnixNanos};
 
-/// How long fills are kept for `fills`.
-pub const FILLS_WINDOW: u64 = 24 * 3600 * crate::types::NANOS_PER_SEC;
 /// Most fills kept per account, whatever their age.
 pub const MAX_FILLS_KEPT: usize = 100_000;
 /// Most fills in one `fills` answer.
@@ -46,14 +44,14 @@ impl PrivateLog {
     }
 
     /// Keeps a fill that was sent (the 24 hours and the cap apply).
-    pub fn keep_fill(&mut self, fill: SentFill) {
+    pub fn keep_fill(&mut self, fill: SentFill, history: u64) {
         let now = fill.ts;
         self.fills.push_back(fill);
         while self.fills.len() > MAX_FILLS_KEPT
             || self
                 .fills
                 .front()
-                .is_some_and(|f| now.saturating_sub(f.ts) >= FILLS_WINDOW)
+                .is_some_and(|f| now.saturating_sub(f.ts) >= history)
         {
             self.fills.pop_front();
         }
@@ -97,6 +95,7 @@ impl PrivateLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trading::accounts::DEFAULT_HISTORY as H;
 
     fn fill(seq: u64, ts: UnixNanos, symbol: u16) -> SentFill {
         SentFill {
@@ -113,9 +112,9 @@ mod tests {
         for _ in 0..3 {
             log.next_seq();
         }
-        log.keep_fill(fill(2, 100, 0));
-        log.keep_fill(fill(3, 200, 1));
-        log.keep_fill(fill(5, 300, 0));
+        log.keep_fill(fill(2, 100, 0), H);
+        log.keep_fill(fill(3, 200, 1), H);
+        log.keep_fill(fill(5, 300, 0), H);
         let seqs = |(page, more): (Vec<&SentFill>, bool)| {
             (page.iter().map(|f| f.seq).collect::<Vec<_>>(), more)
         };
@@ -140,13 +139,13 @@ mod tests {
     fn pages_of_a_thousand_and_24_hours_kept() {
         let mut log = PrivateLog::default();
         for seq in 1..=1500 {
-            log.keep_fill(fill(seq, seq, 0));
+            log.keep_fill(fill(seq, seq, 0), H);
         }
         let (page, more) = log.fills_since(Some(0), None, None);
         assert_eq!((page.len(), more), (MAX_FILLS_PER_ANSWER, true));
         let (page, more) = log.fills_since(Some(1000), None, None);
         assert_eq!((page.len(), more), (500, false));
-        log.keep_fill(fill(1501, FILLS_WINDOW + 2, 0));
+        log.keep_fill(fill(1501, H + 2, 0), H);
         assert_eq!(log.oldest_seq(), Some(3), "fills 24 hours old or more go");
     }
 }

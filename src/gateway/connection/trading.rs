@@ -133,12 +133,14 @@ impl Session {
             post_only: request.post_only,
         };
         {
+            let history = self.shared.accounts[account].config.history;
             let mut state = self.shared.accounts[account].state();
             if self.over_order_rate(&mut state, account, id, "order") {
                 return Ok(());
             }
             if let Some(coid) = &request.client_order_id
-                && let Err((existing, status)) = state.orders.reserve(coid, self.shared.clock.now())
+                && let Err((existing, status)) =
+                    state.orders.reserve(coid, self.shared.clock.now(), history)
             {
                 let name = existing.map(|(s, o)| encode::order_id(self.shared.symbol_name(s), o));
                 self.outbox.push_priority(encode::duplicate(

@@ -100,8 +100,9 @@ pub fn book_events_of(
                     conn: context.conn,
                 };
                 let seq = {
+                    let history = shared.accounts[account].config.history;
                     let mut state = shared.accounts[account].state();
-                    state.orders.accepted(open.clone());
+                    state.orders.accepted(open.clone(), history);
                     state.log.next_seq()
                 };
                 queue(account, &|id| {
@@ -150,6 +151,7 @@ pub fn book_events_of(
                         continue;
                     };
                     let frame = {
+                        let history = shared.accounts[account].config.history;
                         let mut state = shared.accounts[account].state();
                         let position = state.ledger.fill(
                             symbol,
@@ -181,12 +183,15 @@ pub fn book_events_of(
                                 seq,
                             },
                         );
-                        state.log.keep_fill(SentFill {
-                            seq,
-                            ts,
-                            symbol,
-                            frame: frame.as_str().to_string(),
-                        });
+                        state.log.keep_fill(
+                            SentFill {
+                                seq,
+                                ts,
+                                symbol,
+                                frame: frame.as_str().to_string(),
+                            },
+                            history,
+                        );
                         frame
                     };
                     queue(account, &|_| frame.clone());
@@ -208,8 +213,10 @@ pub fn book_events_of(
                     (r, _) => r.as_str(),
                 };
                 let (order, seq) = {
+                    let history = shared.accounts[account].config.history;
                     let mut state = shared.accounts[account].state();
-                    let Some(order) = state.orders.done(symbol, order_id, reason, ts) else {
+                    let Some(order) = state.orders.done(symbol, order_id, reason, ts, history)
+                    else {
                         continue;
                     };
                     (order, state.log.next_seq())
