@@ -125,6 +125,13 @@ impl LiveTask {
                 _ = sleep_until(due.into()), if intake => self.catch_up(),
             }
             self.send_ready();
+            // Deferred work runs as soon as nothing is queued, whichever
+            // branch emptied the queue: the effects that held it back may
+            // have gone just now (the journal caught up during the turn),
+            // and no other branch would run it, since intake stays closed
+            // while it waits (the soak found a symbol wedged that way,
+            // and with it every snapshot and subscription).
+            self.run_deferred().await;
             // The turn is over: what it published goes to the sockets.
             self.hub.flush(&self.shared);
         }
@@ -289,8 +296,13 @@ impl LiveTask {
 
     fn heartbeat(&mut self) {
         let metrics = &self.shared.metrics;
-        metrics.engine_beat_ms[self.symbol.symbol.index()]
-            .store(self.shared.clock.uptime_ms().max(1), Relaxed);
+        // A beat says the engine takes input: while deferred work waits,
+        // intake is closed, and a wait of seconds is a stall `/healthz`
+        // must report.
+        if self.deferred.is_empty() {
+            metrics.engine_beat_ms[self.symbol.symbol.index()]
+                .store(self.shared.clock.uptime_ms().max(1), Relaxed);
+        }
         if !self.lag.is_empty() {
             let mut lag = metrics
                 .schedule_lag
