@@ -15,8 +15,12 @@
 //! includes the bus hop), gaps, lags. Under `cargo test` it runs small and
 //! fails only if a run delivered nothing or saw a gap.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use support::{Proc, free_port, pinned, wait_for};
 
 use serde_json::Value;
 
@@ -24,42 +28,6 @@ struct Plan {
     connections: usize,
     window_s: u64,
     rate_scale: f64,
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn pinned(core: &str, program: &str, args: &[String]) -> Proc {
-    let child = Command::new("taskset")
-        .args(["-c", core, program])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("taskset (util-linux) and the program");
-    Proc(child)
 }
 
 fn tickwire(core: &str, args: &[&str], port: u16) -> Proc {
