@@ -68,6 +68,11 @@ impl CloseReason {
         code: 1009,
         reason: "message too big",
     };
+    /// Too many requests refused for the request rate (a flood).
+    pub const RATE_LIMIT: CloseReason = CloseReason {
+        code: 1008,
+        reason: "rate limit exceeded",
+    };
     pub const PING_TIMEOUT: CloseReason = CloseReason {
         code: 1008,
         reason: "ping timeout",

@@ -9,8 +9,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, config};
+use common::{Read, Server, config};
 use futures_util::StreamExt;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -90,6 +91,47 @@ async fn closed_within(socket: &mut TcpStream, limit: Duration) -> Duration {
             Err(_) => panic!("the socket was still open after {limit:?}"),
         }
     }
+}
+
+/// A client that keeps sending past its request rate is closed (1008) at
+/// the hundredth refusal within 10 s; until then each gets
+/// `rate_limited`, and another client is answered all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_flooding_requests_is_closed_and_the_others_are_not() {
+    let mut cfg = config(0.01);
+    cfg.requests_per_sec = 1.0;
+    cfg.request_burst = 10.0;
+    let server = Server::start(cfg).await;
+    let mut flooder = server.client().await;
+    let mut other = server.client().await;
+    for id in 0..300 {
+        flooder.send(json!({"op":"ping","id":id})).await;
+    }
+    let (mut pongs, mut limited) = (0, 0);
+    let close = loop {
+        match flooder.read().await {
+            Read::Text(t) if t.contains("\"pong\"") => pongs += 1,
+            Read::Text(t) if t.contains("\"rate_limited\"") => limited += 1,
+            Read::Text(t) => panic!("unexpected {t}"),
+            Read::Close(frame) => break frame,
+            Read::Ended => panic!("ended without a close frame"),
+        }
+    };
+    let close = close.expect("a close frame");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (1008, "rate limit exceeded")
+    );
+    // The burst's ten (a token may come back meanwhile), then refusals
+    // up to the hundredth.
+    assert!((10..=12).contains(&pongs), "{pongs} pongs");
+    assert_eq!(limited, 100);
+    assert_eq!(other.request(json!({"op":"ping"}), 1).await["type"], "pong");
+    assert_eq!(
+        server.metric("tickwire_rate_limit_disconnects_total").await,
+        1.0
+    );
+    server.stop().await;
 }
 
 #[tokio::test]

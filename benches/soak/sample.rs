@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use tickwire::loadgen::probe::{fetch_metrics, metric};
 
+use crate::support::{buckets, interval_p99};
+
 pub const EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Default)]
@@ -25,47 +27,6 @@ pub struct Sample {
     pub order_p99_ms: f64,
     /// The journal's group commits so far.
     pub fsyncs: f64,
-}
-
-/// A histogram's cumulative buckets: (upper bound in s, count).
-fn buckets(body: &str, name: &str) -> Vec<(f64, f64)> {
-    let prefix = format!("{name}_bucket{{le=\"");
-    body.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix(&prefix)?;
-            let (le, count) = rest.split_once("\"} ")?;
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
-            };
-            Some((le, count.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-/// The p99 (upper bound of its bucket, ms) of what was observed between
-/// two readings of a histogram.
-fn interval_p99(before: &[(f64, f64)], now: &[(f64, f64)]) -> f64 {
-    let delta: Vec<(f64, f64)> = now
-        .iter()
-        .enumerate()
-        .map(|(i, &(le, n))| (le, n - before.get(i).map_or(0.0, |b| b.1)))
-        .collect();
-    let Some(&(_, total)) = delta.last() else {
-        return 0.0;
-    };
-    if total <= 0.0 {
-        return 0.0;
-    }
-    let want = total * 0.99;
-    delta
-        .iter()
-        .find(|(_, n)| *n >= want)
-        .map_or(
-            0.0,
-            |(le, _)| if le.is_finite() { le * 1e3 } else { f64::NAN },
-        )
 }
 
 pub async fn run(port: u16, _pid: u32, stop: Arc<AtomicBool>) -> Vec<Sample> {
@@ -134,7 +95,7 @@ pub fn write_csv(path: &Path, samples: &[Sample]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::support::interval_p99;
 
     #[test]
     fn the_p99_of_an_interval_comes_from_bucket_deltas() {

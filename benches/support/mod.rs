@@ -1,5 +1,8 @@
 //! What the process-level benches share: processes pinned to a core and
-//! killed when dropped, free ports, and waiting for a listener.
+//! killed when dropped, free ports, waiting for a listener, and the p99
+//! of a server histogram between two readings of `/metrics`.
+// Each bench uses part of it.
+#![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,4 +43,45 @@ pub fn pinned(core: &str, program: &str, args: &[String]) -> Proc {
         .spawn()
         .expect("taskset (util-linux) and the program");
     Proc(child)
+}
+
+/// A histogram's cumulative buckets: (upper bound in s, count).
+pub fn buckets(body: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    body.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&prefix)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The p99 (upper bound of its bucket, ms) of what was observed between
+/// two readings of a histogram.
+pub fn interval_p99(before: &[(f64, f64)], now: &[(f64, f64)]) -> f64 {
+    let delta: Vec<(f64, f64)> = now
+        .iter()
+        .enumerate()
+        .map(|(i, &(le, n))| (le, n - before.get(i).map_or(0.0, |b| b.1)))
+        .collect();
+    let Some(&(_, total)) = delta.last() else {
+        return 0.0;
+    };
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let want = total * 0.99;
+    delta
+        .iter()
+        .find(|(_, n)| *n >= want)
+        .map_or(
+            0.0,
+            |(le, _)| if le.is_finite() { le * 1e3 } else { f64::NAN },
+        )
 }

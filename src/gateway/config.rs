@@ -29,6 +29,12 @@ pub mod defaults {
     /// Requests per second per connection, and the burst allowed.
     pub const REQUESTS_PER_SEC: f64 = 50.0;
     pub const REQUEST_BURST: f64 = 100.0;
+    /// Requests refused for the rate within `RATE_LIMITED_WINDOW_S` that
+    /// close a connection (1008 `rate limit exceeded`): a client that
+    /// honours `retry_after_ms` never comes near; one that floods would
+    /// otherwise cost the server a parse and an error for every frame.
+    pub const MAX_RATE_LIMITED: u32 = 100;
+    pub const RATE_LIMITED_WINDOW_S: u64 = 10;
     pub const MAX_CONNECTIONS: usize = 100_000;
     /// Most WebSocket connections per client address (0: no limit; a
     /// laptop's load generator opens thousands from one address).

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub sent: Arc<Sent>,
     pub lagged: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
+    /// Connections closed for flooding requests (1008).
+    pub rate_limit_disconnects: AtomicU64,
     pub rejected_connections: AtomicU64,
     /// WebSocket upgrades refused at the per-address limit.
     pub rejected_per_address: AtomicU64,
@@ -120,6 +122,7 @@ impl Metrics {
             sent: Arc::default(),
             lagged: AtomicU64::new(0),
             slow_consumer_disconnects: AtomicU64::new(0),
+            rate_limit_disconnects: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             rejected_per_address: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),

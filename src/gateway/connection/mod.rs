@@ -181,6 +181,10 @@ struct Session {
     account: Option<usize>,
     cancel_on_disconnect: bool,
     auth_failures: u32,
+    /// Requests refused for the rate since `rate_limited_since` (the
+    /// window's start): too many close the connection.
+    rate_limited: u32,
+    rate_limited_since: std::time::Instant,
     /// The connection speaks the Binance dialect: `Some(combined)`.
     binance: Option<bool>,
     /// The connection is to Binance's WebSocket API.
@@ -207,6 +211,8 @@ impl Session {
             account: None,
             cancel_on_disconnect: false,
             auth_failures: 0,
+            rate_limited: 0,
+            rate_limited_since: std::time::Instant::now(),
             binance: None,
             api: None,
             remote: None,

@@ -194,6 +194,13 @@ pub fn render(shared: &Shared) -> String {
     );
     metric(
         &mut out,
+        "tickwire_rate_limit_disconnects_total",
+        "counter",
+        "Connections closed (1008) for requests refused for the rate, too many within 10 s.",
+        m.rate_limit_disconnects.load(Relaxed),
+    );
+    metric(
+        &mut out,
         "tickwire_dropped_messages_open_connections",
         "gauge",
         "Market-data messages dropped by lags, over the open connections.",
