@@ -103,8 +103,12 @@ mod tests {
         let now = [(0.001, 90.0), (0.01, 150.0), (f64::INFINITY, 200.0)];
         // 100 new: 0 under 1 ms, 50 under 10 ms, 50 above: p99 is +Inf.
         assert!(interval_p99(&before, &now).is_nan());
-        let now = [(0.001, 189.0), (0.01, 200.0), (f64::INFINITY, 200.0)];
+        // 100 new: 98 under 1 ms, all under 10 ms: p99 is the 10 ms bucket.
+        let now = [(0.001, 188.0), (0.01, 200.0), (f64::INFINITY, 200.0)];
         assert_eq!(interval_p99(&before, &now), 10.0);
+        // 99 under 1 ms: p99 is the 1 ms bucket.
+        let now = [(0.001, 189.0), (0.01, 200.0), (f64::INFINITY, 200.0)];
+        assert_eq!(interval_p99(&before, &now), 1.0);
         assert_eq!(interval_p99(&now, &now), 0.0);
     }
 }
