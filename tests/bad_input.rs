@@ -23,7 +23,6 @@ fn order(fields: &str) -> String {
     )
 }
 
-/// An order with one field replaced (`field` = raw JSON value).
 /// The base order without `field`, as text ending before its `}`.
 fn order_without_open(field: &str) -> String {
     let mut base: Value = serde_json::from_str(&order("")).expect("the base order is JSON");

@@ -29,7 +29,7 @@ pub struct Sample {
     pub fsyncs: f64,
 }
 
-pub async fn run(port: u16, _pid: u32, stop: Arc<AtomicBool>) -> Vec<Sample> {
+pub async fn run(port: u16, stop: Arc<AtomicBool>) -> Vec<Sample> {
     let server = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     let mut samples = Vec::new();

@@ -265,14 +265,13 @@ struct Windows {
 async fn soak(args: Args) -> Result<Vec<String>, String> {
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     let server = start_server(&args)?;
-    let pid = server.child.id();
     let port = server.port;
     let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(Counts::default());
     let started = Instant::now();
     let warm_up = warm_up(args.duration);
 
-    let sampler = tokio::spawn(sample::run(port, pid, stop.clone()));
+    let sampler = tokio::spawn(sample::run(port, stop.clone()));
     let churner = tokio::spawn(churn(port, stop.clone(), counts.clone()));
     let slow = tokio::spawn(slow_client(port, stop.clone(), counts.clone()));
     // The load windows, and a 30 s warm-up before memory counts.
@@ -401,10 +400,11 @@ fn report(
             ),
         ),
         (
-            "auditor: orders acknowledged / checked / unknown",
+            "auditor: orders acknowledged / refused / checked / unknown",
             format!(
-                "{} / {} / {}",
+                "{} / {} / {} / {}",
                 audit.acked.len(),
+                audit.refused,
                 audit.checked,
                 audit.unknown.len()
             ),

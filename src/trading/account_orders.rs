@@ -1,5 +1,6 @@
 //! One account's orders: the open ones (for `open_orders`, cancels and
-//! cancel-on-disconnect) and its client order ids of the last 24 hours with
+//! cancel-on-disconnect) and its client order ids of its history (24 hours
+//! by default, `AccountConfig::history`) with
 //! what became of them (for `duplicate_client_order_id`).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -8,8 +9,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::engine::DoneReason;
 use crate::types::{OrderId, OrderType, Price, Qty, Side, SymbolId, TimeInForce, UnixNanos};
-
-/// How long a client order id stays taken.
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
@@ -71,7 +70,7 @@ struct ClientOrder {
 pub struct AccountOrders {
     /// Open orders by (symbol, order id): listing order is deterministic.
     open: BTreeMap<(SymbolId, OrderId), OpenOrder>,
-    /// Client order ids of orders accepted in the last 24 hours (looked
+    /// Client order ids of orders accepted within the history (looked
     /// up, never iterated). Changed only by acceptances and their times,
     /// so the journal rebuilds it exactly.
     #[serde(serialize_with = "crate::types::sorted_map::serialize")]
@@ -82,7 +81,7 @@ pub struct AccountOrders {
     /// a restart answers none of them).
     #[serde(skip)]
     pending: FxHashSet<String>,
-    /// Orders done within the last 24 hours, for `order_status`.
+    /// Orders done within the history, for `order_status`.
     done: BTreeMap<(SymbolId, OrderId), DoneOrder>,
     /// The same orders by the time they ended, oldest first, to expire them.
     done_times: VecDeque<(UnixNanos, SymbolId, OrderId)>,
@@ -95,7 +94,7 @@ pub struct DoneOrder {
     pub status: ClientOrderStatus,
 }
 
-/// An order's state for `order_status`: open, or done within 24 hours.
+/// An order's state for `order_status`: open, or done within the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderState<'a> {
     pub order: &'a OpenOrder,
@@ -110,7 +109,7 @@ impl OpenOrder {
 }
 
 impl AccountOrders {
-    /// Forgets client order ids taken more than 24 hours before `now`
+    /// Forgets client order ids taken `history` or more before `now`
     /// (called with engine times, on acceptance).
     fn expire(&mut self, now: UnixNanos, history: u64) {
         while let Some((at, _)) = self.client_id_times.front() {
@@ -126,7 +125,7 @@ impl AccountOrders {
     }
 
     /// Takes a client order id for a new order, or says which order has it
-    /// (an id taken more than 24 hours before `now` is free again).
+    /// (an id taken `history` or more before `now` is free again).
     pub fn reserve(
         &mut self,
         client_order_id: &str,
@@ -198,7 +197,7 @@ impl AccountOrders {
     }
 
     /// Removes an order that is done at `ts` and records its final status
-    /// (kept 24 hours for `order_status`).
+    /// (kept for the account's `history`, for `order_status`).
     pub fn done(
         &mut self,
         symbol: SymbolId,
@@ -236,7 +235,7 @@ impl AccountOrders {
         }
     }
 
-    /// An order open now or done within the last 24 hours.
+    /// An order open now or done within the history.
     pub fn status(&self, symbol: SymbolId, order_id: OrderId) -> Option<OrderState<'_>> {
         if let Some(order) = self.open.get(&(symbol, order_id)) {
             return Some(OrderState {
@@ -250,7 +249,7 @@ impl AccountOrders {
         })
     }
 
-    /// The order that has this client order id (last 24 hours).
+    /// The order that has this client order id (within the history).
     pub fn status_by_client_id(&self, client_order_id: &str) -> Option<OrderState<'_>> {
         let (symbol, order_id) = self.client_ids.get(client_order_id)?.order;
         self.status(symbol, order_id)
@@ -266,7 +265,7 @@ impl AccountOrders {
         self.open.get(&(symbol, order_id))
     }
 
-    /// Every order of a symbol open now or done within the last 24 hours,
+    /// Every order of a symbol open now or done within the history,
     /// by order id.
     pub fn all(&self, symbol: SymbolId) -> Vec<OrderState<'_>> {
         let range = (symbol, OrderId(0))..=(symbol, OrderId(u64::MAX));

@@ -19,7 +19,7 @@ use crate::types::{NANOS_PER_SEC, Owner, Qty};
 pub const DEFAULT_ORDERS_PER_SEC: f64 = 100.0;
 /// How long an account's finished orders, client order ids and fills are
 /// kept (PROTOCOL.md: 24 hours), in nanoseconds.
-pub const DEFAULT_HISTORY: u64 = 24 * 3600 * crate::types::NANOS_PER_SEC;
+pub const DEFAULT_HISTORY: u64 = 24 * 3600 * NANOS_PER_SEC;
 /// The default position limit, in multiples of the instrument's `max_qty`.
 pub const DEFAULT_POSITION_LIMIT_MAX_QTYS: i64 = 10;
 
@@ -40,7 +40,7 @@ pub struct AccountConfig {
     pub balances: BTreeMap<String, Decimal>,
     /// How long finished orders (`order_status`), client order ids (their
     /// uniqueness) and fills (`fills`) are kept, in ns: memory grows with
-    /// the orders of this window (`docs/operations.md`).
+    /// the orders of this window (docs/protocol.md, "Accounts").
     pub history: u64,
 }
 

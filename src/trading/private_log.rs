@@ -43,7 +43,8 @@ impl PrivateLog {
         self.last_seq
     }
 
-    /// Keeps a fill that was sent (the 24 hours and the cap apply).
+    /// Keeps a fill that was sent (the account's `history` and the cap
+    /// apply).
     pub fn keep_fill(&mut self, fill: SentFill, history: u64) {
         let now = fill.ts;
         self.fills.push_back(fill);

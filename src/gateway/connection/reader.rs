@@ -4,6 +4,8 @@
 //! requests to `trading`.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -129,10 +131,10 @@ impl Session {
     /// the connection is closed: a flood costs the others otherwise.
     fn count_rate_limited(&mut self) {
         use crate::gateway::config::defaults::{MAX_RATE_LIMITED, RATE_LIMITED_WINDOW_S};
-        let window = std::time::Duration::from_secs(RATE_LIMITED_WINDOW_S);
+        let window = Duration::from_secs(RATE_LIMITED_WINDOW_S);
         if self.rate_limited_since.elapsed() > window {
             self.rate_limited = 0;
-            self.rate_limited_since = std::time::Instant::now();
+            self.rate_limited_since = Instant::now();
         }
         self.rate_limited += 1;
         if self.rate_limited == MAX_RATE_LIMITED {
@@ -143,8 +145,8 @@ impl Session {
             self.shared
                 .metrics
                 .rate_limit_disconnects
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.outbox.close(crate::fanout::CloseReason::RATE_LIMIT);
+                .fetch_add(1, Relaxed);
+            self.outbox.close(CloseReason::RATE_LIMIT);
         }
     }
 
