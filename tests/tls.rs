@@ -1,8 +1,9 @@
 //! TLS: with a certificate generated here (self-signed, for `localhost`
 //! and 127.0.0.1), the server answers `https://` and `wss://` on its port,
 //! a browser-like client that trusts only that certificate verifies it,
-//! plaintext on the port gets nothing, and bad certificate or key files
-//! are refused with errors naming them.
+//! plaintext on the port gets nothing, bad certificate or key files
+//! are refused with errors naming them, and the load generator speaks
+//! `wss://` trusting the certificate it is given (and only that one).
 
 mod common;
 
@@ -118,6 +119,60 @@ async fn https_and_wss_are_served_on_the_port() {
         !String::from_utf8_lossy(&bytes).contains("200 OK"),
         "plaintext was answered"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_load_generator_speaks_wss_trusting_the_certificate_given() {
+    let cert = certificate("loadgen");
+    let other = certificate("loadgen-other");
+    let mut config = common::config(1.0);
+    config.tls =
+        Some(tls::load(&cert.dir.join("cert.pem"), &cert.dir.join("key.pem")).expect("tls"));
+    let server = Server::start(config).await;
+    let url = format!("wss://{}/ws", server.addr);
+    let options = |ca: Option<&Certificate>| {
+        let mut options = tickwire::loadgen::LoadOptions::new(&url);
+        options.tls_ca = ca.map(|c| c.dir.join("cert.pem"));
+        options.connections = 4;
+        options.duration = Duration::from_millis(800);
+        options.ramp = Duration::from_millis(100);
+        options.settle_timeout = Duration::from_secs(10);
+        options.server_pid = Some(std::process::id());
+        options
+    };
+
+    let report = tickwire::loadgen::run(options(Some(&cert)))
+        .await
+        .expect("a run");
+    assert_eq!((report.connected, report.subscribed), (4, 4));
+    assert!(report.messages > 0, "nothing received over wss");
+    assert_eq!((report.gaps, report.disconnects), (0, 0));
+    // The server's counters were read over https too.
+    let server_report = report.server.expect("a server report");
+    assert!(server_report.sent_per_sec.is_some(), "/metrics not read");
+
+    // Another self-signed certificate is not the server's: nothing opens.
+    let report = tickwire::loadgen::run(options(Some(&other)))
+        .await
+        .expect("a run");
+    assert_eq!(report.connected, 0);
+
+    // wss:// without a certificate to trust, a certificate for ws://.
+    let error = tickwire::loadgen::run(options(None))
+        .await
+        .expect_err("no --tls-ca");
+    assert!(error.contains("--tls-ca"), "{error}");
+    let mut plain = options(Some(&cert));
+    plain.url = format!("ws://{}/ws", server.addr);
+    let error = tickwire::loadgen::run(plain)
+        .await
+        .expect_err("ws:// with --tls-ca");
+    assert!(error.contains("wss://"), "{error}");
+    let mut missing = options(Some(&cert));
+    missing.tls_ca = Some(cert.dir.join("missing.pem"));
+    let error = tickwire::loadgen::run(missing).await.expect_err("no file");
+    assert!(error.contains("missing.pem"), "{error}");
     server.stop().await;
 }
 

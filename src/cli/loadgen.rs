@@ -10,9 +10,14 @@ use super::{CliError, client_runtime, duration};
 
 #[derive(Args, Debug)]
 pub struct LoadgenCmd {
-    /// The server's WebSocket URL (ws://IP:PORT/ws).
+    /// The server's WebSocket URL (ws://IP:PORT/ws, or wss:// with --tls-ca).
     #[arg(long, default_value = defaults::WS_URL)]
     url: String,
+    /// For a wss:// URL: the PEM certificate to trust, the server's own (a
+    /// self-signed one) or the authority that signed it. It must name the
+    /// URL's IP address.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 100)]
     connections: usize,
     /// Symbols to subscribe to (comma-separated).
@@ -77,6 +82,7 @@ pub fn run(cmd: LoadgenCmd) -> Result<(), CliError> {
     }
     let options = tickwire::loadgen::LoadOptions {
         url: cmd.url,
+        tls_ca: cmd.tls_ca,
         connections: cmd.connections,
         symbols: cmd.symbols,
         channels: cmd.channels,

@@ -16,6 +16,7 @@
 //! what is read after it closes (while the server's measures are taken) is
 //! not counted.
 
+mod dial;
 mod fields;
 mod poller;
 pub mod probe;
@@ -24,7 +25,8 @@ mod trader;
 mod watcher;
 mod wire;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,7 +40,11 @@ use watcher::{subscribe_request, watcher};
 
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
+    /// `ws://IP:PORT/path`, or `wss://` with `tls_ca`.
     pub url: String,
+    /// For `wss://`: the PEM certificate(s) to trust (the server's own, or
+    /// the authority that signed it).
+    pub tls_ca: Option<PathBuf>,
     /// Connections that subscribe and read.
     pub connections: usize,
     pub symbols: Vec<String>,
@@ -74,6 +80,7 @@ impl LoadOptions {
     pub fn new(url: &str) -> LoadOptions {
         LoadOptions {
             url: url.to_string(),
+            tls_ca: None,
             connections: 100,
             symbols: vec!["BTC-USD".into()],
             channels: vec!["book".into(), "trades".into(), "ticker".into()],
@@ -113,7 +120,7 @@ struct Live {
 
 /// The shared frame of one run.
 struct RunContext {
-    target: SocketAddr,
+    dialer: dial::Dialer,
     path: String,
     base: Instant,
     live: Live,
@@ -165,7 +172,23 @@ async fn progress(ctx: Arc<RunContext>, total: usize, mut stop: watch::Receiver<
 
 /// Runs the load and reports what it saw.
 pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
-    let (target, path) = wire::parse_url(&options.url)?;
+    let url = wire::parse_url(&options.url)?;
+    let dialer = match (url.tls, &options.tls_ca) {
+        (true, Some(ca)) => dial::Dialer::tls(url.addr, ca)?,
+        (true, None) => {
+            return Err(format!(
+                "{}: wss:// needs --tls-ca FILE, the server's certificate (or the authority that signed it) in PEM",
+                options.url
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(format!(
+                "{}: --tls-ca is for wss:// URLs; this one is plain ws://",
+                options.url
+            ));
+        }
+        (false, None) => dial::Dialer::plain(url.addr),
+    };
     if options.traders > 0 && (options.tokens.is_empty() || options.orders_per_sec <= 0.0) {
         return Err("traders need --orders-per-sec above 0 and at least one --token".into());
     }
@@ -183,8 +206,8 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     };
     let (stop_tx, stop) = watch::channel(false);
     let ctx = Arc::new(RunContext {
-        target,
-        path,
+        dialer,
+        path: url.path,
         base: Instant::now(),
         live: Live {
             window_open: AtomicU64::new(u64::MAX),
@@ -260,7 +283,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     // Connections still waiting for an answer when the window opened.
     let unsettled = total.saturating_sub(ctx.live.settled.load(Relaxed) as usize);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let metrics_before = fetch_metrics(target).await;
+    let metrics_before = probe::fetch_metrics_via(&ctx.dialer).await;
     let proc_open = options.server_pid.and_then(probe::sample);
     let cpu_open = probe::sample(0).map_or(0.0, |s| s.cpu_seconds);
     let opened = Instant::now();
@@ -276,7 +299,7 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport, String> {
     let seconds = (closed - opened).as_secs_f64();
     let cpu_close = probe::sample(0).map_or(0.0, |s| s.cpu_seconds);
     let proc_close = options.server_pid.and_then(probe::sample);
-    let metrics_after = fetch_metrics(target).await;
+    let metrics_after = probe::fetch_metrics_via(&ctx.dialer).await;
     let _ = stop_tx.send(true);
 
     let mut report = LoadReport::empty(options.connections, options.traders);

@@ -6,15 +6,15 @@
 //! between polls (book `seq`s it never saw, trade `seq` gaps), the bytes on
 //! the wire both ways, and the latency from each update's `ts` to its read.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
 use super::RunContext;
+use super::dial::{Dialer, Stream};
 use super::fields::{field_u64, now_ns};
 
 pub struct PollPlan {
@@ -43,21 +43,17 @@ pub struct PollStats {
 
 /// One HTTP/1.1 keep-alive connection.
 struct Http {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     host: String,
 }
 
 impl Http {
-    async fn connect(source: IpAddr, target: SocketAddr) -> std::io::Result<Http> {
-        let socket = TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::new(source, 0))?;
-        let stream = socket.connect(target).await?;
-        stream.set_nodelay(true)?;
+    async fn connect(dialer: &Dialer, source: IpAddr) -> std::io::Result<Http> {
         Ok(Http {
-            stream,
+            stream: dialer.open(source).await?,
             buf: Vec::with_capacity(16 << 10),
-            host: target.to_string(),
+            host: dialer.target.to_string(),
         })
     }
 
@@ -130,7 +126,7 @@ pub async fn poller(ctx: Arc<RunContext>, source: IpAddr, plan: PollPlan) -> Pol
             ctx.live.settled.fetch_add(1, Relaxed);
         }
     };
-    let mut http = match Http::connect(source, ctx.target).await {
+    let mut http = match Http::connect(&ctx.dialer, source).await {
         Ok(h) => h,
         Err(_) => {
             settle(&mut settled);

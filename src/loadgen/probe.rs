@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::dial::Dialer;
 
 /// Clock ticks per second of `/proc/PID/stat` (USER_HZ, 100 on Linux).
 const TICKS_PER_SEC: f64 = 100.0;
@@ -61,21 +63,41 @@ pub fn metric(body: &str, name: &str) -> Option<f64> {
 /// `GET /metrics` from the server; None when it has none (a peer) or does
 /// not answer within a second.
 pub async fn fetch_metrics(server: SocketAddr) -> Option<String> {
+    let get = async { get_metrics(TcpStream::connect(server).await.ok()?, server).await };
+    tokio::time::timeout(Duration::from_secs(1), get)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The same through the run's dialer (https for a `wss://` run).
+pub(super) async fn fetch_metrics_via(dialer: &Dialer) -> Option<String> {
     let get = async {
-        let mut stream = TcpStream::connect(server).await.ok()?;
-        let request =
-            format!("GET /metrics HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.ok()?;
-        let text = String::from_utf8(response).ok()?;
-        let (head, body) = text.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+        let source = dialer.target.ip();
+        get_metrics(dialer.open(source).await.ok()?, dialer.target).await
     };
     tokio::time::timeout(Duration::from_secs(1), get)
         .await
         .ok()
         .flatten()
+}
+
+async fn get_metrics(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    server: SocketAddr,
+) -> Option<String> {
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    match stream.read_to_end(&mut response).await {
+        Ok(_) => {}
+        // A TLS peer that closes without close_notify: all was read.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(_) => return None,
+    }
+    let text = String::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub async fn run(ctx: Arc<RunContext>, source: IpAddr, plan: Plan) -> TraderStat
         rtt: report::histogram(),
     };
     let settle = || ctx.live.settled.fetch_add(1, Relaxed);
-    let Ok(mut client) = WsClient::connect(source, ctx.target, &ctx.path).await else {
+    let Ok(mut client) = WsClient::connect(&ctx.dialer, source, &ctx.path).await else {
         settle();
         return stats;
     };

@@ -106,7 +106,7 @@ pub async fn watcher(ctx: Arc<RunContext>, source: IpAddr, request: Arc<str>) ->
             ctx.live.settled.fetch_add(1, Relaxed);
         }
     };
-    let mut client = match WsClient::connect(source, ctx.target, &ctx.path).await {
+    let mut client = match WsClient::connect(&ctx.dialer, source, &ctx.path).await {
         Ok(c) => c,
         Err(e) => {
             tracing::debug!(error = %e, "connection failed");

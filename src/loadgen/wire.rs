@@ -11,13 +11,14 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+
+use super::dial::{Dialer, Stream};
 
 /// Largest message the client accepts (a book snapshot is a few KiB).
 const MAX_MESSAGE: usize = 16 << 20;
 
 pub struct WsClient {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -30,11 +31,22 @@ pub struct WsClient {
     closed: bool,
 }
 
-/// `ws://IP:PORT/path` split into the address and the path.
-pub fn parse_url(url: &str) -> Result<(SocketAddr, String), String> {
-    let rest = url
-        .strip_prefix("ws://")
-        .ok_or_else(|| format!("{url:?}: the URL must start with ws://"))?;
+/// A server's WebSocket URL, taken apart.
+#[derive(Debug, PartialEq)]
+pub struct Url {
+    pub addr: SocketAddr,
+    pub path: String,
+    /// `wss://`
+    pub tls: bool,
+}
+
+/// `ws://IP:PORT/path` or `wss://IP:PORT/path`.
+pub fn parse_url(url: &str) -> Result<Url, String> {
+    let (rest, tls) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => return Err(format!("{url:?}: the URL must start with ws:// or wss://")),
+    };
     let (host, path) = match rest.find('/') {
         Some(at) => (&rest[..at], &rest[at..]),
         None => (rest, "/"),
@@ -42,22 +54,18 @@ pub fn parse_url(url: &str) -> Result<(SocketAddr, String), String> {
     let addr = host
         .parse::<SocketAddr>()
         .map_err(|_| format!("{url:?}: the host must be IP:PORT, like 127.0.0.1:8080"))?;
-    Ok((addr, path.to_string()))
+    Ok(Url {
+        addr,
+        path: path.to_string(),
+        tls,
+    })
 }
 
 impl WsClient {
     /// Connects from `source` (port chosen by the system) and upgrades.
-    pub async fn connect(source: IpAddr, target: SocketAddr, path: &str) -> io::Result<WsClient> {
-        let socket = if target.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
-        if source.is_ipv4() == target.is_ipv4() {
-            socket.bind(SocketAddr::new(source, 0))?;
-        }
-        let mut stream = socket.connect(target).await?;
-        stream.set_nodelay(true)?;
+    pub async fn connect(dialer: &Dialer, source: IpAddr, path: &str) -> io::Result<WsClient> {
+        let target = dialer.target;
+        let mut stream = dialer.open(source).await?;
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
@@ -288,8 +296,16 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        let (addr, path) = parse_url("ws://127.0.0.1:9000/ws").unwrap();
-        assert_eq!((addr.port(), path.as_str()), (9000, "/ws"));
+        let url = parse_url("ws://127.0.0.1:9000/ws").unwrap();
+        assert_eq!(
+            (url.addr.port(), url.path.as_str(), url.tls),
+            (9000, "/ws", false)
+        );
+        let url = parse_url("wss://127.0.0.1:9443").unwrap();
+        assert_eq!(
+            (url.addr.port(), url.path.as_str(), url.tls),
+            (9443, "/", true)
+        );
         assert!(parse_url("http://127.0.0.1:9000/ws").is_err());
         assert!(parse_url("ws://localhost:9000/ws").is_err());
     }
