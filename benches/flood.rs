@@ -14,7 +14,9 @@
 //! budget lasts (`--requests-per-sec`, default 50 a second, burst 100),
 //! then `rate_limited` errors, until the server closes it (1008 at the
 //! hundredth refusal within 10 s); then it connects again, at once. Reported: the watchers' p50/p99 with and
-//! without it, their ratio, and what the flooder sent and got. Under
+//! without it, their ratio, and what the flooder sent and got.
+//! `cargo bench --bench flood -- --connection-rate-per-ip 10` runs the
+//! server with that limit on new connections per address. Under
 //! `cargo test` it runs small and fails only if a window delivered nothing
 //! or gapped, or if the flooder was never limited.
 
@@ -47,15 +49,24 @@ struct Flood {
     other_errors: AtomicU64,
     /// Times the server closed the flooder (it connects again).
     closes: AtomicU64,
+    /// Connections refused with an HTTP status (429 at the server's
+    /// `--connection-rate-per-ip`); it tries again at once.
+    refused: AtomicU64,
 }
 
 /// One connection flooding until the server closes it; returns when it
 /// is closed or told to stop.
 async fn flood_once(port: u16, stop: &AtomicBool, flood: &Arc<Flood>) {
-    let Ok((ws, _)) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")).await
-    else {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        return;
+    let ws = match tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")).await {
+        Ok((ws, _)) => ws,
+        Err(tokio_tungstenite::tungstenite::Error::Http(_)) => {
+            flood.refused.fetch_add(1, Relaxed);
+            return;
+        }
+        Err(_) => {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            return;
+        }
     };
     let closed = Arc::new(AtomicBool::new(false));
     let (mut write, mut read) = ws.split();
@@ -172,6 +183,15 @@ fn main() {
             pairs: 1,
         }
     };
+    // `-- --connection-rate-per-ip R`: the server limits new connections
+    // per address (the flooder reconnects at once whenever it is closed).
+    let argv: Vec<String> = std::env::args().collect();
+    let connection_rate = argv
+        .iter()
+        .position(|a| a == "--connection-rate-per-ip")
+        .and_then(|at| argv.get(at + 1))
+        .cloned()
+        .unwrap_or_else(|| "0".to_string());
     pin_this_process_to_core_0();
     let port = free_port();
     let args: Vec<String> = [
@@ -181,6 +201,8 @@ fn main() {
         "7",
         "--listen",
         &format!("127.0.0.1:{port}"),
+        "--connection-rate-per-ip",
+        &connection_rate,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -233,7 +255,7 @@ fn main() {
     let (p50_alone, p99_alone) = (pick(false, |w| w.p50), pick(false, |w| w.p99));
     let (p50_flood, p99_flood) = (pick(true, |w| w.p50), pick(true, |w| w.p99));
     println!(
-        "## A flooding client against {} watchers ({} s windows, {} pairs; medians)\n",
+        "## A flooding client against {} watchers ({} s windows, {} pairs; medians; --connection-rate-per-ip {connection_rate})\n",
         plan.connections, plan.window_s, plan.pairs
     );
     println!(
@@ -257,10 +279,11 @@ fn main() {
     let sent = totals.sent.load(Relaxed);
     let limited = totals.limited.load(Relaxed);
     println!(
-        "the flooder sent {sent} pings: {} pongs, {limited} rate_limited, {} other answers; the server closed it {} times (it connected again each time)",
+        "the flooder sent {sent} pings: {} pongs, {limited} rate_limited, {} other answers; the server closed it {} times (it connected again each time) and refused {} of its connections (429)",
         totals.pongs.load(Relaxed),
         totals.other_errors.load(Relaxed),
         totals.closes.load(Relaxed),
+        totals.refused.load(Relaxed),
     );
     println!(
         "(server on core 1; the generator and the flooder share core 0: on two cores there is none to spare)"

@@ -1,5 +1,6 @@
 //! Abuse a server on the internet meets, over real sockets: more
 //! connections than the cap (HTTP 503) or than one address may have (429),
+//! an address opening connections faster than its rate (429, Retry-After),
 //! slow HTTP clients (slowloris: a request head sent a little at a time,
 //! or nothing at all) dropped at the header timeout, and thousands of
 //! connections opened and dropped in a loop leaving no connection or task
@@ -77,6 +78,45 @@ async fn the_connection_cap_answers_503_and_one_address_its_own_limit_429() {
         server.metric("tickwire_connections_rejected_total").await,
         1.0
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_opening_connections_too_fast_is_answered_429_with_retry_after() {
+    let mut cfg = config(0.01);
+    // One new connection every 10 s: a burst of one.
+    cfg.connection_rate_per_ip = 0.1;
+    let server = Server::start(cfg).await;
+    let _first = server.client().await;
+    let refused = match tokio_tungstenite::connect_async(server.ws_url()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response,
+        other => panic!("the second connection within 10 s was let in: {other:?}"),
+    };
+    assert_eq!(refused.status().as_u16(), 429);
+    let body = String::from_utf8_lossy(refused.body().as_deref().unwrap_or_default()).to_string();
+    assert!(body.contains("too many new connections"), "{body}");
+    let retry_after: u64 = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=10).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(
+        server
+            .metric("tickwire_connections_rejected_connection_rate_total")
+            .await,
+        1.0
+    );
+    // Another address has its own bucket.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.2:0".parse().expect("an address"))
+        .expect("bind 127.0.0.2");
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let (_other, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
+        .await
+        .expect("127.0.0.2 let in");
     server.stop().await;
 }
 

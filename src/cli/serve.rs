@@ -25,6 +25,11 @@ pub struct ConnectionArgs {
     /// upgrade is answered 429 (0: no limit).
     #[arg(long, default_value_t = defaults::MAX_CONNECTIONS_PER_IP)]
     max_connections_per_ip: usize,
+    /// New WebSocket connections a second from one client address (ten
+    /// seconds' worth at once), past which an upgrade is answered 429 with
+    /// Retry-After (0: no limit).
+    #[arg(long, default_value_t = defaults::CONNECTION_RATE_PER_IP)]
+    connection_rate_per_ip: f64,
     /// Seconds a client may take to send an HTTP request's head before
     /// the connection is dropped (slow, slowloris-style clients).
     #[arg(long, default_value_t = defaults::HEADER_TIMEOUT_S)]
@@ -90,6 +95,16 @@ impl ConnectionArgs {
         }
         config.max_connections = self.max_connections;
         config.max_connections_per_ip = self.max_connections_per_ip;
+        if !(self.connection_rate_per_ip >= 0.0 && self.connection_rate_per_ip.is_finite()) {
+            return Err(CliError::option(
+                "--connection-rate-per-ip",
+                format!(
+                    "{} is not a rate: give connections a second, 0 or more",
+                    self.connection_rate_per_ip
+                ),
+            ));
+        }
+        config.connection_rate_per_ip = self.connection_rate_per_ip;
         config.header_timeout = Duration::from_secs(self.header_timeout.max(1));
         config.max_subscriptions = self.max_subscriptions;
         config.binance_weight_per_minute = self.binance_weight_per_minute;

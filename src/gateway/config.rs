@@ -39,6 +39,9 @@ pub mod defaults {
     /// Most WebSocket connections per client address (0: no limit; a
     /// laptop's load generator opens thousands from one address).
     pub const MAX_CONNECTIONS_PER_IP: usize = 0;
+    /// New WebSocket connections a second per client address (0: no
+    /// limit; the load generator opens thousands a second).
+    pub const CONNECTION_RATE_PER_IP: f64 = 0.0;
     /// Seconds a client may take to send an HTTP request's head.
     pub const HEADER_TIMEOUT_S: u64 = 10;
     // The slow-consumer policy's defaults (queue budget, lags, window) are
@@ -115,6 +118,9 @@ pub struct Config {
     pub panic_trigger: Option<String>,
     /// Most WebSocket connections from one client address (0: no limit).
     pub max_connections_per_ip: usize,
+    /// New WebSocket connections a second from one client address, ten
+    /// seconds' worth at once (0: no limit).
+    pub connection_rate_per_ip: f64,
     /// How long a client may take to send an HTTP request's head (a
     /// slow one, slowloris-style, is dropped).
     pub header_timeout: Duration,
@@ -180,6 +186,7 @@ impl Config {
             tls: None,
             panic_trigger: None,
             max_connections_per_ip: defaults::MAX_CONNECTIONS_PER_IP,
+            connection_rate_per_ip: defaults::CONNECTION_RATE_PER_IP,
             header_timeout: Duration::from_secs(defaults::HEADER_TIMEOUT_S),
             lag: LagPolicy::default(),
             ping_interval: Duration::from_secs(defaults::PING_INTERVAL_S),

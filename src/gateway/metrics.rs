@@ -89,6 +89,8 @@ pub struct Metrics {
     pub rejected_connections: AtomicU64,
     /// WebSocket upgrades refused at the per-address limit.
     pub rejected_per_address: AtomicU64,
+    /// WebSocket upgrades refused at the per-address connection rate.
+    pub rejected_connection_rate: AtomicU64,
     /// Subscriptions over all streams (the symbol tasks add and remove).
     pub subscriptions: AtomicU64,
     /// Engine events (inputs applied) per symbol.
@@ -125,6 +127,7 @@ impl Metrics {
             rate_limit_disconnects: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             rejected_per_address: AtomicU64::new(0),
+            rejected_connection_rate: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             engine_events: zeros(),
             engine_beat_ms: zeros(),

@@ -169,6 +169,7 @@ pub async fn serve_with(
         symbols: handles,
         binance_weights: Default::default(),
         per_address: Default::default(),
+        new_connections: Default::default(),
         tls_peers: Default::default(),
     });
     // A market task that panics stops the server (a half-alive server is

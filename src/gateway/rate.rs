@@ -30,6 +30,12 @@ impl RateLimit {
         self.take_at(Instant::now())
     }
 
+    /// Whether the bucket has refilled by `now` (nothing taken lately).
+    fn full_at(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+
     /// `take` at the time `now` (never earlier than the last call's).
     pub fn take_at(&mut self, now: Instant) -> Result<(), u64> {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
@@ -126,6 +132,112 @@ mod weight_tests {
         assert_eq!(weights.add(a, 7, 20), 25);
         assert_eq!(weights.add(b, 7, 1), 1);
         assert_eq!(weights.add(a, 8, 2), 2);
+    }
+}
+
+/// New WebSocket connections per client address and second
+/// (`--connection-rate-per-ip`), so that a client reconnecting as fast as
+/// it can is answered 429 before it costs a connection. A token bucket per
+/// address, `CONNECTION_BURST_S` seconds' worth saved up. Why shared: every
+/// HTTP task asks it. An address's bucket that has refilled (it opened
+/// nothing lately) is forgotten when the table has doubled since the last
+/// sweep, so the table holds only the addresses seen lately.
+#[derive(Default)]
+pub struct NewConnections {
+    /// The buckets, and the size at which the next sweep runs.
+    table: std::sync::Mutex<(rustc_hash::FxHashMap<std::net::IpAddr, RateLimit>, usize)>,
+}
+
+/// Seconds of `--connection-rate-per-ip` an address may open at once.
+pub const CONNECTION_BURST_S: f64 = 10.0;
+
+/// The table is swept no sooner than at this many addresses.
+const SWEEP_FLOOR: usize = 1024;
+
+impl NewConnections {
+    /// Counts a new connection from `ip` at `rate` a second (0: no limit),
+    /// or says how many milliseconds until it would be let in.
+    pub fn take(&self, ip: std::net::IpAddr, rate: f64) -> Result<(), u64> {
+        self.take_at(ip, rate, Instant::now())
+    }
+
+    fn take_at(&self, ip: std::net::IpAddr, rate: f64, now: Instant) -> Result<(), u64> {
+        if rate <= 0.0 {
+            return Ok(());
+        }
+        let mut table = self
+            .table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (buckets, sweep_at) = &mut *table;
+        if buckets.len() >= (*sweep_at).max(SWEEP_FLOOR) {
+            buckets.retain(|_, bucket| !bucket.full_at(now));
+            *sweep_at = buckets.len() * 2;
+        }
+        let burst = (rate * CONNECTION_BURST_S).max(1.0);
+        buckets
+            .entry(ip)
+            .or_insert_with(|| RateLimit::new_at(rate, burst, now))
+            .take_at(now)
+    }
+
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.table.lock().map_or(0, |t| t.0.len())
+    }
+}
+
+#[cfg(test)]
+mod new_connection_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_address_opens_its_burst_then_its_rate_and_others_are_apart() {
+        let table = NewConnections::default();
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let start = Instant::now();
+        // 2 a second: 20 at once, then one each half second.
+        for _ in 0..20 {
+            assert_eq!(table.take_at(a, 2.0, start), Ok(()));
+        }
+        assert_eq!(table.take_at(a, 2.0, start), Err(500));
+        assert_eq!(table.take_at(b, 2.0, start), Ok(()));
+        let later = start + Duration::from_millis(500);
+        assert_eq!(table.take_at(a, 2.0, later), Ok(()));
+        assert!(table.take_at(a, 2.0, later).is_err());
+        // No limit: always in.
+        for _ in 0..100 {
+            assert_eq!(table.take_at(a, 0.0, later), Ok(()));
+        }
+        // Below one a second the burst is still one connection.
+        let c = "10.0.0.3".parse().unwrap();
+        assert_eq!(table.take_at(c, 0.05, start), Ok(()));
+        assert_eq!(table.take_at(c, 0.05, start), Err(20_000));
+    }
+
+    #[test]
+    fn quiet_addresses_are_forgotten_and_busy_ones_kept() {
+        let table = NewConnections::default();
+        let start = Instant::now();
+        // 1,023 addresses open one connection each (1 a second, burst 10).
+        for i in 0..1023u32 {
+            let ip = std::net::IpAddr::from(std::net::Ipv4Addr::from(0x0a02_0000 + i));
+            table.take_at(ip, 1.0, start).unwrap();
+        }
+        assert_eq!(table.remembered(), 1023);
+        // A second later they have refilled. A busy address opens its ten:
+        // its second take finds 1,024 buckets and sweeps the refilled ones.
+        let busy: std::net::IpAddr = "10.1.0.1".parse().unwrap();
+        let later = start + Duration::from_secs(1);
+        for _ in 0..10 {
+            table.take_at(busy, 1.0, later).unwrap();
+        }
+        assert_eq!(table.remembered(), 1);
+        assert!(
+            table.take_at(busy, 1.0, later).is_err(),
+            "the busy address was forgotten"
+        );
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Shared {
     pub(super) binance_weights: super::rate::Weights,
     /// WebSocket connections per client address.
     pub(super) per_address: Arc<super::rate::PerAddress>,
+    /// New connections per address and second (see `NewConnections`).
+    pub(super) new_connections: super::rate::NewConnections,
     /// The clients behind TLS connections' internal loopback connections.
     pub(super) tls_peers: Arc<super::tls::Peers>,
 }

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HeaderValue,
-    SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+    RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -274,6 +274,23 @@ fn upgrade(
             "GET /ws is a WebSocket endpoint (version 13)\n",
         );
     };
+    if let Err(wait_ms) = shared
+        .new_connections
+        .take(peer, shared.config.connection_rate_per_ip)
+    {
+        shared
+            .metrics
+            .rejected_connection_rate
+            .fetch_add(1, Relaxed);
+        let mut refused = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many new connections from this address: wait as Retry-After says\n",
+        );
+        refused
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(wait_ms.div_ceil(1000)));
+        return refused;
+    }
     let Some(address_slot) = shared
         .per_address
         .take(peer, shared.config.max_connections_per_ip)

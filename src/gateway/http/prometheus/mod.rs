@@ -111,6 +111,13 @@ pub fn render(shared: &Shared) -> String {
     );
     metric(
         &mut out,
+        "tickwire_connections_rejected_connection_rate_total",
+        "counter",
+        "WebSocket upgrades refused (429) at the per-address rate of new connections (--connection-rate-per-ip).",
+        m.rejected_connection_rate.load(Relaxed),
+    );
+    metric(
+        &mut out,
         "tickwire_subscriptions",
         "gauge",
         "Stream subscriptions over all connections.",
