@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use support::{buckets, free_port, interval_p99, pinned, wait_for};
+use support::{buckets, free_port, interval_p99, median, pinned, wait_for};
 use tickwire::loadgen::probe::fetch_metrics;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -161,11 +161,6 @@ fn window(report: &Value, flooded: bool, server_p99: f64) -> Window {
         delivered: report["messages_per_sec"].as_f64().unwrap_or(0.0),
         gaps: report["seq_gaps"].as_u64().unwrap_or(0),
     }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn main() {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{Proc, free_port, pinned, wait_for};
+use support::{Proc, free_port, median, pinned, wait_for};
 
 #[derive(Clone, Copy)]
 struct Plan {
@@ -127,11 +127,6 @@ impl Window {
     fn cpu_per_k(&self) -> f64 {
         self.server_cores * 1e6 / (self.delivered / 1e3)
     }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn main() {

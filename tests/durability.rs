@@ -277,29 +277,26 @@ async fn a_torn_tail_is_dropped_and_a_damaged_record_stops_start_up() {
         assert_eq!(read.records, whole - 1, "cut at {cut}");
         assert_eq!(read.torn.is_some(), cut > last, "cut at {cut}");
     }
-    // A newest segment a crash left shorter than its header (a beginning
-    // of it, or nothing) never held a record: read as empty, not damage.
+    // Segments are created whole (their header written under a temporary
+    // name, then renamed): none is shorter than a header, nothing is left
+    // under the temporary name, and a newest segment cut inside its header
+    // (which only damage can now make) stops recovery, named.
     std::fs::write(&segment, &bytes).expect("restore");
-    let next = {
-        let held = DataDir::open(&dir).expect("dir");
-        held.segment_path(first + 1)
-    };
-    let header = frame::segment_header(first + 1);
-    for cut in [0, 1, 8, frame::SEGMENT_HEADER - 1] {
-        std::fs::write(&next, &header[..cut]).expect("short segment");
-        let held = DataDir::open(&dir).expect("dir");
-        let read = journal::read(&held, first, |_| Ok(())).expect("a torn header is not an error");
-        assert_eq!(read.records, whole, "header cut at {cut}");
-        assert_eq!((read.segment, read.valid_len), (first + 1, Some(0)));
-        assert_eq!(read.torn.map(|(_, at)| at), Some(0), "header cut at {cut}");
-    }
-    // Not when it is not a header's beginning.
-    std::fs::write(&next, b"short").expect("short segment");
     let held = DataDir::open(&dir).expect("dir");
-    assert!(
-        journal::read(&held, first, |_| Ok(())).is_err(),
-        "not a header"
-    );
+    for n in held.segments().expect("list") {
+        let body = std::fs::read(held.segment_path(n)).expect("segment");
+        assert_eq!(frame::check_header(&body), Ok(n), "segment {n}");
+    }
+    assert!(!dir.join("journal-new.tmp").exists());
+    let next = held.segment_path(first + 1);
+    for cut in [0, 8, frame::SEGMENT_HEADER - 1] {
+        std::fs::write(&next, &frame::segment_header(first + 1)[..cut]).expect("short");
+        let err = journal::read(&held, first, |_| Ok(())).expect_err("a cut header is damage");
+        assert!(
+            err.to_string().contains(&next.display().to_string()),
+            "{err}"
+        );
+    }
     drop(held);
     std::fs::remove_file(&next).expect("remove");
     // A server starts on a torn journal (a cut in the middle of the last

@@ -1,6 +1,7 @@
 //! What the process-level benches share: processes pinned to a core and
 //! killed when dropped, free ports, waiting for a listener, and the p99
-//! of a server histogram between two readings of `/metrics`.
+//! of a server histogram between two readings of `/metrics`, the median
+//! of repeated measures.
 // Each bench uses part of it.
 #![allow(dead_code)]
 
@@ -84,4 +85,11 @@ pub fn interval_p99(before: &[(f64, f64)], now: &[(f64, f64)]) -> f64 {
             0.0,
             |(le, _)| if le.is_finite() { le * 1e3 } else { f64::NAN },
         )
+}
+
+/// The median of a bench's repeated measures (the upper one of an even
+/// count; NaN for none).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

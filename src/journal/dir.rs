@@ -53,6 +53,19 @@ fn number_of(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
         .ok()
 }
 
+/// Writes `bytes` as the file `path` in `dir`, whole or not at all: under
+/// `tmp` first, synced, then renamed into place and the directory synced,
+/// so a crash at any point leaves no `path` or all of it. Returns the
+/// file, open for writing at its end.
+pub fn write_whole(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<File> {
+    let mut file = File::create(tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(tmp, path)?;
+    File::open(dir)?.sync_all()?;
+    Ok(file)
+}
+
 impl DataDir {
     /// Creates the directory if missing and takes its lock.
     pub fn open(path: &Path) -> Result<DataDir, DirError> {
@@ -127,16 +140,12 @@ impl DataDir {
         self.numbers("snapshot-", ".bin")
     }
 
-    /// Writes snapshot `index` whole or not at all: a temporary file,
-    /// synced, renamed into place, and the directory synced.
+    /// Writes snapshot `index` whole or not at all (`write_whole`).
     pub fn write_snapshot(&self, index: u64, bytes: &[u8]) -> Result<(), DirError> {
-        let final_path = self.snapshot_path(index);
-        let tmp = final_path.with_extension("tmp");
-        let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
-        file.write_all(bytes).map_err(io_error(&tmp))?;
-        file.sync_all().map_err(io_error(&tmp))?;
-        fs::rename(&tmp, &final_path).map_err(io_error(&final_path))?;
-        self.sync()
+        let path = self.snapshot_path(index);
+        write_whole(&self.path, &path.with_extension("tmp"), &path, bytes)
+            .map_err(io_error(&path))?;
+        Ok(())
     }
 
     /// Makes created, renamed and removed names durable.

@@ -76,14 +76,6 @@ pub fn check_header(bytes: &[u8]) -> Result<u64, String> {
     Ok(u64::from_le_bytes(index))
 }
 
-/// Whether `bytes`, the whole of segment `index`'s file, is its header cut
-/// short: a beginning of the header, or zeros (space allocated but never
-/// written), shorter than a header. Such a file never held a record.
-pub fn torn_header(bytes: &[u8], index: u64) -> bool {
-    bytes.len() < SEGMENT_HEADER
-        && (segment_header(index).starts_with(bytes) || bytes.iter().all(|&b| b == 0))
-}
-
 /// Walks the frames of a segment's body (after its header), calling
 /// `record(offset, payload)` for each whole one, in order. `base` is the
 /// body's offset in the file, for the offsets reported.
@@ -220,13 +212,5 @@ mod tests {
         assert_eq!(check_header(&header), Ok(42));
         assert!(check_header(b"TWJOURN2........").is_err());
         assert!(check_header(b"short").is_err());
-        let header = segment_header(42);
-        for cut in 0..SEGMENT_HEADER {
-            assert!(torn_header(&header[..cut], 42), "cut at {cut}");
-            assert!(torn_header(&vec![0; cut], 42), "{cut} zeros");
-        }
-        assert!(!torn_header(&header, 42), "a whole header");
-        assert!(!torn_header(&segment_header(41)[..12], 42), "another's");
-        assert!(!torn_header(b"short", 42), "not a header");
     }
 }

@@ -94,21 +94,12 @@ pub fn read(
             offset,
             why,
         };
-        let last = i + 1 == segments.len();
-        if last && frame::torn_header(&bytes, n) {
-            // Created, but a crash came before its header was whole (the
-            // writer of versions before 2026-11-29 could leave this): it
-            // never held a record, so nothing acknowledged is in it.
-            end.segment = n;
-            end.valid_len = Some(0);
-            end.torn = Some((path.clone(), 0));
-            break;
-        }
         match frame::check_header(&bytes) {
             Ok(index) if index == n => {}
             Ok(index) => return Err(corrupt(8, format!("the header says segment {index}"))),
             Err(why) => return Err(corrupt(0, why)),
         }
+        let last = i + 1 == segments.len();
         let scanned = frame::scan(
             &bytes[frame::SEGMENT_HEADER..],
             frame::SEGMENT_HEADER,

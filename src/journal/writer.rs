@@ -7,7 +7,7 @@
 //! Positions ("tickets") count the record bytes ever appended, across
 //! segments, so "durable ≥ ticket" is all a task needs to know.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -195,12 +195,10 @@ impl Drop for JournalGuard<'_> {
     }
 }
 
-/// Creates segment `index` with its header, durable with its name. The
-/// header is written and synced under a temporary name first, then renamed
-/// into place: a crash at any point leaves either no segment `index` or a
-/// whole header, never a segment too short to be one (which recovery would
-/// have to tell from damage; the crash test under load caught a `kill -9`
-/// between the creation and the header's write).
+/// Creates segment `index` with its header, whole or not at all: a crash
+/// between a file's creation and its header's write left a segment too
+/// short to be one, which the next start refused as damage (the crash
+/// test under CPU load caught a `kill -9` there).
 fn create_segment(dir: &std::path::Path, index: u64) -> io::Result<File> {
     let path = super::dir::segment_file(dir, index);
     if path.exists() {
@@ -209,19 +207,10 @@ fn create_segment(dir: &std::path::Path, index: u64) -> io::Result<File> {
             format!("{} exists already", path.display()),
         ));
     }
-    // One name for every creation: a file a crash left here is overwritten
-    // by the next one, not left behind.
+    // One temporary name for every segment: what a crash left there is
+    // overwritten by the next creation, not left behind.
     let tmp = dir.join("journal-new.tmp");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    file.write_all(&frame::segment_header(index))?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    File::open(dir)?.sync_all()?;
-    Ok(file)
+    super::dir::write_whole(dir, &tmp, &path, &frame::segment_header(index))
 }
 
 struct Writer {

@@ -64,13 +64,6 @@ pub struct LiveTask {
     /// The journal's durable position (`None` without a journal).
     durable: Option<watch::Receiver<Ticket>>,
     deferred: VecDeque<Deferred>,
-    /// When deferred work last ran to the end (uptime ms; 0: never), i.e.
-    /// the last moment intake was open. The heartbeat beats with it when
-    /// a tick finds work waiting: under a steady flow of orders, work
-    /// waits for each group commit and runs right after, so a tick may
-    /// find it waiting every time while intake opens many times a second
-    /// (under CPU load `tests/stalls.rs` saw `/healthz` call that a stall).
-    open_at_ms: u64,
     /// Schedule lag of this second's events (merged into the metrics by
     /// the heartbeat).
     lag: Histogram<u64>,
@@ -86,7 +79,6 @@ impl LiveTask {
             seconds: 0,
             durable,
             deferred: VecDeque::new(),
-            open_at_ms: 0,
             lag: lag_histogram(),
         }
     }
@@ -218,8 +210,13 @@ impl LiveTask {
         let mut ran = false;
         while self.symbol.effects.is_empty() {
             let Some(work) = self.deferred.pop_front() else {
+                // Intake is open again: a beat. Under a steady flow of
+                // orders, work waits for each group commit and runs right
+                // after, so the heartbeat's tick may find it waiting every
+                // time while intake opens many times a second (under CPU
+                // load `tests/stalls.rs` saw `/healthz` call that a stall).
                 if ran {
-                    self.open_at_ms = self.shared.clock.uptime_ms();
+                    self.beat();
                 }
                 return;
             };
@@ -307,19 +304,19 @@ impl LiveTask {
         self.shared.metrics.late_events.fetch_add(late, Relaxed);
     }
 
+    /// Marks the engine as taking input now (`/healthz`).
+    fn beat(&self) {
+        self.shared.metrics.engine_beat_ms[self.symbol.symbol.index()]
+            .store(self.shared.clock.uptime_ms().max(1), Relaxed);
+    }
+
     fn heartbeat(&mut self) {
         let metrics = &self.shared.metrics;
-        // A beat says when the engine last took input: while deferred
-        // work waits, intake is closed, and a wait of seconds is a stall
-        // `/healthz` must report; so with work waiting the beat is the
-        // last time it ran to the end, not now.
-        let beat = if self.deferred.is_empty() {
-            self.shared.clock.uptime_ms().max(1)
-        } else {
-            self.open_at_ms
-        };
-        if beat > 0 {
-            metrics.engine_beat_ms[self.symbol.symbol.index()].store(beat, Relaxed);
+        // A beat says the engine takes input: while deferred work waits,
+        // intake is closed, and a wait of seconds is a stall `/healthz`
+        // must report.
+        if self.deferred.is_empty() {
+            self.beat();
         }
         if !self.lag.is_empty() {
             let mut lag = metrics
