@@ -97,20 +97,26 @@ async fn a_replay_sends_the_live_bytes_of_every_stream() {
         );
     }
 
-    let server = Server::start(replay_config(&file, Some(1.0), &[])).await;
+    // At max speed the replay starts once this client has subscribed, so
+    // it sees the recording from its first message, and every message the
+    // live client saw must come again. (Paced, the replay starts with the
+    // server: a client slow to subscribe on a loaded machine missed the
+    // first ones, and a tolerance for that made the test flaky and weak.)
+    let server = Server::start(replay_config(&file, None, &[])).await;
     let mut client = server.client().await;
     client.request(subscribe, 1).await;
     let mut replayed = Capture::new();
     capture(&mut client, |v| v["type"] == "replay_end", &mut replayed).await;
-    let common: Vec<_> = live.keys().filter(|k| replayed.contains_key(*k)).collect();
+    let missing: Vec<_> = live.keys().filter(|k| !replayed.contains_key(*k)).collect();
     assert!(
-        common.len() * 100 >= live.len() * 95,
-        "replay covered {} of {} live messages",
-        common.len(),
-        live.len()
+        missing.is_empty(),
+        "{} of {} live messages not replayed, first {:?}",
+        missing.len(),
+        live.len(),
+        missing.first()
     );
-    for key in common {
-        assert_eq!(live[key], replayed[key], "{key:?}");
+    for (key, text) in &live {
+        assert_eq!(text, &replayed[key], "{key:?}");
     }
     // Per stream, the replay's seqs are contiguous.
     let mut last: BTreeMap<(String, String), u64> = BTreeMap::new();

@@ -40,7 +40,14 @@ async function follower(): Promise<TickwireClient> {
   const c = connect(server.url, { WebSocket: WS, backoff: { initialMs: 50, maxMs: 200 } });
   const book = c.book("BTC-USD");
   c.trades("BTC-USD");
-  await until("the book live", () => book.get().status === "live");
+  // Open as well as live: the subscription goes out as the socket opens,
+  // before the handshake's answers, so on a loaded machine the book can be
+  // live a moment before the client takes requests (faults() would be
+  // refused with not_connected).
+  await until(
+    "the book live and the connection open",
+    () => book.get().status === "live" && c.connection.get().state === "open",
+  );
   return c;
 }
 
