@@ -120,8 +120,14 @@ impl Paths {
                     .is_ok_and(|o| o.status.success()),
         };
         if !paths.naive_peer.exists() {
+            // target/<dir>: the dev profile's directory is `debug`.
+            let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") => "dev",
+                Some(name) => name,
+                None => "release",
+            };
             return Err(format!(
-                "{} is missing: build it with `cargo build --release --example naive-peer` (benches/run.sh does)",
+                "{} is missing: build it with `cargo build --profile {profile} --example naive-peer` (benches/run.sh and .ci/test do)",
                 paths.naive_peer.display()
             ));
         }

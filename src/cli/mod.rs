@@ -164,7 +164,7 @@ pub fn run_server(
     listen: SocketAddr,
     workers: Option<u16>,
     config: Config,
-    extra: impl FnOnce(SocketAddr),
+    extra: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), CliError> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(workers) = workers {

@@ -64,7 +64,7 @@ pub use streams::Subscribers;
 pub async fn serve(
     listener: TcpListener,
     config: Config,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     serve_with(listener, config, shutdown, || {}).await
 }
@@ -75,8 +75,32 @@ pub async fn serve(
 pub async fn serve_with(
     listener: TcpListener,
     config: Config,
-    shutdown: impl Future<Output = ()>,
-    ready: impl FnOnce(),
+    shutdown: impl Future<Output = ()> + Send,
+    ready: impl FnOnce() + Send,
+) -> std::io::Result<()> {
+    serve_boxed(listener, config, Box::pin(shutdown), Box::new(ready)).await
+}
+
+type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// `serve_with`'s body behind a `dyn Future` made here, so that it is
+/// compiled once, in this crate: polled directly, the generic function's
+/// future was compiled again into every crate that started a server (about
+/// 30 s of each test executable's build).
+fn serve_boxed<'a>(
+    listener: TcpListener,
+    config: Config,
+    shutdown: Boxed<'a, ()>,
+    ready: Box<dyn FnOnce() + Send + 'a>,
+) -> Boxed<'a, std::io::Result<()>> {
+    Box::pin(serve_body(listener, config, shutdown, ready))
+}
+
+async fn serve_body<'a>(
+    listener: TcpListener,
+    config: Config,
+    shutdown: Boxed<'a, ()>,
+    ready: Box<dyn FnOnce() + Send + 'a>,
 ) -> std::io::Result<()> {
     if config.web_dir.is_none() && !http::embedded() {
         tracing::warn!(
