@@ -97,6 +97,72 @@ async fn nats_going_away_interrupts_the_streams_and_its_return_resumes_them() {
 }
 
 #[tokio::test]
+async fn trades_made_while_the_bus_was_away_reach_the_subscribers_without_a_gap() {
+    // A trade is a log, not a state: after an interruption the gateway
+    // sends each one the engine made meanwhile that its state still
+    // holds, so the trade stream goes on without a `seq` gap.
+    let mut cluster = Cluster::new("nats-trades");
+    let engine = cluster.engine(&["--ephemeral"]);
+    let gateway = cluster.gateway("a");
+    let mut ws = client(&gateway.addr).await;
+    subscribe(&mut ws, &["trades"]).await;
+    let mut trades = Vec::new();
+    while trades.len() < 3 {
+        until_noting_trades(&mut ws, "trade", &mut trades).await;
+    }
+    cluster.stop_nats();
+    until_noting_trades(&mut ws, "stream_interrupted", &mut trades).await;
+    let last = *trades.last().expect("trades");
+    // The engine trades on while the bus is away: its polling API shows
+    // three trades past what the subscriber had (a count, not a time).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let made = loop {
+        let path = format!("/api/trades?symbol=BTC-USD&since={last}");
+        let (status, body) = http_get(&engine.addr, &path).await;
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).expect("JSON");
+        let seqs: Vec<u64> = body["trades"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["seq"].as_u64())
+            .collect();
+        if seqs.len() >= 3 {
+            break seqs.into_iter().max().unwrap_or(last);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the engine made no trades while the bus was away"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    cluster.start_nats();
+    until_noting_trades(&mut ws, "stream_resumed", &mut trades).await;
+    while trades.last().is_some_and(|seq| *seq <= made) {
+        until_noting_trades(&mut ws, "trade", &mut trades).await;
+    }
+    let every: Vec<u64> = (trades[0]..=trades[trades.len() - 1]).collect();
+    assert_eq!(
+        trades, every,
+        "every trade once and in order, across the outage (made while away: {last} to {made})"
+    );
+}
+
+/// Reads until a message of `kind`, noting the `seq` of every trade on
+/// the way (and of the message itself, if a trade).
+async fn until_noting_trades(ws: &mut Ws, kind: &str, trades: &mut Vec<u64>) -> Value {
+    loop {
+        let v = parse(&next(ws).await.expect("open"));
+        if v["type"] == "trade" {
+            trades.push(v["seq"].as_u64().expect("seq"));
+        }
+        if v["type"] == kind {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_client_of_a_gateway_that_dies_resyncs_on_another() {
     let cluster = Cluster::new("gateway-dies");
     let _engine = cluster.engine(&["--ephemeral"]);

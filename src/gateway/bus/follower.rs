@@ -306,15 +306,32 @@ impl Follower {
         let buffer = std::mem::take(buffer);
         let resumed = interrupted.take();
         let was_serving = self.hub.has_subscribers();
-        if let Err(e) = self.load(&state) {
-            tracing::warn!(symbol = %self.name, error = %e, "the engine's state cannot be read; asking again");
-            self.retry_at = Some(Instant::now() + RETRY);
-            return;
-        }
+        let missed = match self.load(&state) {
+            Ok(missed) => missed,
+            Err(e) => {
+                tracing::warn!(symbol = %self.name, error = %e, "the engine's state cannot be read; asking again");
+                self.retry_at = Some(Instant::now() + RETRY);
+                return;
+            }
+        };
         self.phase = Phase::Live;
         if let Some(_why) = resumed {
             let notice = bus::resumed(&self.name, self.shared.clock.now());
             self.hub.notify(&Utf8Bytes::from(notice));
+        }
+        // The trades made while the streams were interrupted (or past a
+        // gap) that the state still holds: a log, not a state, so the
+        // subscribers get each one they missed, in order, rather than a
+        // `seq` gap (only trades older than what the state keeps are
+        // lost, and show as one). Nobody subscribed: kept for polls.
+        for trade in &missed {
+            if was_serving {
+                let instrument = self.replica.instrument();
+                self.hub
+                    .publish(&self.shared, instrument, Channel::Trades, trade);
+            } else {
+                self.hub.remember_trade(trade);
+            }
         }
         if was_serving {
             // A resync: every subscriber starts again from fresh state.
@@ -375,22 +392,26 @@ impl Follower {
         }
     }
 
-    /// A fresh replica and `seq`s from the engine's state.
-    fn load(&mut self, state: &SymbolState) -> Result<(), String> {
+    /// A fresh replica and `seq`s from the engine's state; returns the
+    /// state's trades newer than any this gateway published or kept,
+    /// oldest first.
+    fn load(&mut self, state: &SymbolState) -> Result<Vec<Utf8Bytes>, String> {
         let mut replica = Replica::new(self.replica.instrument().clone());
         let mut seqs = StreamSeqs::default();
+        let mut missed = Vec::new();
+        let had = self.hub.last_trade_seq();
         for (channel, message) in &state.messages {
             let ts = bus::number_field(message, "ts").unwrap_or(0);
             replica.apply_message(*channel, ts, message)?;
             let seq = bus::number_field(message, "seq").ok_or("a message without seq")?;
             seqs.advance(*channel, seq);
-            if *channel == Channel::Trades {
-                self.hub.remember_trade(&Utf8Bytes::from(message.clone()));
+            if *channel == Channel::Trades && had.is_none_or(|had| seq > had) {
+                missed.push(Utf8Bytes::from(message.clone()));
             }
         }
         self.replica = replica;
         self.seqs = seqs;
-        Ok(())
+        Ok(missed)
     }
 
     fn on_message(&mut self, message: async_nats::Message) {

@@ -254,6 +254,11 @@ impl Hub {
         out
     }
 
+    /// The `seq` of the newest trade this hub published or kept.
+    pub fn last_trade_seq(&self) -> Option<u64> {
+        self.trades.last_seq()
+    }
+
     /// A trade published before this hub followed the symbol (a bus
     /// gateway's starting state), kept for polling and sent to nobody;
     /// one already kept is skipped.
