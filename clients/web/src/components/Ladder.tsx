@@ -41,16 +41,20 @@ export function Ladder(props: { instrument: Instrument; onPrice: (price: string)
     }
   }, [ready]);
 
-  const line = (row: Row, side: "bid" | "ask", best: boolean) => (
+  // Rows are keyed by their place from the touch, not by price: as the book
+  // moves, each row keeps its element and only its text changes. That is
+  // less work for the browser than replacing rows, and a row under the
+  // pointer stays there to be clicked.
+  const line = (row: Row, side: "bid" | "ask", place: number) => (
     <tr
-      key={row.price}
+      key={`${side}-${place}`}
       className={`level ${side}`}
       onClick={() => {
         onPrice(row.price);
       }}
       title="put this price in the ticket"
     >
-      <td className="num price" data-testid={best ? `best-${side}` : undefined}>
+      <td className="num price" data-testid={place === 0 ? `best-${side}` : undefined}>
         {row.price}
       </td>
       <td className="num">{row.qty}</td>
@@ -64,7 +68,13 @@ export function Ladder(props: { instrument: Instrument; onPrice: (price: string)
   const spread = book.spread;
   const mid = book.mid;
   return (
-    <div className="ladder" data-testid="ladder" data-status={book.status} data-seq={book.seq}>
+    <div
+      className="ladder"
+      data-testid="ladder"
+      data-symbol={book.symbol}
+      data-status={book.status}
+      data-seq={book.seq}
+    >
       <h2>
         Order book <small>{book.status === "live" ? `seq ${book.seq}` : book.status}</small>
       </h2>
@@ -77,10 +87,7 @@ export function Ladder(props: { instrument: Instrument; onPrice: (price: string)
           </tr>
         </thead>
         <tbody className="asks">
-          {asks
-            .slice()
-            .reverse()
-            .map((row) => line(row, "ask", row === asks[0]))}
+          {asks.map((row, place) => line(row, "ask", place)).reverse()}
         </tbody>
         <tbody>
           <tr className="spread-row">
@@ -97,7 +104,7 @@ export function Ladder(props: { instrument: Instrument; onPrice: (price: string)
             </td>
           </tr>
         </tbody>
-        <tbody className="bids">{bids.map((row) => line(row, "bid", row === bids[0]))}</tbody>
+        <tbody className="bids">{bids.map((row, place) => line(row, "bid", place))}</tbody>
       </table>
     </div>
   );
