@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The soak: `bash benches/soak.sh DURATION` (e.g. 2m, 30m) runs a release
+# The soak: `bash benches/soak.sh DURATION` (e.g. 2m, 30m) runs a
 # tickwire under mixed load with churn, traders, a slow client and an order
 # audit (benches/soak/main.rs says what and what fails it), sampling its
 # memory, descriptors and latency every 5 s. Writes target/soak/soak.csv,
@@ -8,10 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:?usage: bash benches/soak.sh DURATION (e.g. 2m)}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-# The server under test is the release build, as users run it; the soak's
-# own driver (load, audit, plot) is built with the test suite's profile
-# (Cargo.toml), whose dependencies CI has already built: in release it
-# would compile the dev-dependencies again (4 minutes of CI).
-cargo build --release --bin tickwire
+# The server under test is the release build, as users run it, unless
+# TICKWIRE_BIN names another (CI passes the suite profile's, which it has
+# already built). The soak's own driver (load, audit, plot) is built with
+# the test suite's profile (Cargo.toml), whose dependencies CI has already
+# built: in release it would compile the dev-dependencies again (4 minutes
+# of CI).
+if [ -z "${TICKWIRE_BIN:-}" ]; then
+    cargo build --release --bin tickwire
+    TICKWIRE_BIN=target/release/tickwire
+fi
 cargo build --profile suite --example soak
-target/suite/examples/soak "$duration" --tickwire target/release/tickwire --out target/soak
+target/suite/examples/soak "$duration" --tickwire "$TICKWIRE_BIN" --out target/soak

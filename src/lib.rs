@@ -37,23 +37,33 @@
 //!   strings.
 //! - [`faults`] (pure): fault schedules for a connection's market data,
 //!   applied by [`fanout`], so clients can prove they recover.
+//!
+//! The edges that need tokio (`gateway`, `fanout`, `journal`, `client`,
+//! `loadgen`, `watch`, `signal`) and the binary are the `server` feature,
+//! on by default. Without it the core builds alone: the fuzz crate
+//! (`fuzz/`) builds it so, which keeps its sanitizer build small.
 
 pub mod binance;
 pub mod book;
 pub mod bus;
+#[cfg(feature = "server")]
 pub mod client;
 pub mod config_file;
 pub mod encode;
 pub mod engine;
 pub mod error_code;
+#[cfg(feature = "server")]
 pub mod fanout;
 pub mod faults;
+#[cfg(feature = "server")]
 pub mod gateway;
 pub mod import;
 pub mod instrument;
+#[cfg(feature = "server")]
 pub mod journal;
 pub mod json;
 pub mod latency;
+#[cfg(feature = "server")]
 pub mod loadgen;
 pub mod market;
 pub mod paper;
@@ -61,10 +71,12 @@ pub mod protocol;
 pub mod query;
 pub mod record;
 pub mod scenario;
+#[cfg(feature = "server")]
 pub mod signal;
 pub mod sim;
 pub mod stats;
 pub mod summary;
 pub mod trading;
 pub mod types;
+#[cfg(feature = "server")]
 pub mod watch;

@@ -15,7 +15,7 @@ pub use responses::*;
 
 use std::fmt::Write as _;
 
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 use crate::book::Book;
 use crate::engine::{Event, LevelChange, Output};

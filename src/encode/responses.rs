@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 use super::frame;
 use crate::error_code::ErrorCode;

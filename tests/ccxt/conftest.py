@@ -1,5 +1,6 @@
-"""A real tickwire server for the ccxt suite: the release binary on a free
-loopback port, stopped after the tests whatever happens."""
+"""A real tickwire server for the ccxt suite: the release binary (or the one
+TICKWIRE_BIN names) on a free loopback port, stopped after the tests
+whatever happens."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARY = ROOT / "target" / "release" / "tickwire"
+BINARY = Path(os.environ.get("TICKWIRE_BIN", ROOT / "target" / "release" / "tickwire"))
 
 
 def free_port() -> int:
@@ -60,7 +61,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def tickwire(*args: str) -> subprocess.Popen[bytes]:
     if not BINARY.exists():
-        raise RuntimeError(f"{BINARY} is missing: run cargo build --release first")
+        raise RuntimeError(
+            f"{BINARY} is missing: run cargo build --release first (or set TICKWIRE_BIN)"
+        )
     return subprocess.Popen(
         [str(BINARY), *args],
         stdout=subprocess.DEVNULL,
