@@ -1,7 +1,14 @@
 //! Engine time on a live server: the wall clock, read through the monotonic
 //! clock from a fixed start, so it never goes back.
+//!
+//! The monotonic clock is tokio's: the same as the standard one when the
+//! server runs, and one a test can pause, so the simulated market then
+//! advances only when every task (the test's readers included) is idle,
+//! whatever the machine's load (`tests/gateway_flow.rs`).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use crate::types::UnixNanos;
 

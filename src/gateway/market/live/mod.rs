@@ -122,7 +122,7 @@ impl LiveTask {
                 }
                 _ = heartbeat.tick() => self.heartbeat(),
                 _ = throttle.tick() => self.hub.tick(&self.shared, self.symbol.market.instrument()),
-                _ = sleep_until(due.into()), if intake => self.catch_up(),
+                _ = sleep_until(due), if intake => self.catch_up(),
             }
             self.send_ready();
             // Deferred work runs as soon as nothing is queued, whichever
