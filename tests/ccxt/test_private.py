@@ -133,19 +133,18 @@ async def closed_on_the_stream(ex: Any, waiting: Any, order_id: str) -> Any:
     message comes, and a filled market order's fill may be its last. So each
     new watch is registered before the cache is read: every report is then
     either in the cache or wakes the watch, whatever the scheduling."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while True:
-        await asyncio.wait_for(waiting, max(deadline - loop.time(), 0))
-        waiting = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
-        # One step of the task registers the watch: ccxt's `watch` is synchronous.
-        await asyncio.sleep(0)
-        mine = [o for o in ex.orders if o["id"] == order_id]
-        if mine and mine[-1]["status"] == "closed":
-            waiting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiting
-            return mine[-1]
+    async with asyncio.timeout(10):
+        while True:
+            await waiting
+            waiting = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
+            # One step of the task registers the watch: ccxt's `watch` is synchronous.
+            await asyncio.sleep(0)
+            mine = [o for o in ex.orders if o["id"] == order_id]
+            if mine and mine[-1]["status"] == "closed":
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
+                return mine[-1]
 
 
 async def test_watch_orders_receives_the_fill_of_a_marketable_order(alice: Any) -> None:

@@ -108,9 +108,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves when `check()` is true; fails after `timeoutMs` saying `what`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
