@@ -204,6 +204,9 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
     )
     .await;
     assert_eq!(answer["type"], "authenticated", "{answer}");
+    // How many orders are acknowledged so far: the kill waits for a few,
+    // not for a time (a fixed 700 ms saw only 4 on a loaded machine).
+    let (progress, mut acknowledged_so_far) = tokio::sync::watch::channel(0usize);
     let flow = tokio::spawn(async move {
         let mut acknowledged = Vec::new();
         for n in 1..10_000 {
@@ -213,7 +216,10 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
                 "qty":"0.0100","price":"60000.00","client_order_id":format!("k{n}")});
             let answer = request(&mut alice, order).await;
             match answer["type"].as_str() {
-                Some("order_accepted") => acknowledged.push(format!("k{n}")),
+                Some("order_accepted") => {
+                    acknowledged.push(format!("k{n}"));
+                    progress.send_replace(acknowledged.len());
+                }
                 _ => {
                     // The engine is gone: the gateway says so, never a
                     // success it did not get.
@@ -224,7 +230,13 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
         }
         (alice, acknowledged)
     });
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        acknowledged_so_far.wait_for(|&n| n > 5),
+    )
+    .await
+    .expect("6 orders acknowledged within 30 s")
+    .expect("the order flow ended before 6 orders were acknowledged");
     drop(engine); // SIGKILL, mid-flow
     let (mut alice, acknowledged) = flow.await.expect("the order flow");
     assert!(acknowledged.len() > 5, "only {} orders", acknowledged.len());
