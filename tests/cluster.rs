@@ -239,7 +239,6 @@ async fn the_engine_killed_and_restarted_continues_every_seq_on_the_gateways() {
     .expect("the order flow ended before 6 orders were acknowledged");
     drop(engine); // SIGKILL, mid-flow
     let (mut alice, acknowledged) = flow.await.expect("the order flow");
-    assert!(acknowledged.len() > 5, "only {} orders", acknowledged.len());
     let notice = until(&mut ws, "stream_interrupted").await;
     assert_eq!(notice["reason"], "engine");
 
