@@ -360,6 +360,10 @@ fn without_ts(json: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_seed_serves_the_same_messages_but_for_ts() {
+    // Each run records at least this many messages (of every stream)
+    // before it stops; the two runs must share over 1,000 book updates
+    // and trades.
+    const RECORDED: f64 = 3_000.0;
     let mut recordings = Vec::new();
     for run in 0..2 {
         let file = temp(&format!("seeded-{run}.jsonl"));
@@ -367,7 +371,20 @@ async fn one_seed_serves_the_same_messages_but_for_ts() {
         cfg.seed = 99;
         cfg.record = Some(file.clone());
         let server = Server::start(cfg).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Until the recording holds enough messages (a count, not a
+        // time: a loaded machine publishes fewer in a given second).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let written = server.metric("tickwire_recorded_messages_total").await;
+            if written >= RECORDED {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {written} messages recorded in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         server.stop().await;
         let mut by_stream: BTreeMap<(u16, String, u64), String> = BTreeMap::new();
         for entry in record::open(&file).expect("open") {
