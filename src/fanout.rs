@@ -674,9 +674,10 @@ impl Outbox {
         }
     }
 
-    /// Whether the connection has any subscription.
-    pub fn has_subscriptions(&self) -> bool {
-        !self.lock().subscribed.is_empty()
+    /// Every stream the connection is subscribed to (the symbol tasks
+    /// may not have registered each yet), in no particular order.
+    pub fn subscribed_streams(&self) -> Vec<StreamId> {
+        self.lock().subscribed.iter().copied().collect()
     }
 
     /// Bytes of market data queued now.

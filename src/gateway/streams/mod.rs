@@ -273,13 +273,25 @@ impl Hub {
     /// the symbol's streams, once each, in order with its market data.
     pub fn notify(&self, frame: &Utf8Bytes) {
         let mut told = std::collections::BTreeSet::new();
-        for channel in Channel::EVERY {
-            for outbox in self.subscribers(channel) {
-                if told.insert(outbox.id) {
-                    outbox.push_notice(frame.clone());
-                }
+        for outbox in self.every_subscriber() {
+            if told.insert(outbox.id) {
+                outbox.push_notice(frame.clone());
             }
         }
+    }
+
+    /// Whether this hub has registered `conn` as a subscriber of `channel`.
+    pub fn has_subscriber(&self, channel: Channel, conn: ConnId) -> bool {
+        self.subscribers(channel)
+            .iter()
+            .any(|outbox| outbox.id == conn)
+    }
+
+    /// Each subscriber of each stream (a connection once per stream).
+    pub fn every_subscriber(&self) -> impl Iterator<Item = &Arc<Outbox>> {
+        Channel::EVERY
+            .into_iter()
+            .flat_map(|channel| self.subscribers(channel))
     }
 
     /// Whether any stream of the symbol has a subscriber.

@@ -11,6 +11,7 @@ pub mod replica;
 
 pub mod options;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -86,6 +87,9 @@ pub struct ReplayTask {
     map: Vec<Option<SymbolId>>,
     /// With `--paper`: the clients' orders against the replayed market.
     paper: Option<paper::Paper>,
+    /// Whether `wait_for` readers are subscribed (`awaits_readers`); `None`:
+    /// to be counted again, a command having changed the subscriptions.
+    readers_ready: Option<bool>,
 }
 
 impl ReplayTask {
@@ -125,6 +129,7 @@ impl ReplayTask {
             unflushed_plays: 0,
             map,
             paper,
+            readers_ready: None,
         }
     }
 
@@ -219,11 +224,17 @@ impl ReplayTask {
             {
                 catching_up = false;
             }
+            // At max speed, a publishable entry waits for its readers,
+            // commands served meanwhile (only a command changes who is
+            // subscribed): a connection counts once the hubs have its
+            // subscriptions, so none misses the start.
+            let waiting = pending.as_ref().is_some_and(|e| self.awaits_readers(e));
             let due = match &pending {
+                Some(_) if waiting => far,
                 Some(entry) => self.due(entry, &mut origin),
                 None => far,
             };
-            if pending.is_some() && due <= Instant::now() {
+            if pending.is_some() && !waiting && due <= Instant::now() {
                 // Due already (max speed, or behind): no timer round trip,
                 // but whatever commands are waiting first.
                 if *stop.borrow() {
@@ -253,7 +264,7 @@ impl ReplayTask {
                     self.resync(symbol, &outbox);
                 }
                 _ = throttle.tick() => self.tick_views(),
-                _ = sleep_until(due), if pending.is_some() => {
+                _ = sleep_until(due), if pending.is_some() && !waiting => {
                     if let Some(entry) = pending.take() {
                         self.play_announced(entry, &mut announce_pass, pass).await;
                     }
@@ -281,6 +292,41 @@ impl ReplayTask {
             && self.served(entry).is_some()
             && self.options.from.is_none_or(|from| entry.ts >= from)
             && self.options.to.is_none_or(|to| entry.ts <= to)
+    }
+
+    /// Whether `entry` waits for readers: at max speed, until `wait_for`
+    /// connections are subscribed and the hubs have registered every
+    /// stream each asked for (a subscription to several symbols reaches
+    /// their hubs one by one). Counted again only after a command changed
+    /// who is subscribed.
+    fn awaits_readers(&mut self, entry: &Entry) -> bool {
+        let wanted = self.options.wait_for;
+        if self.options.speed.is_some() || wanted == 0 || !self.publishable(entry) {
+            return false;
+        }
+        if let Some(ready) = self.readers_ready {
+            return !ready;
+        }
+        let mut seen = BTreeSet::new();
+        let mut ready = 0;
+        for hub in &self.hubs {
+            for outbox in hub.every_subscriber() {
+                if seen.insert(outbox.id) && self.registered_whole(outbox) {
+                    ready += 1;
+                }
+            }
+        }
+        self.readers_ready = Some(ready >= wanted);
+        ready < wanted
+    }
+
+    /// Whether the hubs have registered every stream `outbox` subscribed to.
+    fn registered_whole(&self, outbox: &Outbox) -> bool {
+        outbox.subscribed_streams().iter().all(|stream| {
+            self.hubs
+                .get(stream.symbol.index())
+                .is_some_and(|hub| hub.has_subscriber(stream.channel, outbox.id))
+        })
     }
 
     /// When an entry goes out: recorded pacing divided by the speed, from
@@ -350,16 +396,6 @@ impl ReplayTask {
     async fn publish(&mut self, symbol: SymbolId, entry: Entry) {
         let hub = &self.hubs[symbol.index()];
         if self.options.speed.is_none() {
-            while self
-                .shared
-                .connections
-                .iter()
-                .filter(|c| c.value().has_subscriptions())
-                .count()
-                < self.options.wait_for
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
             // As fast as the clients read: wait while any is half full.
             if hub.busiest(entry.channel) > self.shared.config.lag.budget / 2 {
                 self.flush();
@@ -438,7 +474,10 @@ impl ReplayTask {
             return;
         };
         match command {
-            SymbolCommand::Streams(command) => hub.handle(&self.shared, replica, command),
+            SymbolCommand::Streams(command) => {
+                self.readers_ready = None;
+                hub.handle(&self.shared, replica, command)
+            }
             SymbolCommand::Trade(command) => match &mut self.paper {
                 Some(paper) => {
                     // Orders take the replay's time: the same file, speed
