@@ -307,15 +307,16 @@ impl ReplayTask {
         if let Some(ready) = self.readers_ready {
             return !ready;
         }
+        // Stops at the `wanted`-th reader: counting every one after each
+        // command would cost the square of the subscribers.
         let mut seen = BTreeSet::new();
-        let mut ready = 0;
-        for hub in &self.hubs {
-            for outbox in hub.every_subscriber() {
-                if seen.insert(outbox.id) && self.registered_whole(outbox) {
-                    ready += 1;
-                }
-            }
-        }
+        let ready = self
+            .hubs
+            .iter()
+            .flat_map(|hub| hub.every_subscriber())
+            .filter(|outbox| seen.insert(outbox.id) && self.registered_whole(outbox))
+            .take(wanted)
+            .count();
         self.readers_ready = Some(ready >= wanted);
         ready < wanted
     }
