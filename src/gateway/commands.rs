@@ -25,6 +25,13 @@ pub enum StreamCommand {
     },
     /// The connection is gone: forget all its streams of this symbol.
     Disconnect { conn: ConnId },
+    /// Asked by a cluster gateway's connection before it answers a
+    /// subscription: `ready` is answered once every message the symbol
+    /// publishes from then on reaches this gateway (an idle follower has
+    /// subscribed on the bus and had the engine's answer to a request sent
+    /// after it, the round trip that proves NATS has the subscription).
+    /// A source in this process answers at once.
+    Follow { ready: oneshot::Sender<()> },
     /// The symbol's state for a bus gateway (`bus::SymbolState`), at the
     /// point of the streams.
     State {

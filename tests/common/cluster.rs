@@ -34,6 +34,17 @@ impl Drop for Proc {
     }
 }
 
+impl Proc {
+    /// Sends the process `signal` (`STOP`, `CONT`...).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal}");
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -139,11 +150,14 @@ impl Cluster {
     }
 
     pub fn gateway(&self, name: &str) -> Proc {
+        self.gateway_with(name, &[])
+    }
+
+    pub fn gateway_with(&self, name: &str, extra: &[&str]) -> Proc {
         let url = self.url();
-        tickwire(
-            &["gateway", "--nats", &url],
-            &self.dir.join(format!("gateway-{name}.log")),
-        )
+        let mut args = vec!["gateway", "--nats", &url];
+        args.extend_from_slice(extra);
+        tickwire(&args, &self.dir.join(format!("gateway-{name}.log")))
     }
 
     pub fn stop_nats(&mut self) {

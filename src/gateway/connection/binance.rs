@@ -107,6 +107,7 @@ impl Session {
                 }
                 self.subscriptions.extend(new.iter().copied());
                 self.outbox.subscribe(&new);
+                self.await_followed(&new).await;
                 self.register(&new).await;
                 Ok("null".into())
             }

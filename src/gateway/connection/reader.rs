@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -298,10 +299,35 @@ impl Session {
         }
         self.subscriptions.extend(new.iter().copied());
         self.outbox.subscribe(&new);
+        self.await_followed(&new).await;
         self.outbox
             .push_priority(self.subscription_list("subscribed", id));
         self.register(&streams).await;
         Ok(())
+    }
+
+    /// On a cluster gateway, waits until what the symbols of `streams`
+    /// publish from now on reaches this gateway (`StreamCommand::Follow`),
+    /// so that the subscription's answer, sent next, promises every
+    /// message after it: a client that trades once it has `subscribed`
+    /// sees its trade, as on `serve`. An idle symbol costs one request to
+    /// the engine; elsewhere this is nothing.
+    pub(super) async fn await_followed(&self, streams: &[StreamId]) {
+        if !self.shared.config.is_cluster_gateway() {
+            return;
+        }
+        let mut answers = Vec::new();
+        for symbol in streams.iter().map(|s| s.symbol).collect::<BTreeSet<_>>() {
+            let (ready, answer) = oneshot::channel();
+            let command = SymbolCommand::Streams(StreamCommand::Follow { ready });
+            self.shared.command(symbol, command).await;
+            answers.push(answer);
+        }
+        for answer in answers {
+            // A symbol's task that is gone drops its sender: nothing to
+            // wait for.
+            let _ = answer.await;
+        }
     }
 
     /// Has each symbol's task register `streams` (subscribed in the outbox

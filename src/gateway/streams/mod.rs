@@ -212,6 +212,9 @@ impl Hub {
                     self.remove(shared, channel, conn);
                 }
             }
+            StreamCommand::Follow { ready } => {
+                let _ = ready.send(());
+            }
             StreamCommand::State { reply } => {
                 let _ = reply.send(self.state_for_bus(state));
             }

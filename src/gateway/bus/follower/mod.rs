@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -29,8 +29,10 @@ use crate::gateway::market::replay::replica::Replica;
 use crate::gateway::shared::Shared;
 use crate::gateway::streams::{Hub, MarketState};
 use crate::instrument::Instrument;
-use crate::protocol::{Channel, StreamId, Throttle};
+use crate::protocol::{Channel, Throttle};
 use crate::types::SymbolId;
+
+mod state;
 
 /// How long a symbol nobody is interested in stays followed (a client that
 /// reconnects, a poll after a poll, find it ready).
@@ -79,6 +81,11 @@ pub struct Follower {
     phase: Phase,
     generation: u64,
     waiting: VecDeque<Waiting>,
+    /// Connections waiting to answer a subscription until this symbol's
+    /// messages reach them (`StreamCommand::Follow`): answered when the
+    /// state comes, or when it cannot (the streams are interrupted then,
+    /// and resume with fresh state).
+    readies: Vec<oneshot::Sender<()>>,
     states: mpsc::UnboundedSender<(u64, Result<SymbolState, String>)>,
     /// When to ask for the state again after a failed request.
     retry_at: Option<Instant>,
@@ -109,6 +116,7 @@ impl Follower {
             phase: Phase::Idle,
             generation: 0,
             waiting: VecDeque::new(),
+            readies: Vec::new(),
             states,
             retry_at: None,
             idle_since: None,
@@ -147,7 +155,7 @@ impl Follower {
                         // follow again if anyone is interested.
                         self.subscription = None;
                         self.phase = Phase::Idle;
-                        if self.hub.has_subscribers() {
+                        if self.is_wanted() {
                             self.follow().await;
                         }
                     }
@@ -172,6 +180,7 @@ impl Follower {
 
     async fn on_command(&mut self, command: SymbolCommand) {
         match command {
+            SymbolCommand::Streams(StreamCommand::Follow { ready }) => self.on_follow(ready).await,
             SymbolCommand::Streams(command) => match self.phase {
                 Phase::Live => {
                     self.hub.handle(&self.shared, &mut self.replica, command);
@@ -179,7 +188,18 @@ impl Follower {
                 }
                 _ => {
                     let at = match &self.phase {
-                        Phase::Fetching { buffer, .. } => buffer.len(),
+                        Phase::Fetching {
+                            buffer,
+                            interrupted,
+                            ..
+                        } => {
+                            if let (Some(why), StreamCommand::Subscribe { outbox, .. }) =
+                                (interrupted, &command)
+                            {
+                                self.tell_interrupted(outbox, *why);
+                            }
+                            buffer.len()
+                        }
                         _ => 0,
                     };
                     self.waiting.push_back(Waiting::Streams(command, at));
@@ -192,6 +212,77 @@ impl Follower {
             // A gateway keeps no journal: nothing to snapshot.
             SymbolCommand::Pause { .. } => {}
         }
+    }
+
+    /// A connection about to answer a subscription waits for this: a
+    /// trade made once its client has the answer must reach it, so the
+    /// symbol must be followed on the bus by then (an idle follower
+    /// subscribes first; the engine's answer to the state request, sent
+    /// after the subscription on the same connection, shows NATS has it).
+    async fn on_follow(&mut self, ready: oneshot::Sender<()>) {
+        match &self.phase {
+            Phase::Live => {
+                // About to be subscribed: not unfollowed under it.
+                if self.idle_since.is_some() {
+                    self.idle_since = Some(Instant::now());
+                }
+                let _ = ready.send(());
+            }
+            // Interrupted: the subscription is answered now, and its
+            // streams resume with `stream_resumed` and fresh state.
+            Phase::Fetching {
+                interrupted: Some(_),
+                ..
+            } => {
+                let _ = ready.send(());
+            }
+            Phase::Fetching { .. } => self.readies.push(ready),
+            Phase::Idle => {
+                self.readies.push(ready);
+                self.follow().await;
+            }
+        }
+    }
+
+    /// Answers every connection waiting in `on_follow`.
+    fn release_readies(&mut self) {
+        for ready in self.readies.drain(..) {
+            let _ = ready.send(());
+        }
+    }
+
+    /// A notice to every subscriber and every connection whose
+    /// subscription waits for the state, once each.
+    fn notify_all(&self, frame: &Utf8Bytes) {
+        self.hub.notify(frame);
+        let mut told = std::collections::BTreeSet::new();
+        for waiting in &self.waiting {
+            if let Waiting::Streams(StreamCommand::Subscribe { outbox, .. }, _) = waiting
+                && !self.hub.every_subscriber().any(|o| o.id == outbox.id)
+                && told.insert(outbox.id)
+            {
+                outbox.push_notice(frame.clone());
+            }
+        }
+    }
+
+    /// A connection subscribing while the streams are interrupted hears
+    /// of it (once: one already told as a subscriber or a waiting one is
+    /// not told again), as every subscriber did; `stream_resumed` follows.
+    fn tell_interrupted(&self, outbox: &Arc<Outbox>, why: Interruption) {
+        let told = self.hub.every_subscriber().any(|o| o.id == outbox.id)
+            || self.waiting.iter().any(|w| {
+                matches!(w, Waiting::Streams(StreamCommand::Subscribe { outbox: o, .. }, _) if o.id == outbox.id)
+            });
+        if !told {
+            let notice = bus::interrupted(&self.name, why, self.shared.clock.now());
+            outbox.push_notice(Utf8Bytes::from(notice));
+        }
+    }
+
+    /// Someone is subscribed, or waits to be.
+    fn is_wanted(&self) -> bool {
+        self.hub.has_subscribers() || !self.waiting.is_empty() || !self.readies.is_empty()
     }
 
     /// Nobody interested any more: unfollowed after `LINGER`.
@@ -212,6 +303,7 @@ impl Follower {
                 Ok(subscription) => self.subscription = Some(subscription),
                 Err(e) => {
                     tracing::warn!(symbol = %self.name, error = %e, "cannot subscribe on the bus");
+                    self.release_readies();
                     self.phase = Phase::Fetching {
                         generation: self.generation,
                         buffer: Vec::new(),
@@ -226,45 +318,6 @@ impl Follower {
         self.fetch(None);
     }
 
-    /// Asks the engine for the symbol's state; messages wait for it.
-    fn fetch(&mut self, interrupted: Option<Interruption>) {
-        self.generation += 1;
-        let generation = self.generation;
-        let kept = match &mut self.phase {
-            Phase::Fetching { interrupted: i, .. } => i.take(),
-            _ => None,
-        };
-        self.phase = Phase::Fetching {
-            generation,
-            buffer: Vec::new(),
-            interrupted: interrupted.or(kept),
-        };
-        self.retry_at = None;
-        self.shared.metrics.bus.state_fetches.fetch_add(1, Relaxed);
-        let (client, states) = (self.client.clone(), self.states.clone());
-        let subject = subjects::state(&self.name);
-        let timeout = self
-            .shared
-            .config
-            .bus
-            .as_ref()
-            .map_or(Duration::from_secs(2), |b| b.request_timeout);
-        let metrics = self.shared.metrics.bus.clone();
-        tokio::spawn(async move {
-            let answer =
-                tokio::time::timeout(timeout, client.request(subject, bytes::Bytes::new())).await;
-            let state = match answer {
-                Ok(Ok(message)) => SymbolState::decode(&message.payload),
-                Ok(Err(e)) => Err(format!("the engine did not answer: {e}")),
-                Err(_) => {
-                    metrics.request_timeouts.fetch_add(1, Relaxed);
-                    Err(format!("the engine did not answer in {timeout:?}"))
-                }
-            };
-            let _ = states.send((generation, state));
-        });
-    }
-
     /// Stops the streams: subscribers are told, and fresh state is asked
     /// for (again and again until the engine answers).
     fn interrupt(&mut self, why: Interruption) {
@@ -274,144 +327,6 @@ impl Follower {
             self.hub.notify(&Utf8Bytes::from(notice));
         }
         self.fetch(Some(why));
-    }
-
-    fn on_state(&mut self, generation: u64, state: Result<SymbolState, String>) {
-        let Phase::Fetching {
-            generation: asked,
-            buffer,
-            interrupted,
-        } = &mut self.phase
-        else {
-            return;
-        };
-        if *asked != generation {
-            return; // an older request's answer
-        }
-        let state = match state {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::warn!(symbol = %self.name, error = %e, "no state from the engine; asking again");
-                if interrupted.is_none() && self.hub.has_subscribers() {
-                    // Subscribers waiting for a first state are told too.
-                    *interrupted = Some(Interruption::Engine);
-                    let notice =
-                        bus::interrupted(&self.name, Interruption::Engine, self.shared.clock.now());
-                    self.hub.notify(&Utf8Bytes::from(notice));
-                }
-                self.retry_at = Some(Instant::now() + RETRY);
-                return;
-            }
-        };
-        let buffer = std::mem::take(buffer);
-        let resumed = interrupted.take();
-        let was_serving = self.hub.has_subscribers();
-        let missed = match self.load(&state) {
-            Ok(missed) => missed,
-            Err(e) => {
-                tracing::warn!(symbol = %self.name, error = %e, "the engine's state cannot be read; asking again");
-                self.retry_at = Some(Instant::now() + RETRY);
-                return;
-            }
-        };
-        self.phase = Phase::Live;
-        if let Some(_why) = resumed {
-            let notice = bus::resumed(&self.name, self.shared.clock.now());
-            self.hub.notify(&Utf8Bytes::from(notice));
-        }
-        // The trades made while the streams were interrupted (or past a
-        // gap) that the state still holds: a log, not a state, so the
-        // subscribers get each one they missed, in order, rather than a
-        // `seq` gap (only trades older than what the state keeps are
-        // lost, and show as one). Nobody subscribed: kept for polls.
-        for trade in &missed {
-            if was_serving {
-                let instrument = self.replica.instrument();
-                self.hub
-                    .publish(&self.shared, instrument, Channel::Trades, trade);
-            } else {
-                self.hub.remember_trade(trade);
-            }
-        }
-        if was_serving {
-            // A resync: every subscriber starts again from fresh state.
-            self.hub.restart(&self.shared, &mut self.replica);
-        } else {
-            self.hub.reload_book(&self.replica);
-        }
-        // Those who asked meanwhile start at the state's point, as the
-        // hub's own subscribers do, so every message after it reaches
-        // them; and a trade the state already holds but that reached this
-        // gateway after one asked is theirs too (on `serve` they would
-        // have had it: their subscription came first).
-        let traded_to = self.seqs.last(Channel::Trades).unwrap_or(0);
-        let held: Vec<bool> = buffer
-            .iter()
-            .map(|(c, frame)| {
-                *c == Channel::Trades
-                    && bus::number_field(frame.as_str(), "seq").is_some_and(|seq| seq <= traded_to)
-            })
-            .collect();
-        while let Some(waiting) = self.waiting.pop_front() {
-            match waiting {
-                Waiting::Streams(command, at) => {
-                    let late = match &command {
-                        StreamCommand::Subscribe { outbox, channels }
-                            if channels.contains(&Channel::Trades) =>
-                        {
-                            Some(outbox.clone())
-                        }
-                        _ => None,
-                    };
-                    self.hub.handle(&self.shared, &mut self.replica, command);
-                    if let Some(outbox) = late {
-                        let stream = StreamId {
-                            symbol: self.id,
-                            channel: Channel::Trades,
-                        };
-                        for ((_, frame), _) in
-                            buffer.iter().zip(&held).skip(at).filter(|(_, held)| **held)
-                        {
-                            outbox.push_market(stream, frame);
-                        }
-                    }
-                }
-                Waiting::Resync(outbox) => {
-                    self.hub.resync(&self.shared, &mut self.replica, &outbox)
-                }
-            }
-        }
-        for (channel, frame) in buffer {
-            if !matches!(self.phase, Phase::Live) {
-                break; // a gap in the buffer: fetching again
-            }
-            self.take(channel, frame);
-        }
-        if matches!(self.phase, Phase::Live) {
-            self.note_interest();
-        }
-    }
-
-    /// A fresh replica and `seq`s from the engine's state; returns the
-    /// state's trades newer than any this gateway published or kept,
-    /// oldest first.
-    fn load(&mut self, state: &SymbolState) -> Result<Vec<Utf8Bytes>, String> {
-        let mut replica = Replica::new(self.replica.instrument().clone());
-        let mut seqs = StreamSeqs::default();
-        let mut missed = Vec::new();
-        let had = self.hub.last_trade_seq();
-        for (channel, message) in &state.messages {
-            let ts = bus::number_field(message, "ts").unwrap_or(0);
-            replica.apply_message(*channel, ts, message)?;
-            let seq = bus::number_field(message, "seq").ok_or("a message without seq")?;
-            seqs.advance(*channel, seq);
-            if *channel == Channel::Trades && had.is_none_or(|had| seq > had) {
-                missed.push(Utf8Bytes::from(message.clone()));
-            }
-        }
-        self.replica = replica;
-        self.seqs = seqs;
-        Ok(missed)
     }
 
     fn on_message(&mut self, message: async_nats::Message) {
@@ -497,8 +412,7 @@ impl Follower {
         }
         if let Some(since) = self.idle_since
             && since.elapsed() >= LINGER
-            && !self.hub.has_subscribers()
-            && self.waiting.is_empty()
+            && !self.is_wanted()
         {
             if let Some(subscription) = self.subscription.take() {
                 let mut subscription = subscription;
