@@ -106,14 +106,14 @@ async fn a_first_subscription_is_answered_once_the_gateway_follows_the_symbol() 
     let (_a, _b, [mut alice, mut bob, mut watcher]) =
         traders_and_a_watcher(&cluster, &["--engine-timeout-ms", "60000"]).await;
     // The engine cannot answer while it is stopped.
-    engine.signal("STOP");
+    engine.pause();
     send(
         &mut watcher,
         json!({"op":"subscribe","id":4,"channels":["trades"],"symbols":["QUIET"]}),
     )
     .await;
     let early = drain(&mut watcher, Duration::from_secs(1)).await;
-    engine.signal("CONT");
+    engine.resume();
     assert!(
         !early.iter().any(|v| v["type"] == "subscribed"),
         "answered before the engine could answer: {early:?}"
@@ -138,7 +138,7 @@ async fn a_first_subscription_while_the_engine_is_silent_is_told_and_resumes() {
     let engine = trading_engine(&cluster);
     let (_a, _b, [mut alice, mut bob, mut watcher]) =
         traders_and_a_watcher(&cluster, &["--engine-timeout-ms", "200"]).await;
-    engine.signal("STOP");
+    engine.pause();
     send(
         &mut watcher,
         json!({"op":"subscribe","id":4,"channels":["trades"],"symbols":["QUIET"]}),
@@ -147,7 +147,7 @@ async fn a_first_subscription_while_the_engine_is_silent_is_told_and_resumes() {
     let subscribed = until(&mut watcher, "subscribed").await;
     assert_eq!(subscribed["id"], 4, "{subscribed}");
     let interrupted = until(&mut watcher, "stream_interrupted").await;
-    engine.signal("CONT");
+    engine.resume();
     assert_eq!(
         (
             interrupted["symbol"].as_str(),

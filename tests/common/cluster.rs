@@ -35,8 +35,37 @@ impl Drop for Proc {
 }
 
 impl Proc {
-    /// Sends the process `signal` (`STOP`, `CONT`...).
-    pub fn signal(&self, signal: &str) {
+    /// Stops the process (`SIGSTOP`) and returns once every one of its
+    /// threads is stopped: the signal stops the others only once the thread
+    /// it woke has run, and on a loaded machine they can run for a while
+    /// before that.
+    pub fn pause(&self) {
+        self.signal("STOP");
+        let tasks = PathBuf::from(format!("/proc/{}/task", self.child.id()));
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let states: Vec<char> = std::fs::read_dir(&tasks)
+                .expect("the process's threads")
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+                .filter_map(|stat| stat.rsplit_once(')')?.1.trim_start().chars().next())
+                .collect();
+            if !states.is_empty() && states.iter().all(|s| *s == 'T') {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not stopped: {states:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Resumes a paused process (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
             .status()
