@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use common::cluster::*;
 use common::{hex_hmac, ws_signed};
-use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn cancel_on_disconnect_holds_through_a_gateway_and_its_death() {
@@ -88,12 +86,6 @@ async fn cross(alice: &mut Ws, bob: &mut Ws) {
     }
 }
 
-async fn send(ws: &mut Ws, request: Value) {
-    ws.send(Message::Text(request.to_string().into()))
-        .await
-        .expect("send");
-}
-
 /// `subscribed` promises every trade after it. On a gateway that does not
 /// follow the symbol yet, it waits until the engine has answered the state
 /// request the gateway sends after its NATS subscription (the round trip
@@ -104,7 +96,7 @@ async fn a_first_subscription_is_answered_once_the_gateway_follows_the_symbol() 
     let cluster = Cluster::new("first-subscription");
     let engine = trading_engine(&cluster);
     let (_a, _b, [mut alice, mut bob, mut watcher]) =
-        traders_and_a_watcher(&cluster, &["--engine-timeout-ms", "60000"]).await;
+        traders_and_a_watcher(&cluster, &["--state-timeout-ms", "60000"]).await;
     // The engine cannot answer while it is stopped.
     engine.pause();
     send(
@@ -129,7 +121,7 @@ async fn a_first_subscription_is_answered_once_the_gateway_follows_the_symbol() 
     );
 }
 
-/// An engine that does not answer in `--engine-timeout-ms`: the first
+/// An engine that does not answer in `--state-timeout-ms`: the first
 /// subscription is answered anyway, then told the streams are interrupted;
 /// they resume (and the trade after it arrives) once the engine answers.
 #[tokio::test]
@@ -137,7 +129,7 @@ async fn a_first_subscription_while_the_engine_is_silent_is_told_and_resumes() {
     let cluster = Cluster::new("silent-engine");
     let engine = trading_engine(&cluster);
     let (_a, _b, [mut alice, mut bob, mut watcher]) =
-        traders_and_a_watcher(&cluster, &["--engine-timeout-ms", "200"]).await;
+        traders_and_a_watcher(&cluster, &["--state-timeout-ms", "200"]).await;
     engine.pause();
     send(
         &mut watcher,
@@ -295,10 +287,7 @@ async fn api_answer(ws: &mut Ws, events: &mut Vec<Value>) -> Value {
 }
 
 async fn api_call(ws: &mut Ws, id: &str, method: &str, params: Value) {
-    let request = json!({"id": id, "method": method, "params": params});
-    ws.send(Message::Text(request.to_string().into()))
-        .await
-        .expect("send");
+    send(ws, json!({"id": id, "method": method, "params": params})).await;
 }
 
 #[tokio::test]

@@ -35,12 +35,12 @@ pub struct GatewayCmd {
     /// Seconds to wait for the engine's instruments at start-up.
     #[arg(long, default_value_t = 30)]
     engine_wait: u64,
-    /// Milliseconds to wait for the engine's answer to a request (a
-    /// symbol's state, an order, an account request) before giving up on
-    /// it: the symbol's streams are interrupted, the order is answered
-    /// `internal`.
+    /// Milliseconds to wait for the engine's answer to a symbol's state
+    /// request (on the symbol's first subscription, after a gap or an
+    /// outage) before its subscribers are told `stream_interrupted` and it
+    /// asks again.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    engine_timeout_ms: u64,
+    state_timeout_ms: u64,
     #[command(flatten)]
     connection: ConnectionArgs,
 }
@@ -56,7 +56,7 @@ pub fn run_gateway(cmd: GatewayCmd) -> Result<(), CliError> {
     let mut config = Config::new(instruments, 0);
     cmd.connection.apply(&mut config)?;
     let mut bus = BusConfig::new(&cmd.nats, BusRole::Gateway);
-    bus.request_timeout = Duration::from_millis(cmd.engine_timeout_ms);
+    bus.state_timeout = Duration::from_millis(cmd.state_timeout_ms);
     config.bus = Some(bus);
     let nats = cmd.nats.clone();
     run_server(

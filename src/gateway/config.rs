@@ -76,8 +76,9 @@ pub struct BusConfig {
     /// The NATS server (`nats://127.0.0.1:4222`).
     pub url: String,
     pub role: BusRole,
-    /// How long a request to the engine (a symbol's state) may take.
-    pub request_timeout: Duration,
+    /// How long a symbol's state request to the engine may take
+    /// (`--state-timeout-ms`).
+    pub state_timeout: Duration,
 }
 
 impl BusConfig {
@@ -85,7 +86,7 @@ impl BusConfig {
         BusConfig {
             url: url.to_string(),
             role,
-            request_timeout: Duration::from_secs(2),
+            state_timeout: Duration::from_secs(2),
         }
     }
 }

@@ -217,11 +217,19 @@ pub async fn client(addr: &str) -> Ws {
         .0
 }
 
-pub async fn subscribe(ws: &mut Ws, channels: &[&str]) {
-    let request = json!({"op":"subscribe","id":1,"channels":channels,"symbols":["BTC-USD"]});
+/// Sends `request` as a text frame.
+pub async fn send(ws: &mut Ws, request: Value) {
     ws.send(Message::Text(request.to_string().into()))
         .await
         .expect("send");
+}
+
+pub async fn subscribe(ws: &mut Ws, channels: &[&str]) {
+    send(
+        ws,
+        json!({"op":"subscribe","id":1,"channels":channels,"symbols":["BTC-USD"]}),
+    )
+    .await;
 }
 
 /// The next text message (raw), or None when the connection ended.
@@ -330,9 +338,7 @@ token = "bob-token-1"
 
 pub async fn request(ws: &mut Ws, request: Value) -> Value {
     let id = request["id"].clone();
-    ws.send(Message::Text(request.to_string().into()))
-        .await
-        .expect("send");
+    send(ws, request).await;
     loop {
         let v = parse(&next(ws).await.expect("open"));
         if v["id"] == id {

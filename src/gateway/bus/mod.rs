@@ -30,6 +30,9 @@ pub async fn connect(
         .name(name)
         .retry_on_initial_connect()
         .max_reconnects(None)
+        // Every request has its own deadline (`tokio::time::timeout`), some
+        // longer than the client's default of 10 s (`--state-timeout-ms`).
+        .request_timeout(None)
         .event_callback(move |event| {
             let metrics = events.clone();
             async move {

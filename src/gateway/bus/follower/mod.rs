@@ -11,7 +11,7 @@
 //! stops the streams with a `stream_interrupted` notice; they resume with
 //! `stream_resumed` and fresh initial state. Connections stay open.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::bus::{self, Interruption, Seen, StreamSeqs, SymbolState, subjects};
 use crate::error_code::ErrorCode;
-use crate::fanout::Outbox;
+use crate::fanout::{ConnId, Outbox};
 use crate::gateway::commands::{StreamCommand, SymbolCommand, SymbolInbox, TradeCommand};
 use crate::gateway::market::replay::replica::Replica;
 use crate::gateway::shared::Shared;
@@ -251,29 +251,35 @@ impl Follower {
         }
     }
 
+    /// The connections whose subscriptions wait for the state.
+    fn waiting_subscribers(&self) -> impl Iterator<Item = &Arc<Outbox>> {
+        self.waiting.iter().filter_map(|waiting| match waiting {
+            Waiting::Streams(StreamCommand::Subscribe { outbox, .. }, _) => Some(outbox),
+            _ => None,
+        })
+    }
+
     /// A notice to every subscriber and every connection whose
     /// subscription waits for the state, once each.
     fn notify_all(&self, frame: &Utf8Bytes) {
         self.hub.notify(frame);
-        let mut told = std::collections::BTreeSet::new();
-        for waiting in &self.waiting {
-            if let Waiting::Streams(StreamCommand::Subscribe { outbox, .. }, _) = waiting
-                && !self.hub.every_subscriber().any(|o| o.id == outbox.id)
-                && told.insert(outbox.id)
-            {
+        let mut told: BTreeSet<ConnId> = self.hub.every_subscriber().map(|o| o.id).collect();
+        for outbox in self.waiting_subscribers() {
+            if told.insert(outbox.id) {
                 outbox.push_notice(frame.clone());
             }
         }
     }
 
     /// A connection subscribing while the streams are interrupted hears
-    /// of it (once: one already told as a subscriber or a waiting one is
-    /// not told again), as every subscriber did; `stream_resumed` follows.
+    /// of it, as every subscriber and waiting connection did (once: one
+    /// of those is not told again); `stream_resumed` follows.
     fn tell_interrupted(&self, outbox: &Arc<Outbox>, why: Interruption) {
-        let told = self.hub.every_subscriber().any(|o| o.id == outbox.id)
-            || self.waiting.iter().any(|w| {
-                matches!(w, Waiting::Streams(StreamCommand::Subscribe { outbox: o, .. }, _) if o.id == outbox.id)
-            });
+        let told = self
+            .hub
+            .every_subscriber()
+            .chain(self.waiting_subscribers())
+            .any(|o| o.id == outbox.id);
         if !told {
             let notice = bus::interrupted(&self.name, why, self.shared.clock.now());
             outbox.push_notice(Utf8Bytes::from(notice));

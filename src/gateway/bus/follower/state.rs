@@ -38,7 +38,7 @@ impl Follower {
             .config
             .bus
             .as_ref()
-            .map_or(Duration::from_secs(2), |b| b.request_timeout);
+            .map_or(Duration::from_secs(2), |b| b.state_timeout);
         let metrics = self.shared.metrics.bus.clone();
         tokio::spawn(async move {
             let answer =
